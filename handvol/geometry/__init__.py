@@ -1,0 +1,1 @@
+"""Camera geometry: projection, back-projection and the intrinsics of crops."""
