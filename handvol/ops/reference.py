@@ -1,0 +1,149 @@
+"""Pure-TensorFlow overlap sums: the test oracle and the fallback of the compiled op.
+
+Both functions broadcast every pair of Gaussians, so they hold `[B, N_i, N_m]` (or
+`[B, N_i, N_i]`) tensors; the compiled `Handvol>GaussianOverlap` computes the same sum with
+memory O(B·(N_i + N_m)). Gaussians are unnormalised, g(x) = exp(−‖x − μ‖² / 2σ²), and the 2D
+overlap of two of them is (SPEC §6)
+
+  S_ip = 2π·σ_i²σ_p² / (σ_i² + σ_p²) · exp(−‖μ_i − μ_p‖² / 2(σ_i² + σ_p²)).
+
+Denominators go through `numerics.safe_divide`, so zero sigmas (padding) give finite values and
+gradients; padded rows must still hold finite numbers.
+"""
+
+import math
+
+import tensorflow as tf
+
+from handvol import numerics
+
+GAUSSIAN_FIELDS = ("u", "v", "sigma", "z")
+"""Layout of the last axis of image and model Gaussians: centre u, v (pixels), σ (pixels), z (mm)."""
+
+
+def check_overlap_inputs(image_gaussians, image_mask, model_gaussians, model_sigma_3d):
+  """Converts the four overlap inputs to one float dtype and checks their static shapes.
+
+  Returns:
+    The tuple (image_gaussians, image_mask, model_gaussians, model_sigma_3d) as tensors of the
+    dtype of `model_gaussians` (float32 unless given float64).
+
+  Raises:
+    ValueError: when a rank, the Gaussian size 4, N_i, N_m or B disagree.
+  """
+  model_gaussians = tf.convert_to_tensor(model_gaussians)
+  if not model_gaussians.dtype.is_floating:
+    model_gaussians = tf.cast(model_gaussians, tf.float32)
+  dtype = model_gaussians.dtype
+  image_gaussians = tf.convert_to_tensor(image_gaussians, dtype=dtype)
+  image_mask = tf.cast(tf.convert_to_tensor(image_mask), dtype)
+  model_sigma_3d = tf.convert_to_tensor(model_sigma_3d, dtype=dtype)
+  for tensor, rank, arg_name in ((image_gaussians, 3, "image_gaussians"),
+                                 (image_mask, 2, "image_mask"),
+                                 (model_gaussians, 3, "model_gaussians"),
+                                 (model_sigma_3d, 2, "model_sigma_3d")):
+    if tensor.shape.rank is not None and tensor.shape.rank != rank:
+      raise ValueError(f"{arg_name} must have rank {rank}, got shape {tensor.shape}")
+  for tensor, arg_name in ((image_gaussians, "image_gaussians"),
+                           (model_gaussians, "model_gaussians")):
+    if tensor.shape[-1] is not None and tensor.shape[-1] != len(GAUSSIAN_FIELDS):
+      raise ValueError(f"{arg_name} must have exactly 4 elements (u, v, sigma, z) in axis -1, "
+                       f"got shape {tensor.shape}")
+  _check_same_dim(image_gaussians, "image_gaussians", image_mask, "image_mask", 1)
+  _check_same_dim(model_gaussians, "model_gaussians", model_sigma_3d, "model_sigma_3d", 1)
+  for tensor, arg_name in ((image_mask, "image_mask"), (model_gaussians, "model_gaussians"),
+                           (model_sigma_3d, "model_sigma_3d")):
+    _check_same_dim(image_gaussians, "image_gaussians", tensor, arg_name, 0)
+  return image_gaussians, image_mask, model_gaussians, model_sigma_3d
+
+
+def _check_same_dim(a, a_name, b, b_name, axis):
+  a_dim, b_dim = a.shape[axis], b.shape[axis]
+  if a_dim is not None and b_dim is not None and a_dim != b_dim:
+    raise ValueError(f"{a_name} and {b_name} must agree in axis {axis}, got shapes {a.shape} "
+                     f"and {b.shape}")
+
+
+def overlap_2d(delta_u, delta_v, variance_a, variance_b):
+  """The 2D overlap S of two unnormalised Gaussians from their offset and variances.
+
+  Args:
+    delta_u: A tensor of shape `[A1, ..., An]`, difference of the centres' u (pixels).
+    delta_v: A tensor of shape `[A1, ..., An]`, difference of the centres' v (pixels).
+    variance_a: A tensor of shape `[A1, ..., An]`, σ_a² (pixels²).
+    variance_b: A tensor of shape `[A1, ..., An]`, σ_b² (pixels²).
+
+  Returns:
+    A tensor of shape `[A1, ..., An]`, S in pixels².
+  """
+  variance = variance_a + variance_b
+  amplitude = numerics.safe_divide(2.0 * math.pi * variance_a * variance_b, variance)
+  exponent = numerics.safe_divide(delta_u**2 + delta_v**2, 2.0 * variance)
+  return amplitude * tf.exp(-exponent)
+
+
+def gaussian_overlap_reference(image_gaussians, image_mask, model_gaussians, model_sigma_3d,
+                               name=None):
+  """Σ_i Σ_p mask_i·Δ(i, p)·S_ip per batch element, by broadcasting all pairs (SPEC §6).
+
+  Δ(i, p) = max(0, 1 − |z_i − z_p| / 2σ_h) weighs a pair by how close it is in depth. At the
+  kinks (Δ = 0, z_i = z_p) the gradient is the one of `tf.nn.relu` and `tf.abs`: zero.
+
+  Args:
+    image_gaussians: A tensor of shape `[B, N_i, 4]`: (u, v, σ_i) in crop pixels, z_i in mm.
+    image_mask: A tensor of shape `[B, N_i]`: 1 for a valid image Gaussian, 0 for padding
+      (other values act as weights).
+    model_gaussians: A tensor of shape `[B, N_m, 4]`: projected model Gaussians (u, v, σ_p) in
+      crop pixels, z_p (the camera-facing surface depth) in mm.
+    model_sigma_3d: A tensor of shape `[B, N_m]`: σ_h, the 3D standard deviation in mm.
+    name: Optional name scope.
+
+  Returns:
+    A tensor of shape `[B]` in pixels².
+  """
+  with tf.name_scope(name or "gaussian_overlap_reference"):
+    image, mask, model, sigma_h = check_overlap_inputs(
+        image_gaussians, image_mask, model_gaussians, model_sigma_3d)
+    u_i, v_i, sigma_i, z_i = (x[:, :, None] for x in tf.unstack(image, num=4, axis=-1))
+    u_p, v_p, sigma_p, z_p = (x[:, None, :] for x in tf.unstack(model, num=4, axis=-1))
+    overlap = overlap_2d(u_i - u_p, v_i - v_p, sigma_i**2, sigma_p**2)
+    depth_weight = tf.nn.relu(
+        1.0 - numerics.safe_divide(tf.abs(z_i - z_p), 2.0 * sigma_h[:, None, :]))
+    return tf.reduce_sum(mask[:, :, None] * depth_weight * overlap, axis=[1, 2])
+
+
+def image_self_overlap(image_gaussians, image_mask, name=None):
+  """Σ_i Σ_k S_ik over all pairs of valid image Gaussians: the denominator of S_sim.
+
+  Both orders of a pair and i = k count (the diagonal gives π·σ_i² each). The sum depends on
+  the image alone, so the input pipeline computes it once per crop. It broadcasts
+  `[B, N_i, N_i]`: 4·N_i² bytes per float32 temporary and image (4 MB at N_i = 1024).
+
+  Args:
+    image_gaussians: A tensor of shape `[B, N_i, 4]`: (u, v, σ_i) in pixels, z_i in mm (unused).
+    image_mask: A tensor of shape `[B, N_i]`: 1 valid, 0 padding (other values act as weights).
+    name: Optional name scope.
+
+  Returns:
+    A tensor of shape `[B]` in pixels².
+  """
+  with tf.name_scope(name or "image_self_overlap"):
+    image_gaussians = tf.convert_to_tensor(image_gaussians)
+    if not image_gaussians.dtype.is_floating:
+      image_gaussians = tf.cast(image_gaussians, tf.float32)
+    image_mask = tf.cast(tf.convert_to_tensor(image_mask), image_gaussians.dtype)
+    if image_gaussians.shape.rank is not None and image_gaussians.shape.rank != 3:
+      raise ValueError(f"image_gaussians must have rank 3, got shape {image_gaussians.shape}")
+    if image_mask.shape.rank is not None and image_mask.shape.rank != 2:
+      raise ValueError(f"image_mask must have rank 2, got shape {image_mask.shape}")
+    if image_gaussians.shape[-1] is not None and image_gaussians.shape[-1] != 4:
+      raise ValueError("image_gaussians must have exactly 4 elements (u, v, sigma, z) in axis "
+                       f"-1, got shape {image_gaussians.shape}")
+    _check_same_dim(image_gaussians, "image_gaussians", image_mask, "image_mask", 1)
+    _check_same_dim(image_gaussians, "image_gaussians", image_mask, "image_mask", 0)
+    u, v, sigma, _ = tf.unstack(image_gaussians, num=4, axis=-1)
+    variance = sigma**2
+    overlap = overlap_2d(u[:, :, None] - u[:, None, :], v[:, :, None] - v[:, None, :],
+                         variance[:, :, None], variance[:, None, :])
+    weights = image_mask[:, :, None] * image_mask[:, None, :]
+    return tf.reduce_sum(weights * overlap, axis=[1, 2])
