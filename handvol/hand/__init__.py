@@ -1,0 +1,1 @@
+"""The hand model: kinematic skeleton, forward kinematics, bone lengths, joint limits, volume."""

@@ -1,0 +1,160 @@
+"""Forward kinematics of the hand skeleton in TF ops: pose θ and bone lengths → 21 keypoints.
+
+Pose θ `[..., 26]`:
+  θ[0:3]  the wrist position t in mm, camera frame;
+  θ[3:6]  the global rotation (α, β, γ) in radians, extrinsic rotations about the camera's x,
+          then y, then z axis: R = Rz(γ)·Ry(β)·Rx(α), each the right-handed rotation about the
+          axis. The hand rotates about the wrist: a point p of the rest hand goes to t + R·p.
+  θ[6:26] the articulation angles of `skeleton.ARTICULATIONS`, radians.
+
+Bone frames are rotation matrices whose columns are the bone's axes in the camera frame:
+column 0 along the bone (proximal → distal), column 1 the dorsal normal (palm side → back of the
+hand; for the thumb the nail's direction), column 2 = column 0 × column 1. A bone's frame is its
+parent's frame times the fixed rest rotation between the two times the articulation rotations at
+its joint, each about `skeleton.ARTICULATION_AXES` in the bone's own frame: flexion > 0 bends a
+bone towards its palmar side, abduction > 0 turns a finger radially (towards the thumb) and the
+thumb palmar (out of the palm plane). The palm bones (wrist→base) are rigid: their frames are
+the global rotation times their rest frames.
+
+θ = (t, 0, ..., 0) is the rest pose of `skeleton` (a flat right hand, palm to the camera, fingers
+up in the image); `docs/hand_model.md` draws it.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from handvol.hand import skeleton
+
+
+def _rest_relative_rotations():
+  relative = np.tile(np.eye(3), (skeleton.NUM_BONES, 1, 1))
+  for bone, parent in enumerate(skeleton.BONE_PARENT):
+    if parent >= 0:
+      relative[bone] = skeleton.REST_BONE_FRAMES[parent].T @ skeleton.REST_BONE_FRAMES[bone]
+  return relative
+
+
+REST_RELATIVE_ROTATIONS = _rest_relative_rotations()
+"""`[20, 3, 3]`: a bone's rest frame in its parent bone's frame (identity for the palm bones)."""
+
+
+def axis_angle_to_matrix(axis, angle, name=None):
+  """Rotation matrices about fixed unit axes (Rodrigues' formula).
+
+  Args:
+    axis: A tensor of shape `[A1, ..., An, 3]` (broadcastable with `angle[..., None]`), unit
+      rotation axes.
+    angle: A tensor of shape `[A1, ..., An]`, angles in radians (right-handed).
+    name: Optional name scope.
+
+  Returns:
+    A tensor of shape `[A1, ..., An, 3, 3]`.
+  """
+  with tf.name_scope(name or "axis_angle_to_matrix"):
+    angle = tf.convert_to_tensor(angle)
+    axis = tf.convert_to_tensor(axis, dtype=angle.dtype)
+    if axis.shape.rank is not None and axis.shape[-1] != 3:
+      raise ValueError(f"axis must have exactly 3 elements in axis -1, got shape {axis.shape}")
+    x, y, z = tf.unstack(axis, axis=-1)
+    zero = tf.zeros_like(x)
+    cross = tf.reshape(tf.stack([zero, -z, y, z, zero, -x, -y, x, zero], axis=-1),
+                       tf.concat([tf.shape(x), [3, 3]], axis=0))
+    sin = tf.sin(angle)[..., tf.newaxis, tf.newaxis]
+    one_minus_cos = (1.0 - tf.cos(angle))[..., tf.newaxis, tf.newaxis]
+    cross = tf.broadcast_to(cross, tf.shape(sin * cross))
+    identity = tf.eye(3, dtype=angle.dtype)
+    return identity + sin * cross + one_minus_cos * tf.matmul(cross, cross)
+
+
+def euler_to_matrix(angles, name=None):
+  """R = Rz(γ)·Ry(β)·Rx(α) for angles (α, β, γ): extrinsic rotations about x, then y, then z.
+
+  Args:
+    angles: A tensor of shape `[A1, ..., An, 3]`, (α, β, γ) in radians.
+    name: Optional name scope.
+
+  Returns:
+    A tensor of shape `[A1, ..., An, 3, 3]`.
+  """
+  with tf.name_scope(name or "euler_to_matrix"):
+    angles = tf.convert_to_tensor(angles)
+    if angles.shape.rank is not None and angles.shape[-1] != 3:
+      raise ValueError(
+          f"angles must have exactly 3 elements in axis -1, got shape {angles.shape}")
+    sx, sy, sz = tf.unstack(tf.sin(angles), axis=-1)
+    cx, cy, cz = tf.unstack(tf.cos(angles), axis=-1)
+    rows = [cz * cy, cz * sy * sx - sz * cx, cz * sy * cx + sz * sx,
+            sz * cy, sz * sy * sx + cz * cx, sz * sy * cx - cz * sx,
+            -sy, cy * sx, cy * cx]
+    return tf.reshape(tf.stack(rows, axis=-1), tf.concat([tf.shape(sx), [3, 3]], axis=0))
+
+
+def _joint_rotations(theta_articulation):
+  """Per bone, the product of its articulation rotations in `skeleton.AXIS_ORDER` (or None)."""
+  rotations = axis_angle_to_matrix(skeleton.ARTICULATION_AXES, theta_articulation)
+  per_bone = [None] * skeleton.NUM_BONES
+  for kind in skeleton.AXIS_ORDER:
+    for index, (bone, angle_kind) in enumerate(zip(skeleton.ARTICULATION_BONES,
+                                                   skeleton.ARTICULATION_KINDS)):
+      if angle_kind != kind:
+        continue
+      rotation = rotations[..., index, :, :]
+      per_bone[bone] = rotation if per_bone[bone] is None else tf.matmul(per_bone[bone], rotation)
+  return per_bone
+
+
+def forward_kinematics(theta, bone_lengths, name=None):
+  """Keypoints and bone frames of the hand for pose θ and bone lengths b.
+
+  Walks the `skeleton.KEYPOINT_PARENTS` tree from the wrist; differentiable in θ and b.
+
+  Args:
+    theta: A tensor of shape `[A1, ..., An, 26]`, the pose (module docstring): wrist position in
+      mm (camera frame), global Euler angles and 20 articulation angles in radians.
+    bone_lengths: A tensor of shape `[A1, ..., An, 20]`, bone lengths in mm in bone order
+      (`skeleton.BONE_NAMES`).
+    name: Optional name scope.
+
+  Returns:
+    A dict of tensors, all in the camera frame:
+      "keypoints": `[A1, ..., An, 21, 3]`, keypoint positions in mm;
+      "bone_frames": `[A1, ..., An, 20, 3, 3]`, rotation matrices (columns: along the bone,
+        dorsal normal, their cross product);
+      "bone_starts": `[A1, ..., An, 20, 3]`, the bones' proximal keypoints in mm.
+  """
+  with tf.name_scope(name or "forward_kinematics"):
+    theta = tf.convert_to_tensor(theta)
+    bone_lengths = tf.convert_to_tensor(bone_lengths, dtype=theta.dtype)
+    if theta.shape.rank is not None and theta.shape[-1] != skeleton.NUM_THETA:
+      raise ValueError(f"theta must have exactly {skeleton.NUM_THETA} elements in axis -1, got "
+                       f"shape {theta.shape}")
+    if bone_lengths.shape.rank is not None and bone_lengths.shape[-1] != skeleton.NUM_BONES:
+      raise ValueError(f"bone_lengths must have exactly {skeleton.NUM_BONES} elements in axis "
+                       f"-1, got shape {bone_lengths.shape}")
+    dtype = theta.dtype
+    wrist = theta[..., skeleton.THETA_TRANSLATION]
+    global_rotation = euler_to_matrix(theta[..., skeleton.THETA_ROTATION])
+    joint_rotations = _joint_rotations(theta[..., skeleton.THETA_ARTICULATION])
+    rest_frames = tf.constant(skeleton.REST_BONE_FRAMES, dtype=dtype)
+    rest_relative = tf.constant(REST_RELATIVE_ROTATIONS, dtype=dtype)
+
+    keypoints = [None] * skeleton.NUM_KEYPOINTS
+    keypoints[skeleton.ROOT] = wrist
+    frames = [None] * skeleton.NUM_BONES
+    for bone in range(skeleton.NUM_BONES):
+      parent = skeleton.BONE_PARENT[bone]
+      if parent < 0:
+        frame = tf.matmul(global_rotation, rest_frames[bone])
+      else:
+        frame = tf.matmul(frames[parent], rest_relative[bone])
+      if joint_rotations[bone] is not None:
+        frame = tf.matmul(frame, joint_rotations[bone])
+      frames[bone] = frame
+      start = keypoints[skeleton.BONE_START[bone]]
+      length = bone_lengths[..., bone:bone + 1]
+      keypoints[skeleton.BONE_END[bone]] = start + length * frame[..., 0]
+    return {
+        "keypoints": tf.stack(keypoints, axis=-2),
+        "bone_frames": tf.stack(frames, axis=-3),
+        "bone_starts": tf.stack([keypoints[s] for s in skeleton.BONE_START], axis=-2),
+    }
