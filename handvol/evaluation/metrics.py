@@ -1,0 +1,228 @@
+"""Metrics of the paper (SPEC §10) on arrays of keypoints, in mm.
+
+Evaluation runs offline on whole test sets and relies on scipy (a k-d tree for MDPC, k-means
+for bone-length consistency), so these functions take and return numpy arrays (float64, so
+that means over thousands of frames reproduce published numbers to 0.001 mm). Keypoints are
+camera-frame xyz in mm, shape `[F, J, 3]` for F frames of J keypoints.
+"""
+
+import numpy as np
+from scipy import spatial
+from scipy.cluster import vq
+
+from handvol.geometry import camera
+from handvol.hand import skeleton
+
+THRESHOLDS_MM = np.arange(0, 81)
+"""Thresholds T (mm) of the fraction-of-frames curve, 0…80 inclusive, as in the paper's Fig. 5."""
+
+KMEANS_SEED = 0
+"""Seed of k-means++ initialisation, so that F1 scores are repeatable."""
+
+KMEANS_ITERATIONS = 50
+"""Lloyd iterations of `scipy.cluster.vq.kmeans2` (it runs exactly this many)."""
+
+MDPC_CHUNK_FRAMES = 256
+"""Frames back-projected per call, bounding the memory of the point clouds (F·H·W·3)."""
+
+
+def _check_keypoints(keypoints, arg_name):
+  keypoints = np.asarray(keypoints, dtype=np.float64)
+  if keypoints.ndim != 3 or keypoints.shape[-1] != 3:
+    raise ValueError(
+        f"{arg_name} must have shape [frames, joints, 3], got shape {keypoints.shape}")
+  if not np.all(np.isfinite(keypoints)):
+    frames = np.unique(np.nonzero(~np.isfinite(keypoints))[0])
+    raise ValueError(f"{arg_name} holds NaN or Inf values in {frames.size} frames, the first "
+                     f"at frame {frames[0]}")
+  return keypoints
+
+
+def joint_errors(predicted, truth):
+  """Euclidean distance of each predicted keypoint to its true position.
+
+  Args:
+    predicted: An array of shape `[F, J, 3]`, xyz in mm.
+    truth: An array of shape `[F, J, 3]`, xyz in mm, same frame and keypoint order.
+
+  Returns:
+    A float64 array of shape `[F, J]`, errors in mm.
+  """
+  predicted = _check_keypoints(predicted, "predicted")
+  truth = _check_keypoints(truth, "truth")
+  if predicted.shape != truth.shape:
+    raise ValueError(f"predicted and truth must have the same shape, got {predicted.shape} "
+                     f"and {truth.shape}")
+  return np.linalg.norm(predicted - truth, axis=-1)
+
+
+def _select(errors, indices):
+  errors = np.asarray(errors, dtype=np.float64)
+  if errors.ndim != 2:
+    raise ValueError(f"errors must have shape [frames, joints], got shape {errors.shape}")
+  return errors if indices is None else errors[:, list(indices)]
+
+
+def mean_error(errors, indices=None):
+  """Mean joint error over frames and the keypoints `indices` (all when None).
+
+  Args:
+    errors: An array of shape `[F, J]`, mm (from `joint_errors`).
+    indices: Keypoint positions to average over, e.g. `protocols.MATCH11.indices`.
+
+  Returns:
+    A float, mm.
+  """
+  return float(np.mean(_select(errors, indices)))
+
+
+def per_joint_errors(errors):
+  """Mean error of each keypoint over the frames: `[F, J]` → `[J]`, mm."""
+  return np.mean(_select(errors, None), axis=0)
+
+
+def fraction_within(errors, indices=None, thresholds=THRESHOLDS_MM):
+  """Percentage of frames whose maximum joint error is ≤ T (inclusive), for each T.
+
+  Args:
+    errors: An array of shape `[F, J]`, mm.
+    indices: Keypoint positions the maximum runs over (all when None).
+    thresholds: An array of shape `[T]`, mm.
+
+  Returns:
+    A float64 array of shape `[T]`, percent of frames in [0, 100].
+  """
+  worst = np.max(_select(errors, indices), axis=1)
+  thresholds = np.asarray(thresholds, dtype=np.float64)
+  return 100.0 * np.mean(worst[np.newaxis, :] <= thresholds[:, np.newaxis], axis=1)
+
+
+def mdpc(predicted, depth, intrinsics):
+  """Minimum distance to the point cloud: per keypoint, the distance to the nearest 3D point
+  of the frame's back-projected depth.
+
+  Args:
+    predicted: An array of shape `[F, J, 3]`, camera-frame xyz in mm.
+    depth: An array of shape `[F, H, W]`, the depth crops in mm (0 = no measurement).
+    intrinsics: An array of shape `[F, 4]` or `[4]`, the crops' (fx, fy, cx, cy).
+
+  Returns:
+    A float64 array of shape `[F, J]`, mm; NaN for the keypoints of frames without a valid
+    depth pixel (`summarize_mdpc` leaves them out and counts them).
+  """
+  predicted = _check_keypoints(predicted, "predicted")
+  depth = np.asarray(depth, dtype=np.float64)
+  num_frames = predicted.shape[0]
+  if depth.ndim != 3 or depth.shape[0] != num_frames:
+    raise ValueError(f"depth must have shape [{num_frames}, height, width] to match predicted, "
+                     f"got shape {depth.shape}")
+  intrinsics = np.broadcast_to(np.asarray(intrinsics, dtype=np.float64), (num_frames, 4))
+  distances = np.full(predicted.shape[:2], np.nan)
+  for start in range(0, num_frames, MDPC_CHUNK_FRAMES):
+    stop = min(start + MDPC_CHUNK_FRAMES, num_frames)
+    clouds = camera.depth_to_points(depth[start:stop], intrinsics[start:stop]).numpy()
+    for offset, cloud in enumerate(clouds):
+      frame = start + offset
+      points = cloud[depth[frame] > 0]
+      if len(points):
+        distances[frame] = spatial.cKDTree(points).query(predicted[frame])[0]
+  return distances
+
+
+def summarize_mdpc(distances):
+  """Median and mean of MDPC distances over all keypoints of the frames that have depth.
+
+  Args:
+    distances: An array of shape `[F, J]` from `mdpc`.
+
+  Returns:
+    A dict: "mdpc_median_mm", "mdpc_mean_mm" (None when no frame has depth) and
+    "mdpc_frames_without_depth".
+  """
+  distances = np.asarray(distances, dtype=np.float64)
+  missing = np.all(np.isnan(distances), axis=1)
+  valid = distances[~missing]
+  return {
+      "mdpc_median_mm": float(np.median(valid)) if valid.size else None,
+      "mdpc_mean_mm": float(np.mean(valid)) if valid.size else None,
+      "mdpc_frames_without_depth": int(np.sum(missing)),
+  }
+
+
+def bone_lengths(keypoints, parents=skeleton.KEYPOINT_PARENTS):
+  """Lengths of the bones of a kinematic tree: bone k joins keypoint k + 1 to its parent.
+
+  Args:
+    keypoints: An array of shape `[F, J, 3]`, xyz in mm, J = len(parents).
+    parents: The parent of each keypoint, -1 for the root (keypoint 0).
+
+  Returns:
+    A float64 array of shape `[F, J - 1]`, mm.
+  """
+  keypoints = _check_keypoints(keypoints, "keypoints")
+  parents = np.asarray(parents)
+  if keypoints.shape[1] != len(parents):
+    raise ValueError(f"keypoints must have {len(parents)} joints in axis 1 to match parents, "
+                     f"got shape {keypoints.shape}")
+  children = np.arange(1, len(parents))
+  return np.linalg.norm(keypoints[:, children] - keypoints[:, parents[children]], axis=-1)
+
+
+def _f1(selected, relevant):
+  hits = np.sum(selected & relevant)
+  if hits == 0:
+    return 0.0
+  precision = hits / np.sum(selected)
+  recall = hits / np.sum(relevant)
+  return float(2 * precision * recall / (precision + recall))
+
+
+def matched_f1(clusters, subjects):
+  """F1 score per subject of a two-cluster split, under the better cluster-to-subject matching.
+
+  Cluster c stands for subject s; precision = |c ∩ s| / |c|, recall = |c ∩ s| / |s|,
+  F1 = 2·precision·recall / (precision + recall). Of the two one-to-one matchings the one with
+  the larger sum of F1 scores is used (the identity on ties).
+
+  Args:
+    clusters: An int array of shape `[F]` with values in {0, 1}.
+    subjects: An array of shape `[F]` holding exactly two distinct subject ids.
+
+  Returns:
+    A dict subject id → F1 in [0, 1], subjects in ascending order.
+  """
+  clusters = np.asarray(clusters)
+  subjects = np.asarray(subjects)
+  if clusters.shape != subjects.shape or clusters.ndim != 1:
+    raise ValueError(f"clusters and subjects must have the same shape [frames], got "
+                     f"{clusters.shape} and {subjects.shape}")
+  ids = np.unique(subjects)
+  if ids.size != 2:
+    raise ValueError(f"subjects must hold exactly two subject ids, got {ids.tolist()}")
+  best = None
+  for order in ((0, 1), (1, 0)):
+    scores = {s.item(): _f1(clusters == c, subjects == s) for s, c in zip(ids, order)}
+    if best is None or sum(scores.values()) > sum(best.values()):
+      best = scores
+  return best
+
+
+def kmeans_f1(features, subjects, seed=KMEANS_SEED):
+  """Bone-length consistency: k-means (k = 2) on per-frame feature vectors of two subjects,
+  scored by `matched_f1`.
+
+  Args:
+    features: An array of shape `[F, D]`, e.g. the 20 predicted bone lengths in mm.
+    subjects: An array of shape `[F]` holding exactly two distinct subject ids.
+    seed: Seed of the k-means++ initialisation.
+
+  Returns:
+    A dict subject id → F1 in [0, 1].
+  """
+  features = np.asarray(features, dtype=np.float64)
+  if features.ndim != 2 or features.shape[0] != np.shape(subjects)[0]:
+    raise ValueError(f"features must have shape [frames, dims] with as many frames as subjects "
+                     f"({np.shape(subjects)[0]}), got shape {features.shape}")
+  _, clusters = vq.kmeans2(features, 2, iter=KMEANS_ITERATIONS, minit="++",
+                           rng=np.random.default_rng(seed))
+  return matched_f1(clusters, subjects)

@@ -1,0 +1,68 @@
+"""Figures are written, readable, and reject arrays of the wrong shape."""
+
+import numpy as np
+import pytest
+from matplotlib import image
+
+from handvol.evaluation import metrics
+from handvol.evaluation import plots
+from handvol.geometry import camera
+from handvol.hand import skeleton
+
+SIZE = 48
+INTRINSICS = np.array([120.0, 120.0, 23.5, 23.5])
+CENTRE_MM = np.array([0.0, 0.0, 400.0])
+RADIUS_MM = 60.0
+
+
+def _sphere_depth():
+  """The near half of a sphere in front of a 48×48 camera; background pixels are 0."""
+  rays = camera.pixel_rays(
+      np.stack(np.meshgrid(np.arange(SIZE), np.arange(SIZE)), axis=-1).astype(np.float64),
+      INTRINSICS).numpy()
+  along = rays @ CENTRE_MM
+  discriminant = along**2 - CENTRE_MM @ CENTRE_MM + RADIUS_MM**2
+  distance = along - np.sqrt(np.maximum(discriminant, 0.0))
+  return np.where(discriminant > 0, distance * rays[..., 2], 0.0)
+
+
+def _png_shape(path):
+  return image.imread(path).shape
+
+
+def test_frame_fraction_curves(tmp_path):
+  errors = np.abs(np.random.default_rng(0).normal(scale=15.0, size=(50, 14)))
+  panels = {"NYU-14": {"a": metrics.fraction_within(errors),
+                       "b": metrics.fraction_within(errors * 2)},
+            "Match-11": {"a": metrics.fraction_within(errors, indices=range(11))}}
+  plots.plot_frame_fractions(tmp_path / "curves.png", panels)
+  height, width, _ = _png_shape(tmp_path / "curves.png")
+  assert width > height > 100
+
+
+def test_per_joint_bars(tmp_path):
+  plots.plot_per_joint_errors(tmp_path / "bars.png", {"a": np.arange(3.0), "b": np.ones(3)},
+                              ["x", "y", "z"])
+  assert _png_shape(tmp_path / "bars.png")[0] > 100
+  with pytest.raises(ValueError, match=r"per_joint\['a'\] must have shape \[3\]"):
+    plots.plot_per_joint_errors(tmp_path / "bad.png", {"a": np.ones(4)}, ["x", "y", "z"])
+
+
+def test_qualitative_views_of_a_synthetic_depth(tmp_path):
+  depth = _sphere_depth()[np.newaxis].repeat(2, axis=0)
+  surface = camera.depth_to_points(depth[0], INTRINSICS).numpy()
+  # Keypoints on the sphere: pixels within 12 of the centre, where the radius is 18 pixels.
+  rows, columns = np.round(
+      23.5 + np.random.default_rng(0).uniform(-8.0, 8.0, size=(2, skeleton.NUM_KEYPOINTS))
+  ).astype(int)
+  assert np.all(depth[0, rows, columns] > 0)
+  labels = surface[rows, columns][np.newaxis].repeat(2, axis=0)
+  predicted = labels + [0.0, 5.0, -15.0]
+  plots.plot_qualitative(tmp_path / "frames.png", depth, INTRINSICS, labels,
+                         {"ours": predicted, "other": labels + 20.0}, frames=[1],
+                         parents=skeleton.KEYPOINT_PARENTS)
+  one_row = _png_shape(tmp_path / "frames.png")
+  plots.plot_qualitative(tmp_path / "both.png", depth, INTRINSICS, labels, {"ours": predicted})
+  assert _png_shape(tmp_path / "both.png")[0] > 1.5 * one_row[0]
+  with pytest.raises(ValueError, match="same F"):
+    plots.plot_qualitative(tmp_path / "bad.png", depth, INTRINSICS, labels[:1], {})
