@@ -1,0 +1,144 @@
+"""A structured-light / time-of-flight depth sensor's defects applied to a clean z-buffer.
+
+Depth noise grows with distance (σ(z) = σ_0 + k·(z / 1 m)², the quadratic law of triangulating
+sensors such as the Kinect), depths are quantised to 1 mm, pixels go missing at silhouette
+edges and depth jumps, at grazing angles and in random holes, and an optional background plane
+(a wall or table behind the hand) fills the rest of the frame.
+"""
+
+import dataclasses
+
+import numpy as np
+
+
+@dataclasses.dataclass(frozen=True)
+class SensorConfig:
+  """Sensor model parameters (mm, pixels, probabilities).
+
+  Attributes:
+    noise_mm: σ_0, depth noise at the camera.
+    noise_per_m2_mm: k, noise growth: σ(z) = noise_mm + noise_per_m2_mm·(z / 1000 mm)².
+    quantisation_mm: Depth step of the output.
+    grazing_cos: Surfaces seen at cos(incidence) below this are always missing.
+    grazing_ramp_cos: Between `grazing_cos` and this, the chance of missing falls linearly to 0.
+    edge_jump_mm: A pixel whose 4-neighbour is missing or differs by more than this is an edge.
+    edge_drop: Chance that an edge pixel is missing.
+    dropout: Chance that any pixel is missing.
+    holes_per_frame: Mean number (Poisson) of random round holes.
+    hole_radius_px: (min, max) hole radius in pixels, uniform.
+    background_prob: Chance that a frame has a background plane.
+    background_gap_mm: (min, max) distance of the plane behind the hand's farthest point.
+    background_tilt_deg: Largest angle between the plane's normal and the optical axis.
+  """
+  noise_mm: float = 0.5
+  noise_per_m2_mm: float = 2.5
+  quantisation_mm: float = 1.0
+  grazing_cos: float = 0.12
+  grazing_ramp_cos: float = 0.3
+  edge_jump_mm: float = 15.0
+  edge_drop: float = 0.5
+  dropout: float = 0.002
+  holes_per_frame: float = 2.0
+  hole_radius_px: tuple = (1.0, 3.5)
+  background_prob: float = 0.0
+  background_gap_mm: tuple = (80.0, 400.0)
+  background_tilt_deg: float = 35.0
+
+
+NOISELESS = SensorConfig(noise_mm=0.0, noise_per_m2_mm=0.0, grazing_cos=0.0,
+                         grazing_ramp_cos=0.0, edge_drop=0.0, dropout=0.0, holes_per_frame=0.0)
+"""Only quantisation: back-projected pixels lie on the surface within half a step."""
+
+
+def noise_sigma(depth, config):
+  """σ of the depth noise (mm) at depth `depth` (mm, any shape)."""
+  return config.noise_mm + config.noise_per_m2_mm * (depth / 1000.0) ** 2
+
+
+def background_plane(intrinsics, height, width, hand_far_mm, config, rng):
+  """Depth (mm) and cos(incidence) of a random plane behind the hand, per pixel.
+
+  Returns:
+    (depth `[H, W]` float32, cos `[H, W]` float32); the plane faces the camera, so every ray
+    meets it at a positive depth.
+  """
+  fx, fy, cx, cy = intrinsics
+  distance = hand_far_mm + rng.uniform(*config.background_gap_mm)
+  tilt = np.radians(config.background_tilt_deg) * np.sqrt(rng.uniform())
+  azimuth = rng.uniform(0.0, 2.0 * np.pi)
+  normal = np.array([np.sin(tilt) * np.cos(azimuth), np.sin(tilt) * np.sin(azimuth),
+                     np.cos(tilt)])
+  ray_x = ((np.arange(width) - cx) / fx).astype(np.float32)
+  ray_y = ((np.arange(height) - cy) / fy).astype(np.float32)
+  # Plane n·p = n_z·distance through (0, 0, distance); ray p = z·(x, y, 1).
+  facing = (ray_x[None, :] * normal[0] + ray_y[:, None] * normal[1] + normal[2]).astype(
+      np.float32)
+  depth = np.float32(normal[2] * distance) / facing
+  ray_norm = np.sqrt(ray_x[None, :] ** 2 + ray_y[:, None] ** 2 + 1.0)
+  return depth, facing / ray_norm
+
+
+def apply_sensor(depth, cos_incidence, intrinsics, config, rng):
+  """Turns a clean z-buffer into a measured depth frame.
+
+  Args:
+    depth: `[H, W]` clean depth in mm, 0 where no surface.
+    cos_incidence: `[H, W]` cosine of the incidence angle of each hit (0 where no surface).
+    intrinsics: `[4]` (fx, fy, cx, cy), for the background plane.
+    config: A `SensorConfig`.
+    rng: A `numpy.random.Generator`.
+
+  Returns:
+    `[H, W]` float32 measured depth in mm, 0 = no measurement.
+  """
+  height, width = depth.shape
+  depth = depth.astype(np.float32)
+  cos_incidence = cos_incidence.astype(np.float32)
+  if config.background_prob > 0 and rng.uniform() < config.background_prob:
+    plane_depth, plane_cos = background_plane(intrinsics, height, width, float(depth.max()),
+                                              config, rng)
+    empty = depth == 0
+    depth = np.where(empty, plane_depth, depth)
+    cos_incidence = np.where(empty, plane_cos, cos_incidence)
+  rows = np.flatnonzero(depth.any(axis=1))
+  columns = np.flatnonzero(depth.any(axis=0))
+  out = np.zeros((height, width), np.float32)
+  if rows.size == 0:
+    return out
+  # All work happens in the box around the surface, padded so edges see their outside.
+  top, bottom = max(rows[0] - 1, 0), min(rows[-1] + 2, height)
+  left, right = max(columns[0] - 1, 0), min(columns[-1] + 2, width)
+  box = depth[top:bottom, left:right]
+  cos_box = cos_incidence[top:bottom, left:right]
+  valid = box > 0
+
+  padded = np.pad(box, 1)
+  centre = padded[1:-1, 1:-1]
+  edge = np.zeros(box.shape, bool)
+  for neighbour in (padded[:-2, 1:-1], padded[2:, 1:-1], padded[1:-1, :-2], padded[1:-1, 2:]):
+    edge |= (neighbour == 0) | (np.abs(neighbour - centre) > config.edge_jump_mm)
+  if config.grazing_ramp_cos > config.grazing_cos:
+    keep = np.clip((cos_box - config.grazing_cos)
+                   / (config.grazing_ramp_cos - config.grazing_cos), 0.0, 1.0)
+  else:
+    keep = (cos_box >= config.grazing_cos).astype(np.float32)
+  keep *= (1.0 - config.dropout) * np.where(edge, 1.0 - config.edge_drop, 1.0)
+  valid &= rng.random(box.shape, np.float32) < keep
+
+  holes = rng.poisson(config.holes_per_frame)
+  hole_v, hole_u = np.nonzero(valid)
+  for pick in rng.integers(hole_v.size, size=holes if hole_v.size else 0):
+    radius = rng.uniform(*config.hole_radius_px)
+    r = int(np.ceil(radius))
+    v0, u0 = hole_v[pick], hole_u[pick]
+    hole_rows = slice(max(v0 - r, 0), min(v0 + r + 1, valid.shape[0]))
+    hole_cols = slice(max(u0 - r, 0), min(u0 + r + 1, valid.shape[1]))
+    vv, uu = np.ogrid[hole_rows, hole_cols]
+    valid[hole_rows, hole_cols] &= (vv - v0) ** 2 + (uu - u0) ** 2 > radius * radius
+
+  sigma = noise_sigma(box, config).astype(np.float32)
+  measured = box + sigma * rng.standard_normal(box.shape, np.float32)
+  if config.quantisation_mm > 0:
+    measured = np.round(measured / config.quantisation_mm) * config.quantisation_mm
+  out[top:bottom, left:right] = np.where(valid & (measured > 0), measured, 0.0)
+  return out
