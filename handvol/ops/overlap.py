@@ -1,0 +1,122 @@
+"""The compiled Gaussian overlap op: lazy loading, its gradient, and the dispatch to the pure-TF
+fallback.
+
+The library `_handvol_ops*.so` sits beside this file (built by `pip install --no-build-isolation
+-e .` or `python custom_ops/build.py`) with `_handvol_ops.build.json`, which records the
+TensorFlow it was built against. It is loaded on first use. When it is missing, was built for
+another TensorFlow, or fails to load, `gaussian_overlap` warns once and runs
+`gaussian_overlap_reference` instead; `HANDVOL_FORCE_PURE_TF=1` selects the fallback on purpose
+(read at each call, so tests can switch it).
+"""
+
+import json
+import os
+import pathlib
+import warnings
+
+import tensorflow as tf
+
+from handvol import numerics
+from handvol.ops import reference
+
+FORCE_PURE_TF_ENV = "HANDVOL_FORCE_PURE_TF"
+LIBRARY_DIR = pathlib.Path(__file__).resolve().parent
+LIBRARY_GLOB = "_handvol_ops*.so"
+BUILD_INFO_NAME = "_handvol_ops.build.json"
+OP_NAME = "Handvol>GaussianOverlap"
+
+_state = {"attempted": False, "library": None, "problem": None, "warned": False}
+
+
+def _open_library():
+  """(library module, None) or (None, why it cannot be used)."""
+  paths = sorted(LIBRARY_DIR.glob(LIBRARY_GLOB))
+  rebuild = ("build it with `pip install --no-build-isolation -e .` (README, Install) or "
+             "`python custom_ops/build.py`")
+  if not paths:
+    return None, f"the compiled library ({LIBRARY_GLOB}) is not in {LIBRARY_DIR}: {rebuild}"
+  info = build_info()
+  if info is None:
+    return None, f"{LIBRARY_DIR / BUILD_INFO_NAME} is missing or unreadable: {rebuild}"
+  if info.get("tensorflow_version") != tf.__version__:
+    return None, (f"{paths[0].name} was built for TensorFlow {info.get('tensorflow_version')}, "
+                  f"this is TensorFlow {tf.__version__}: {rebuild}")
+  try:
+    return tf.load_op_library(str(paths[0])), None
+  except (tf.errors.NotFoundError, OSError) as error:
+    return None, f"{paths[0]} does not load ({error}): {rebuild}"
+
+
+def load_library():
+  """The op library module, or None when the fallback must run (with a warning, once).
+
+  Returns:
+    The module `tf.load_op_library` returns (ops `handvol_gaussian_overlap` and
+    `handvol_gaussian_overlap_grad`), or None when `HANDVOL_FORCE_PURE_TF=1` or the library
+    cannot be used.
+  """
+  if os.environ.get(FORCE_PURE_TF_ENV) == "1":
+    return None
+  if not _state["attempted"]:
+    _state["attempted"] = True
+    _state["library"], _state["problem"] = _open_library()
+  if _state["problem"] and not _state["warned"]:
+    _state["warned"] = True
+    warnings.warn(f"handvol.ops: {_state['problem']}. Using the pure-TF gaussian_overlap, which "
+                  "is slower and holds [B, N_i, N_m] tensors.", RuntimeWarning, stacklevel=3)
+  return _state["library"]
+
+
+def compiled_op_in_use():
+  """True when `gaussian_overlap` runs the compiled op now, False when it runs the fallback."""
+  return load_library() is not None
+
+
+def build_info():
+  """The build record written beside the library (a dict), or None when there is none."""
+  try:
+    return json.loads((LIBRARY_DIR / BUILD_INFO_NAME).read_text())
+  except (OSError, ValueError):
+    return None
+
+
+def gaussian_overlap(image_gaussians, image_mask, model_gaussians, model_sigma_3d, name=None):
+  """Σ_i Σ_p mask_i·Δ(i, p)·S_ip per batch element, fused (SPEC §6).
+
+  The same function as `gaussian_overlap_reference` (see there for S and Δ), computed by the
+  compiled op in O(B·(N_i + N_m)) memory when it is available, else by the reference. Keras
+  layers that call it must keep XLA off (`supports_jit = False`).
+
+  Gradients flow to `model_gaussians` and `model_sigma_3d`. The image inputs are data: they get
+  no gradient (None, i.e. zero), on both paths. At Δ = 0 and at z_i = z_p a pair contributes a
+  zero gradient (the one-sided choice of tf.nn.relu and tf.abs).
+
+  Args:
+    image_gaussians: A tensor of shape `[B, N_i, 4]`: (u, v, σ_i) in crop pixels, z_i in mm.
+    image_mask: A tensor of shape `[B, N_i]`: 1 valid, 0 padding.
+    model_gaussians: A tensor of shape `[B, N_m, 4]`: projected (u, v, σ_p) in crop pixels, the
+      surface depth z_p in mm.
+    model_sigma_3d: A tensor of shape `[B, N_m]`: σ_h in mm.
+    name: Optional name scope.
+
+  Returns:
+    A tensor of shape `[B]` in pixels², float32 (float64 when `model_gaussians` is float64).
+
+  Raises:
+    ValueError: when the static shapes disagree (the argument is named).
+  """
+  with tf.name_scope(name or "gaussian_overlap"):
+    image, mask, model, sigma_3d = reference.check_overlap_inputs(
+        image_gaussians, image_mask, model_gaussians, model_sigma_3d)
+    image, mask = tf.stop_gradient(image), tf.stop_gradient(mask)
+    library = load_library()
+    if library is None:
+      return reference.gaussian_overlap_reference(image, mask, model, sigma_3d)
+    return library.handvol_gaussian_overlap(image, mask, model, sigma_3d, eps=numerics.EPS)
+
+
+@tf.RegisterGradient(OP_NAME)
+def _gaussian_overlap_grad(op, grad):
+  grad_model, grad_sigma_3d = load_library().handvol_gaussian_overlap_grad(
+      grad, *op.inputs, eps=op.get_attr("eps"))
+  return [None, None, grad_model, grad_sigma_3d]
