@@ -17,7 +17,8 @@ def _integrated_overlap_3d(center_a, sigma_a, center_b, sigma_b):
   for a, b in zip(center_a, center_b):
     value, _ = integrate.quad(
         lambda x, a=a, b=b: math.exp(-(x - a)**2 / (2 * sigma_a**2) - (x - b)**2 /
-                                     (2 * sigma_b**2)), min(a, b) - 100.0, max(a, b) + 100.0, points=[a, b])
+                                     (2 * sigma_b**2)),
+        min(a, b) - 100.0, max(a, b) + 100.0, points=[a, b])
     total *= value
   return total
 
