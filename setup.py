@@ -8,9 +8,39 @@ then this package without build isolation, so that the custom op compiles agains
 TensorFlow it will run with (README, "Install").
 """
 
+import importlib.util
+import pathlib
+
 import setuptools
+from setuptools.command import build_ext
 
 TF_VERSION = "2.21.0"
+OPS_EXTENSION = "handvol.ops._handvol_ops"
+CUSTOM_OPS = pathlib.Path(__file__).resolve().parent / "custom_ops"
+
+
+def _custom_ops_build():
+  """custom_ops/build.py as a module (it is not part of the installed package)."""
+  spec = importlib.util.spec_from_file_location("handvol_custom_ops_build",
+                                                CUSTOM_OPS / "build.py")
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module
+
+
+class BuildExtWithCustomOps(build_ext.build_ext):
+  """Builds the overlap op's library with custom_ops/build.py (TF's own flags, nvcc if found).
+
+  An editable install builds it in place (handvol/ops/); a wheel gets it in its build folder,
+  beside `_handvol_ops.build.json`.
+  """
+
+  def build_extension(self, ext):
+    if ext.name != OPS_EXTENSION:
+      super().build_extension(ext)
+      return
+    _custom_ops_build().build_library(self.get_ext_fullpath(ext.name))
+
 
 setuptools.setup(
     name="handvol",
@@ -22,6 +52,10 @@ setuptools.setup(
     license="Apache-2.0",
     python_requires=">=3.10",
     packages=setuptools.find_packages(include=["handvol", "handvol.*"]),
+    ext_modules=[setuptools.Extension(
+        OPS_EXTENSION,
+        sources=[f"custom_ops/cc/{s}" for s in _custom_ops_build().ALL_SOURCES])],
+    cmdclass={"build_ext": BuildExtWithCustomOps},
     include_package_data=True,
     package_data={"handvol": ["**/*.npz", "**/*.json"]},
     install_requires=[
