@@ -1,0 +1,1 @@
+"""The image side: preprocessing of depth frames, quadtree Gaussians, augmentation."""
