@@ -3,9 +3,11 @@
 Prediction files in the community's format (one frame a line, u v d per joint) against a label
 file, several methods side by side:
 
-  python eval.py --dataset=nyu --labels=nyu_test_groundtruth_label.txt \
-      --predictions=V2V-PoseNet=CVPR18_NYU_V2V_PoseNet.txt,DeepPrior=CVWW15_NYU_Prior.txt \
+  python eval.py --dataset=nyu --labels=nyu_test_groundtruth_label.txt
+      --predictions=V2V-PoseNet=CVPR18_NYU_V2V_PoseNet.txt,DeepPrior=CVWW15_NYU_Prior.txt
       --out=results/nyu
+
+writes results/nyu/metrics.json, metrics.md and plots (docs/evaluation.md).
 """
 
 from absl import app

@@ -6,6 +6,8 @@ that means over thousands of frames reproduce published numbers to 0.001 mm). Ke
 camera-frame xyz in mm, shape `[F, J, 3]` for F frames of J keypoints.
 """
 
+import warnings
+
 import numpy as np
 from scipy import spatial
 from scipy.cluster import vq
@@ -168,6 +170,13 @@ def bone_lengths(keypoints, parents=skeleton.KEYPOINT_PARENTS):
   return np.linalg.norm(keypoints[:, children] - keypoints[:, parents[children]], axis=-1)
 
 
+def _two_subjects(subjects):
+  ids = np.unique(subjects)
+  if ids.size != 2:
+    raise ValueError(f"subjects must hold exactly two subject ids, got {ids.tolist()}")
+  return ids
+
+
 def _f1(selected, relevant):
   hits = np.sum(selected & relevant)
   if hits == 0:
@@ -196,9 +205,7 @@ def matched_f1(clusters, subjects):
   if clusters.shape != subjects.shape or clusters.ndim != 1:
     raise ValueError(f"clusters and subjects must have the same shape [frames], got "
                      f"{clusters.shape} and {subjects.shape}")
-  ids = np.unique(subjects)
-  if ids.size != 2:
-    raise ValueError(f"subjects must hold exactly two subject ids, got {ids.tolist()}")
+  ids = _two_subjects(subjects)
   best = None
   for order in ((0, 1), (1, 0)):
     scores = {s.item(): _f1(clusters == c, subjects == s) for s, c in zip(ids, order)}
@@ -217,12 +224,20 @@ def kmeans_f1(features, subjects, seed=KMEANS_SEED):
     seed: Seed of the k-means++ initialisation.
 
   Returns:
-    A dict subject id → F1 in [0, 1].
+    A dict subject id → F1 in [0, 1]. When every frame has the same vector (a method that
+    predicts one hand shape for all) they form one cluster, which F1 scores like any split.
   """
   features = np.asarray(features, dtype=np.float64)
+  _two_subjects(subjects)
   if features.ndim != 2 or features.shape[0] != np.shape(subjects)[0]:
     raise ValueError(f"features must have shape [frames, dims] with as many frames as subjects "
                      f"({np.shape(subjects)[0]}), got shape {features.shape}")
-  _, clusters = vq.kmeans2(features, 2, iter=KMEANS_ITERATIONS, minit="++",
-                           rng=np.random.default_rng(seed))
+  if np.all(features == features[0]):
+    # k-means++ cannot seed a second centre among identical points (its weights are 0/0).
+    return matched_f1(np.zeros(len(features), dtype=int), subjects)
+  with warnings.catch_warnings():
+    # scipy warns when a cluster ends empty; here that is a result, not a failure.
+    warnings.filterwarnings("ignore", message="One of the clusters is empty")
+    _, clusters = vq.kmeans2(features, 2, iter=KMEANS_ITERATIONS, minit="++",
+                             rng=np.random.default_rng(seed))
   return matched_f1(clusters, subjects)

@@ -103,7 +103,8 @@ def plot_qualitative(path, depth, intrinsics, labels, predictions, frames=None, 
     depth: An array of shape `[F, H, W]`, mm (0 = no measurement).
     intrinsics: An array of shape `[F, 4]` or `[4]`, (fx, fy, cx, cy) of the depth images.
     labels: An array of shape `[F, J, 3]`, camera-frame xyz in mm.
-    predictions: A dict method name → array of shape `[F, J, 3]`, camera-frame xyz in mm.
+    predictions: An array of shape `[F, J, 3]`, camera-frame xyz in mm, or a dict method
+      name → such an array to compare several methods.
     frames: Indices of the frames to draw (all when None).
     parents: Optional parent per keypoint (-1 for the root) to draw bones.
     label_name: Legend entry of the labels.
@@ -115,6 +116,8 @@ def plot_qualitative(path, depth, intrinsics, labels, predictions, frames=None, 
                      f"got shapes {depth.shape} and {labels.shape}")
   intrinsics = np.broadcast_to(np.asarray(intrinsics, dtype=np.float64), (len(depth), 4))
   frames = list(range(len(depth))) if frames is None else list(frames)
+  if not isinstance(predictions, dict):
+    predictions = {"predictions": predictions}
   keypoints = {label_name: labels}
   keypoints.update({name: np.asarray(xyz, dtype=np.float64) for name, xyz in predictions.items()})
   colors = dict(zip(keypoints, (LABEL_COLOR,) + PREDICTION_COLORS))

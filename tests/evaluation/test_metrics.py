@@ -136,3 +136,10 @@ def test_kmeans_f1_of_overlapping_subjects():
   lengths[5] = 45.0
   scores = metrics.kmeans_f1(lengths, np.array([7, 7, 7, 7, 9, 9]))
   assert scores == {7: pytest.approx(8 / 9), 9: pytest.approx(2 / 3)}
+
+
+def test_kmeans_f1_of_one_predicted_hand_shape():
+  # All frames in one cluster: matching it to subject 7 gives precision 4/6, recall 1,
+  # F1 = 0.8 (and 0 for subject 9), more than the 0.5 of matching it to subject 9.
+  scores = metrics.kmeans_f1(np.full((6, 20), 30.0), np.array([7, 7, 7, 7, 9, 9]))
+  assert scores == {7: pytest.approx(0.8), 9: 0.0}

@@ -62,7 +62,7 @@ def test_qualitative_views_of_a_synthetic_depth(tmp_path):
                          {"ours": predicted, "other": labels + 20.0}, frames=[1],
                          parents=skeleton.KEYPOINT_PARENTS)
   one_row = _png_shape(tmp_path / "frames.png")
-  plots.plot_qualitative(tmp_path / "both.png", depth, INTRINSICS, labels, {"ours": predicted})
+  plots.plot_qualitative(tmp_path / "both.png", depth, INTRINSICS, labels, predicted)
   assert _png_shape(tmp_path / "both.png")[0] > 1.5 * one_row[0]
   with pytest.raises(ValueError, match="same F"):
     plots.plot_qualitative(tmp_path / "bad.png", depth, INTRINSICS, labels[:1], {})
