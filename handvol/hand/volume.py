@@ -60,11 +60,17 @@ GAUSSIAN_FRACTIONS = np.array([fraction for _, fraction, _ in GAUSSIANS])
 SIGMAS_MM = np.array([sigma for _, _, sigma in GAUSSIANS])
 """numpy `[N_m]`: σ_h of each Gaussian, mm."""
 
+_FINGER_RAYS = ("index", "middle", "ring", "little")
+
 EXTRA_EXCLUDED_BONE_PAIRS = tuple(
-    (_bone("thumb_cmc", "thumb_mcp"), _bone("wrist", f"{finger}_mcp"))
-    for finger in ("index", "middle", "ring", "little"))
-"""The thumb metacarpal against the palm bones: the thenar eminence is one soft-tissue mass
-with the palm, so their Gaussians overlap by design."""
+    [(_bone("thumb_cmc", "thumb_mcp"), _bone("wrist", f"{finger}_mcp")) for finger in _FINGER_RAYS]
+    + [(_bone("wrist", f"{palm}_mcp"), _bone(f"{finger}_mcp", f"{finger}_pip"))
+       for palm, finger in zip(_FINGER_RAYS[:-1], _FINGER_RAYS[1:])]
+    + [(_bone("wrist", f"{palm}_mcp"), _bone(f"{finger}_mcp", f"{finger}_pip"))
+       for palm, finger in zip(_FINGER_RAYS[1:], _FINGER_RAYS[:-1])])
+"""Bone pairs joined by soft tissue, whose Gaussians overlap by design: the thumb metacarpal and
+the palm bones (the thenar eminence is one mass with the palm), and each palm bone with the
+neighbouring fingers' proximal phalanges (the finger webs reach to the middle of those)."""
 
 
 def _excluded_bone_pairs():

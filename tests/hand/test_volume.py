@@ -49,6 +49,8 @@ def test_collision_pairs_skip_same_and_adjacent_bones():
   assert (bone["index_mcp->index_pip"], bone["index_pip->index_dip"]) not in bones
   assert (bone["wrist->index_mcp"], bone["wrist->middle_mcp"]) not in bones
   assert (bone["thumb_cmc->thumb_mcp"], bone["wrist->index_mcp"]) not in bones
+  assert (bone["wrist->middle_mcp"], bone["ring_mcp->ring_pip"]) not in bones
+  assert (bone["wrist->index_mcp"], bone["ring_mcp->ring_pip"]) in bones
   # Fingertips of neighbouring fingers and the thumb tip against the palm do collide.
   assert (bone["index_dip->index_tip"], bone["middle_dip->middle_tip"]) in bones
   assert (bone["wrist->middle_mcp"], bone["thumb_ip->thumb_tip"]) in bones
