@@ -234,6 +234,9 @@ class _ChumpyArray:
 
 def _as_array(value):
   if isinstance(value, _ChumpyArray):
+    if "x" not in value.state:
+      raise ValueError("a chumpy array in the MANO file holds no plain value ('x'); convert the "
+                       "file to numpy arrays with chumpy installed")
     value = value.state["x"]
   if scipy.sparse.issparse(value):
     value = value.toarray()

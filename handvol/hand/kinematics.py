@@ -2,9 +2,8 @@
 
 Pose θ `[..., 26]`:
   θ[0:3]  the wrist position t in mm, camera frame;
-  θ[3:6]  the global rotation (α, β, γ) in radians, extrinsic rotations about the camera's x,
-          then y, then z axis: R = Rz(γ)·Ry(β)·Rx(α), each the right-handed rotation about the
-          axis. The hand rotates about the wrist: a point p of the rest hand goes to t + R·p.
+  θ[3:6]  the global rotation (a_x, a_y, a_z) in radians, extrinsic rotations about the
+          camera's x, then y, then z axis: R = Rz(a_z)·Ry(a_y)·Rx(a_x), each right-handed. The hand rotates about the wrist: a point p of the rest hand goes to t + R·p.
   θ[6:26] the articulation angles of `skeleton.ARTICULATIONS`, radians.
 
 Bone frames are rotation matrices whose columns are the bone's axes in the camera frame:
@@ -61,16 +60,15 @@ def axis_angle_to_matrix(axis, angle, name=None):
                        tf.concat([tf.shape(x), [3, 3]], axis=0))
     sin = tf.sin(angle)[..., tf.newaxis, tf.newaxis]
     one_minus_cos = (1.0 - tf.cos(angle))[..., tf.newaxis, tf.newaxis]
-    cross = tf.broadcast_to(cross, tf.shape(sin * cross))
-    identity = tf.eye(3, dtype=angle.dtype)
-    return identity + sin * cross + one_minus_cos * tf.matmul(cross, cross)
+    return (tf.eye(3, dtype=angle.dtype) + sin * cross
+            + one_minus_cos * tf.matmul(cross, cross))
 
 
 def euler_to_matrix(angles, name=None):
-  """R = Rz(γ)·Ry(β)·Rx(α) for angles (α, β, γ): extrinsic rotations about x, then y, then z.
+  """R = Rz(a_z)·Ry(a_y)·Rx(a_x): extrinsic rotations about x, then y, then z.
 
   Args:
-    angles: A tensor of shape `[A1, ..., An, 3]`, (α, β, γ) in radians.
+    angles: A tensor of shape `[A1, ..., An, 3]`, (a_x, a_y, a_z) in radians.
     name: Optional name scope.
 
   Returns:

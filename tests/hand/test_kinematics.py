@@ -155,3 +155,13 @@ def test_shape_errors_name_the_argument():
     kinematics.forward_kinematics(tf.zeros((1, 25)), tf.ones((1, 20)))
   with pytest.raises(ValueError, match="bone_lengths"):
     kinematics.forward_kinematics(tf.zeros((1, 26)), tf.ones((1, 19)))
+
+
+def test_axis_angle_matches_scipy():
+  rng = np.random.default_rng(4)
+  axes = rng.standard_normal((5, 3))
+  axes /= np.linalg.norm(axes, axis=-1, keepdims=True)
+  angles = rng.uniform(-np.pi, np.pi, (7, 5))
+  expected = transform.Rotation.from_rotvec((angles[..., None] * axes).reshape(-1, 3)).as_matrix()
+  np.testing.assert_allclose(kinematics.axis_angle_to_matrix(axes, angles).numpy(),
+                             expected.reshape(7, 5, 3, 3), atol=1e-12)
