@@ -41,6 +41,32 @@ class BuildExtWithCustomOps(build_ext.build_ext):
       return
     _custom_ops_build().build_library(self.get_ext_fullpath(ext.name))
 
+  def _build_info_files(self):
+    """(in-place, build folder) paths of the build record, which travels with the library."""
+    build_py = self.get_finalized_command("build_py")
+    name = _custom_ops_build().BUILD_INFO_NAME
+    for ext in self.extensions:
+      if ext.name == OPS_EXTENSION:
+        inplace, regular = self._get_inplace_equivalent(build_py, ext)
+        yield (str(pathlib.Path(inplace).with_name(name)),
+               str(pathlib.Path(regular).with_name(name)))
+
+  def copy_extensions_to_source(self):
+    super().copy_extensions_to_source()
+    for inplace, regular in self._build_info_files():
+      self.copy_file(regular, inplace, level=self.verbose)
+
+  def _get_output_mapping(self):
+    yield from super()._get_output_mapping()
+    if self.inplace:
+      yield from ((regular, inplace) for inplace, regular in self._build_info_files())
+
+  def get_outputs(self):
+    outputs = super().get_outputs()
+    if not self.inplace:
+      outputs += [regular for _, regular in self._build_info_files()]
+    return outputs
+
 
 setuptools.setup(
     name="handvol",
