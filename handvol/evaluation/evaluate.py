@@ -12,6 +12,7 @@ import pathlib
 
 import numpy as np
 
+from handvol.data import records
 from handvol.evaluation import community_format
 from handvol.evaluation import metrics
 from handvol.evaluation import plots
@@ -64,14 +65,15 @@ def _protocol_means(errors, layout):
           for p in protocols.protocols_for_layout(layout)}
 
 
-def _breakdown(errors, groups, layout):
+def _breakdown(errors, groups, layout, arg_name, names=None):
+  """Frames and protocol means per group id, keyed by `names[id]` or by the id as a string."""
   groups = np.asarray(groups)
   if groups.shape != errors.shape[:1]:
-    raise ValueError(f"groups must have shape [{errors.shape[0]}] (one id per frame), got "
+    raise ValueError(f"{arg_name} must have shape [{errors.shape[0]}] (one id per frame), got "
                      f"shape {groups.shape}")
-  return {str(g.item()): {"num_frames": int(np.sum(groups == g)),
-                          **_protocol_means(errors[groups == g], layout)}
-          for g in np.unique(groups)}
+  return {(names[g] if names else str(g)): {"num_frames": int(np.sum(groups == g)),
+                                            **_protocol_means(errors[groups == g], layout)}
+          for g in np.unique(groups).tolist()}
 
 
 def evaluate_keypoints(predicted, truth, layout, subjects=None, datasets=None, depth=None,
@@ -84,7 +86,8 @@ def evaluate_keypoints(predicted, truth, layout, subjects=None, datasets=None, d
     layout: The `protocols.LAYOUTS` key of both arrays ("nyu14" or "hand21").
     subjects: Optional subject id per frame `[F]`: adds "per_subject", and, for exactly two
       subjects with bone lengths available, "bone_length_f1".
-    datasets: Optional dataset id per frame `[F]`: adds "per_dataset".
+    datasets: Optional dataset id per frame `[F]` (`handvol.data.records.DATASETS` indices):
+      adds "per_dataset", keyed by dataset name.
     depth: Optional depth crops `[F, H, W]` in mm (0 invalid) that the predictions were made
       on: adds the MDPC summary.
     intrinsics: The crops' (fx, fy, cx, cy), `[F, 4]` or `[4]`; required with `depth`.
@@ -111,9 +114,9 @@ def evaluate_keypoints(predicted, truth, layout, subjects=None, datasets=None, d
         str(t): float(p) for t, p in zip(metrics.THRESHOLDS_MM.tolist(), percent)}
   result["per_joint_mm"] = dict(zip(names, metrics.per_joint_errors(errors).tolist()))
   if subjects is not None:
-    result["per_subject"] = _breakdown(errors, subjects, layout)
+    result["per_subject"] = _breakdown(errors, subjects, layout, "subjects")
   if datasets is not None:
-    result["per_dataset"] = _breakdown(errors, datasets, layout)
+    result["per_dataset"] = _breakdown(errors, datasets, layout, "datasets", records.DATASETS)
   if depth is not None:
     if intrinsics is None:
       raise ValueError("intrinsics of the depth crops are required with depth")

@@ -120,7 +120,9 @@ def plot_qualitative(path, depth, intrinsics, labels, predictions, frames=None, 
     predictions = {"predictions": predictions}
   keypoints = {label_name: labels}
   keypoints.update({name: np.asarray(xyz, dtype=np.float64) for name, xyz in predictions.items()})
-  colors = dict(zip(keypoints, (LABEL_COLOR,) + PREDICTION_COLORS))
+  colors = {name: LABEL_COLOR if index == 0 else
+            PREDICTION_COLORS[(index - 1) % len(PREDICTION_COLORS)]
+            for index, name in enumerate(keypoints)}
   fig = figure.Figure(figsize=(9, 4.2 * len(frames)), layout="constrained")
   grid = fig.subplots(len(frames), 2, squeeze=False)
   for row, frame in enumerate(frames):

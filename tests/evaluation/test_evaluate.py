@@ -42,7 +42,8 @@ def test_hand21_protocols_fractions_breakdowns_and_f1():
   assert result["per_joint_mm"]["thumb_tip"] == pytest.approx(12.0)
   assert result["per_joint_mm"]["thumb_ip"] == pytest.approx(0.0)
   assert result["per_subject"]["1"]["num_frames"] == 4
-  assert result["per_dataset"]["3"]["lab6_mean_mm"] == pytest.approx(12.0)
+  assert result["per_dataset"]["synthetic"]["lab6_mean_mm"] == pytest.approx(12.0)
+  assert result["per_dataset"]["nyu"]["num_frames"] == 7
   # Predicted tips move, so the predicted bones differ from the truth, but the subjects' hand
   # sizes differ by 30 %, which k-means separates.
   assert result["bone_length_f1"] == {"0": 1.0, "1": 1.0}
@@ -58,9 +59,12 @@ def test_mdpc_needs_the_crop_intrinsics():
   assert result["mdpc_frames_without_depth"] == 2
 
 
-def test_layout_must_match_the_arrays():
+def test_layout_and_ids_must_match_the_arrays():
   with pytest.raises(ValueError, match="14 keypoints of layout 'nyu14'"):
     evaluate.evaluate_keypoints(np.zeros((2, 21, 3)), np.zeros((2, 21, 3)), "nyu14")
+  with pytest.raises(ValueError, match=r"datasets must have shape \[2\]"):
+    evaluate.evaluate_keypoints(np.zeros((2, 14, 3)), np.zeros((2, 14, 3)), "nyu14",
+                                datasets=np.zeros(3, int))
 
 
 def test_write_report(tmp_path):
