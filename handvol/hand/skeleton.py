@@ -74,16 +74,19 @@ THETA_ROTATION = slice(3, 6)
 
 FLEXION = "flexion"
 ABDUCTION = "abduction"
-_ARTICULATED_JOINTS = (("base", (FLEXION, ABDUCTION)), ("joint1", (FLEXION,)),
-                       ("joint2", (FLEXION,)))
+_FINGER_JOINT_DOFS = (("base", (FLEXION, ABDUCTION)), ("joint1", (FLEXION,)),
+                      ("joint2", (FLEXION,)))
 
 ARTICULATIONS = tuple(f"{finger}_{joint}_{kind}" for finger in FINGERS
-                      for joint, kinds in _ARTICULATED_JOINTS for kind in kinds)
+                      for joint, kinds in _FINGER_JOINT_DOFS for kind in kinds)
 """The 20 articulation angles in θ[6:26] order."""
 ARTICULATION_JOINTS = tuple(
     FINGER_KEYPOINTS[f][j] for f in range(len(FINGERS))
-    for j, (_, kinds) in enumerate(_ARTICULATED_JOINTS) for _ in kinds)
+    for j, (_, kinds) in enumerate(_FINGER_JOINT_DOFS) for _ in kinds)
 """The keypoint (joint) each articulation angle acts at."""
+ARTICULATED_JOINTS = tuple(sorted(set(ARTICULATION_JOINTS)))
+"""The 15 articulating joints (keypoint indices): per finger the base joint (2 DOF), joint 1 and
+joint 2 (1 DOF each)."""
 ARTICULATION_BONES = tuple(BONE_START.index(joint) for joint in ARTICULATION_JOINTS)
 """The bone each articulation angle rotates: the one starting at its joint."""
 ARTICULATION_KINDS = tuple(name.rsplit("_", 1)[1] for name in ARTICULATIONS)

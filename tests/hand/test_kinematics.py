@@ -37,6 +37,7 @@ def test_skeleton_tables_are_consistent():
   assert skeleton.ARTICULATIONS[:4] == ("thumb_base_flexion", "thumb_base_abduction",
                                         "thumb_joint1_flexion", "thumb_joint2_flexion")
   assert skeleton.KEYPOINT_NAMES[skeleton.ARTICULATION_JOINTS[4]] == "index_mcp"
+  assert len(skeleton.ARTICULATED_JOINTS) == 15 and skeleton.NUM_ARTICULATIONS == 20
   for frame in skeleton.REST_BONE_FRAMES:
     np.testing.assert_allclose(frame.T @ frame, np.eye(3), atol=1e-12)
     np.testing.assert_allclose(np.linalg.det(frame), 1.0)
