@@ -32,6 +32,10 @@ NYU_INTRINSICS = (588.03, 587.07, 320.0, 240.0)
 
 LAB6 = np.array(skeleton.LAB6)
 
+IMAGE_MARGIN_PX = 12.0
+"""True joints and wrong labels are kept this far inside the image; annotator clicks are then
+clipped to it (pixel centres' continuous edges)."""
+
 
 @dataclasses.dataclass(frozen=True)
 class SyntheticConfig:
@@ -70,8 +74,11 @@ def _pose_batch(subjects, config, rng):
                                                                       config.width),
                                  config.view, rng)
   shift = centres - fk["keypoints"].mean(axis=1)
-  theta[:, skeleton.THETA_TRANSLATION] = shift
   keypoints = fk["keypoints"] + shift[:, None]
+  him_xyz = labels_lib.him_wrong_labels(keypoints, fk["bone_frames"], config.labels, rng)
+  inside = _shift_into_image(np.concatenate([keypoints, him_xyz], axis=1), config)
+  keypoints = keypoints + inside[:, None]
+  theta[:, skeleton.THETA_TRANSLATION] = keypoints[:, skeleton.ROOT]
   palm_axes = np.stack([surface_lib.palm_frame(k, f)[1]
                         for k, f in zip(keypoints, fk["bone_frames"])])
   return {
@@ -79,8 +86,25 @@ def _pose_batch(subjects, config, rng):
       "keypoints": keypoints,
       "bone_frames": fk["bone_frames"],
       "forearm": poses.forearm_directions(palm_axes, config.view, rng),
-      "him_xyz": labels_lib.him_wrong_labels(keypoints, fk["bone_frames"], config.labels, rng),
+      "him_xyz": him_xyz + inside[:, None],
   }
+
+
+def _shift_into_image(points, config):
+  """Sideways shifts `[N, 3]` (mm) that bring every point's projection at least
+  `IMAGE_MARGIN_PX` inside the image (readers reject labels outside it).
+
+  The shift is converted to mm at the farthest point's depth, so every point moves at least as
+  many pixels as needed (nearer points move more).
+  """
+  fx, fy = config.intrinsics[0], config.intrinsics[1]
+  uv = camera.project(tf.constant(points), tf.constant(config.intrinsics, tf.float64)).numpy()
+  low = IMAGE_MARGIN_PX
+  high = np.array([config.width - 1 - IMAGE_MARGIN_PX, config.height - 1 - IMAGE_MARGIN_PX])
+  pixels = (np.maximum(low - uv.min(axis=1), 0.0) - np.maximum(uv.max(axis=1) - high, 0.0))
+  far = points[:, :, 2].max(axis=1)
+  return np.stack([pixels[:, 0] * far / fx, pixels[:, 1] * far / fy, np.zeros(len(far))],
+                  axis=-1)
 
 
 def render_frames(subjects, config, rng):
@@ -106,6 +130,7 @@ def render_frames(subjects, config, rng):
       tf.constant(intrinsics)).numpy()
   truth_uv, him_uv = np.split(projected, 2, axis=1)
   clicks = truth_uv + config.labels.annotator_noise_px * rng.standard_normal(truth_uv.shape)
+  clicks = np.clip(clicks, -0.5, [config.width - 0.5, config.height - 0.5])
   frames = []
   for i, subject in enumerate(subjects):
     surface, parts = surface_lib.build_surface(

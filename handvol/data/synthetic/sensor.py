@@ -27,7 +27,7 @@ class SensorConfig:
     holes_per_frame: Mean number (Poisson) of random round holes.
     hole_radius_px: (min, max) hole radius in pixels, uniform.
     background_prob: Chance that a frame has a background plane.
-    background_gap_mm: (min, max) distance of the plane behind the hand's farthest point.
+    background_gap_mm: (min, max) distance of the plane behind the hand along its normal.
     background_tilt_deg: Largest angle between the plane's normal and the optical axis.
   """
   noise_mm: float = 0.5
@@ -55,27 +55,37 @@ def noise_sigma(depth, config):
   return config.noise_mm + config.noise_per_m2_mm * (depth / 1000.0) ** 2
 
 
-def background_plane(intrinsics, height, width, hand_far_mm, config, rng):
+def background_plane(depth, intrinsics, config, rng):
   """Depth (mm) and cos(incidence) of a random plane behind the hand, per pixel.
 
+  The plane's normal n is tilted from the optical axis by at most `background_tilt_deg`; its
+  offset puts every surface point p of `depth` at least `background_gap_mm` (a random draw)
+  in front of it along n, so the plane never cuts the hand.
+
+  Args:
+    depth: `[H, W]` clean depth of the hand (mm, 0 where none).
+    intrinsics: `[4]` (fx, fy, cx, cy).
+    config: A `SensorConfig`.
+    rng: A `numpy.random.Generator`.
+
   Returns:
-    (depth `[H, W]` float32, cos `[H, W]` float32); the plane faces the camera, so every ray
-    meets it at a positive depth.
+    (depth `[H, W]` float32, cos `[H, W]` float32).
   """
+  height, width = depth.shape
   fx, fy, cx, cy = intrinsics
-  distance = hand_far_mm + rng.uniform(*config.background_gap_mm)
   tilt = np.radians(config.background_tilt_deg) * np.sqrt(rng.uniform())
   azimuth = rng.uniform(0.0, 2.0 * np.pi)
   normal = np.array([np.sin(tilt) * np.cos(azimuth), np.sin(tilt) * np.sin(azimuth),
                      np.cos(tilt)])
   ray_x = ((np.arange(width) - cx) / fx).astype(np.float32)
   ray_y = ((np.arange(height) - cy) / fy).astype(np.float32)
-  # Plane n·p = n_z·distance through (0, 0, distance); ray p = z·(x, y, 1).
+  # A pixel's ray is z·(x, y, 1); the plane is n·p = offset, so z = offset / (n·(x, y, 1)).
   facing = (ray_x[None, :] * normal[0] + ray_y[:, None] * normal[1] + normal[2]).astype(
       np.float32)
-  depth = np.float32(normal[2] * distance) / facing
+  offset = np.max(depth * facing) + rng.uniform(*config.background_gap_mm)
+  plane = np.float32(offset) / facing
   ray_norm = np.sqrt(ray_x[None, :] ** 2 + ray_y[:, None] ** 2 + 1.0)
-  return depth, facing / ray_norm
+  return plane, facing / ray_norm
 
 
 def apply_sensor(depth, cos_incidence, intrinsics, config, rng):
@@ -95,8 +105,7 @@ def apply_sensor(depth, cos_incidence, intrinsics, config, rng):
   depth = depth.astype(np.float32)
   cos_incidence = cos_incidence.astype(np.float32)
   if config.background_prob > 0 and rng.uniform() < config.background_prob:
-    plane_depth, plane_cos = background_plane(intrinsics, height, width, float(depth.max()),
-                                              config, rng)
+    plane_depth, plane_cos = background_plane(depth, intrinsics, config, rng)
     empty = depth == 0
     depth = np.where(empty, plane_depth, depth)
     cos_incidence = np.where(empty, plane_cos, cos_incidence)
