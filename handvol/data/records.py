@@ -203,16 +203,18 @@ class SkipLog:
 def checked(make, where, skip_log=None):
   """Calls `make()` for a record and validates it.
 
-  Errors (`FrameError`, `OSError`, `ValueError`) become a `FrameError` naming `where`; with a
-  `SkipLog` they are recorded there and None is returned instead.
+  Errors of `make` (`FrameError`, `OSError`, `ValueError`, `KeyError`) and of the validation
+  become a `FrameError` whose message starts with `where`; with a `SkipLog` they are logged
+  there and None is returned instead.
   """
   try:
-    return validate_record(make(), where)
+    try:
+      record = make()
+    except (OSError, ValueError, KeyError) as error:
+      raise FrameError(f"{where}: {error}") from error
+    return validate_record(record, where)
   except FrameError as error:
-    failure = error
-  except (OSError, ValueError, KeyError) as error:
-    failure = FrameError(f"{where}: {error}")
-  if skip_log is None:
-    raise failure
-  skip_log.add(failure)
-  return None
+    if skip_log is None:
+      raise
+    skip_log.add(error)
+    return None
