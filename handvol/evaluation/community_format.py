@@ -10,9 +10,6 @@ import numpy as np
 
 from handvol.geometry import camera
 
-NYU_INTRINSICS = (588.03, 587.07, 320.0, 240.0)
-"""NYU's depth camera (fx, fy, cx, cy) in pixels of the 640×480 image."""
-
 DECIMALS = 3
 """Decimals written per value: µm for d, a thousandth of a pixel for u and v."""
 
@@ -73,7 +70,7 @@ def uvd_to_camera(uvd, intrinsics):
 
   Args:
     uvd: An array of shape `[F, J, 3]`.
-    intrinsics: (fx, fy, cx, cy) of the full image, e.g. `NYU_INTRINSICS`.
+    intrinsics: (fx, fy, cx, cy) of the full image, e.g. `handvol.data.nyu.INTRINSICS`.
 
   Returns:
     A float64 array of shape `[F, J, 3]`.
@@ -87,7 +84,7 @@ def export_predictions(path, xyz, intrinsics):
   Args:
     path: The output text file.
     xyz: An array of shape `[F, J, 3]`, camera-frame xyz in mm (y down), in the joint order
-      the comparison expects (for NYU files the NYU-14 order).
+      the comparison expects (for NYU files the NYU-14 order: `protocols.hand21_to_nyu14`).
     intrinsics: (fx, fy, cx, cy) of the full image the file's pixels refer to.
   """
   write_uvd(path, camera.xyz_to_uvd(np.asarray(xyz, dtype=np.float64), intrinsics).numpy())

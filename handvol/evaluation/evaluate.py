@@ -12,6 +12,7 @@ import pathlib
 
 import numpy as np
 
+from handvol.data import nyu
 from handvol.data import records
 from handvol.evaluation import community_format
 from handvol.evaluation import metrics
@@ -48,8 +49,9 @@ class CommunityDataset:
 
 
 DATASETS = {
-    "nyu": CommunityDataset(title="NYU test set", intrinsics=community_format.NYU_INTRINSICS,
-                            layout="nyu14", num_frames=8252, subject_first_frames=(0, 2440)),
+    "nyu": CommunityDataset(title="NYU test set", intrinsics=nyu.INTRINSICS, layout="nyu14",
+                            num_frames=8252,
+                            subject_first_frames=(0, nyu.TEST_SUBJECT_SPLIT)),
 }
 """Datasets whose community files `evaluate_prediction_files` reads, by `--dataset` name."""
 

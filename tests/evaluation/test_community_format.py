@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from handvol.data import nyu
 from handvol.evaluation import community_format
 
 
@@ -44,18 +45,18 @@ def test_write_rejects_nan(tmp_path):
 
 
 def test_uvd_to_camera_is_y_down():
-  fx, fy, cx, cy = community_format.NYU_INTRINSICS
+  fx, fy, cx, cy = nyu.INTRINSICS
   uvd = np.array([[[cx + fx, cy, 100.0], [cx, cy + fy, 200.0]]])
-  np.testing.assert_allclose(community_format.uvd_to_camera(uvd, community_format.NYU_INTRINSICS),
+  np.testing.assert_allclose(community_format.uvd_to_camera(uvd, nyu.INTRINSICS),
                              [[[100.0, 0.0, 100.0], [0.0, 200.0, 200.0]]], atol=1e-9)
 
 
 def test_export_then_read_gives_back_the_keypoints(tmp_path):
   xyz = np.random.default_rng(1).normal(scale=60.0, size=(3, 14, 3)) + [0.0, 0.0, 700.0]
   community_format.export_predictions(tmp_path / "ours.txt", xyz,
-                                      community_format.NYU_INTRINSICS)
+                                      nyu.INTRINSICS)
   uvd = community_format.read_uvd(tmp_path / "ours.txt", 14)
-  back = community_format.uvd_to_camera(uvd, community_format.NYU_INTRINSICS)
+  back = community_format.uvd_to_camera(uvd, nyu.INTRINSICS)
   np.testing.assert_allclose(back, xyz, atol=2e-3)
 
 

@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 
+from handvol.data import nyu
 from handvol.evaluation import community_format
 from handvol.evaluation import evaluate
 from handvol.evaluation import protocols
@@ -101,8 +102,8 @@ def test_prediction_files(tmp_path):
   results = evaluate.evaluate_prediction_files(
       "nyu", tmp_path / "labels.txt", {"shifted": tmp_path / "shifted.txt"}, tmp_path / "out")
   # A depth offset moves x and y too (they scale with d), so the error exceeds 7 mm.
-  truth = community_format.uvd_to_camera(labels, community_format.NYU_INTRINSICS)
-  moved = community_format.uvd_to_camera(shifted, community_format.NYU_INTRINSICS)
+  truth = community_format.uvd_to_camera(labels, nyu.INTRINSICS)
+  moved = community_format.uvd_to_camera(shifted, nyu.INTRINSICS)
   expected = np.linalg.norm(moved - truth, axis=-1)
   assert results["shifted"]["nyu14_mean_mm"] == pytest.approx(expected.mean(), abs=1e-6)
   assert results["shifted"]["match11_mean_mm"] == pytest.approx(expected[:, :11].mean(),
