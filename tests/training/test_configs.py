@@ -1,0 +1,59 @@
+"""Tests of configuration files and command-line overrides."""
+
+import pytest
+
+from handvol import configs
+from handvol.training import trainer
+
+
+def test_variants_override_only_what_differs():
+  default = configs.load("default")
+  for name in ("paper_nyu_handid", "paper_nyu_him_handid"):
+    variant = configs.load(name)
+    assert set(variant) == set(default)
+    assert variant["model"]["encoder_width"] == 64  # the real ResNet-18
+    assert variant["loss"] == default["loss"] or variant["loss"]["slack_mm"] > 0
+  ratios = [entry["ratio"] for entry in configs.load("paper_nyu_handid")["data"]["train"]]
+  assert ratios == [3, 1]
+  ratios = [entry["ratio"] for entry in configs.load("paper_nyu_him_handid")["data"]["train"]]
+  assert ratios == [3, 3, 2]
+
+
+def test_override_parses_literals_and_strings():
+  config = configs.override(configs.load("default"), [
+      "train.epochs=3", "train.learning_rate=1e-4", "train.strategy=mirrored",
+      "loss.weights={'dissim': 0.0}", "model.blocks_per_stage=(1, 1, 1, 1)"])
+  assert config["train"]["epochs"] == 3
+  assert config["train"]["learning_rate"] == pytest.approx(1e-4)
+  assert config["train"]["strategy"] == "mirrored"
+  assert config["loss"]["weights"] == {"dissim": 0.0}
+  assert config["model"]["blocks_per_stage"] == (1, 1, 1, 1)
+  assert configs.load("default")["train"]["epochs"] != 3  # the file is untouched
+
+
+def test_override_rejects_unknown_keys():
+  with pytest.raises(KeyError, match="epoch"):
+    configs.override(configs.load("default"), ["train.epoch=3"])
+  with pytest.raises(KeyError, match="trian"):
+    configs.override(configs.load("default"), ["trian.epochs=3"])
+  with pytest.raises(ValueError, match="key=value"):
+    configs.override(configs.load("default"), ["train.epochs"])
+
+
+def test_load_from_a_file(tmp_path):
+  path = tmp_path / "tiny.py"
+  path.write_text("from handvol.configs import default\n\n"
+                  "def get_config():\n"
+                  "  config = default.get_config()\n"
+                  "  config['train']['epochs'] = 1\n"
+                  "  return config\n")
+  assert configs.load(str(path))["train"]["epochs"] == 1
+
+
+def test_default_builds_the_configured_model():
+  config = configs.load("default")
+  model = trainer.build_model(config)
+  assert model.encoder.width == config["model"]["encoder_width"]
+  assert set(model.enabled_terms) == {t for t, w in config["loss"]["weights"].items() if w}
+  with pytest.raises(ValueError, match="strategy"):
+    trainer.distribution_strategy("tpu")

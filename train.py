@@ -1,0 +1,30 @@
+"""Trains a hand pose model and evaluates it: `python train.py [--config=NAME] [--workdir=DIR]`.
+
+Flags hand a configuration (`handvol/configs/`) and a work directory to
+`handvol.training.train_and_evaluate`; rerunning the same command resumes an interrupted run.
+"""
+
+from absl import app
+from absl import flags
+
+from handvol import configs
+from handvol import training
+
+_CONFIG = flags.DEFINE_string("config", "default", "A config in handvol/configs or a .py file.")
+_WORKDIR = flags.DEFINE_string("workdir", "workdir", "Checkpoints, logs and summary.json.")
+_SET = flags.DEFINE_multi_string("set", [], "Config override key.sub=value (repeatable).")
+_STRATEGY = flags.DEFINE_enum("strategy", None, ["default", "mirrored"],
+                              "Distribution strategy; overrides train.strategy.")
+
+
+def main(argv):
+  del argv
+  settings = list(_SET.value)
+  if _STRATEGY.value:
+    settings.append(f"train.strategy={_STRATEGY.value}")
+  config = configs.override(configs.load(_CONFIG.value), settings)
+  training.train_and_evaluate(config, _WORKDIR.value)
+
+
+if __name__ == "__main__":
+  app.run(main)
