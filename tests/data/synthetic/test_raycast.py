@@ -92,6 +92,24 @@ def test_hits_lie_on_the_surface(seed):
                 & (image["cos_incidence"][rows, columns] <= 1))
   assert np.all(image["primitive"][rows, columns] >= 0)
   assert np.all(image["primitive"][image["depth"] == 0] == raycast.NO_HIT)
+  # cos(incidence) from the hit primitive's normal (float64 distance-function gradient).
+  points = _back_project(image["depth"], rows, columns)
+  primitive = image["primitive"][rows, columns]
+  normals = np.empty(points.shape)
+  cone = primitive < surface.num_cones
+  c = primitive[cone]
+  normals[cone] = raycast.round_cone_distance(
+      points[cone], surface.cone_starts[c], surface.cone_ends[c], surface.cone_start_radii[c],
+      surface.cone_end_radii[c])[1]
+  e = primitive[~cone] - surface.num_cones
+  normals[~cone] = raycast.ellipsoid_level(points[~cone], surface.ellipsoid_centres[e],
+                                           surface.ellipsoid_axes[e],
+                                           surface.ellipsoid_radii[e])[1]
+  expected = -np.sum(normals * points, axis=-1) / np.linalg.norm(points, axis=-1)
+  difference = np.abs(image["cos_incidence"][rows, columns] - np.clip(expected, 0, 1))
+  # The renderer works in float32; the normal is continuous across the cones' seams.
+  assert np.max(difference) < 0.02
+  assert np.mean(difference < 1e-3) > 0.999
 
 
 def test_depth_is_the_first_hit_along_each_ray():
