@@ -139,9 +139,8 @@ def render_frames(subjects, config, rng):
     image = raycast.render(surface, intrinsics, config.height, config.width)
     depth = sensor_lib.apply_sensor(image["depth"], image["cos_incidence"], intrinsics,
                                     config.sensor, rng)
-    hit = image["primitive"] != raycast.NO_HIT
-    part = np.full(image["primitive"].shape, raycast.NO_HIT)
-    part[hit] = parts[image["primitive"][hit]]
+    # Index −1 (no hit) picks the appended NO_HIT.
+    part = np.append(parts, raycast.NO_HIT).astype(np.int32)[image["primitive"]]
     frames.append({
         "depth": depth,
         "clean_depth": image["depth"],

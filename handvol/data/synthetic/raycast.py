@@ -312,10 +312,10 @@ def render(surface, intrinsics, height, width):
 
   Returns:
     A dict of numpy arrays:
-    "depth": `[H, W]` float64, z of the nearest hit in mm, 0 where no surface;
-    "cos_incidence": `[H, W]` float64, cosine between the surface normal and the direction
+    "depth": `[H, W]` float32, z of the nearest hit in mm, 0 where no surface;
+    "cos_incidence": `[H, W]` float32, cosine between the surface normal and the direction
       back to the camera at the hit (1 = facing the camera, 0 = grazing), 0 where no surface;
-    "primitive": `[H, W]` int, the index of the hit primitive (`Surface`), `NO_HIT` elsewhere.
+    "primitive": `[H, W]` int32, the index of the hit primitive (`Surface`), `NO_HIT` elsewhere.
   """
   intrinsics = np.asarray(intrinsics, np.float64)
   fx, fy, cx, cy = intrinsics
@@ -338,11 +338,20 @@ def render(surface, intrinsics, height, width):
                            axis=-1))
   ellipsoid_boxes = _boxes(surface.ellipsoid_centres, extents, intrinsics, height, width)
 
-  zbuffer = np.full((height, width), np.inf, np.float32)
-  owner = np.full((height, width), NO_HIT)
-  for index, (u0, v0, u1, v1) in enumerate(np.concatenate([piece_boxes, ellipsoid_boxes])):
-    if u1 <= u0 or v1 <= v0:
-      continue
+  boxes = np.concatenate([piece_boxes, ellipsoid_boxes])
+  drawn = (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
+  depth = np.zeros((height, width), np.float32)
+  cos_image = np.zeros((height, width), np.float32)
+  primitive = np.full((height, width), NO_HIT, np.int32)
+  if not drawn.any():
+    return {"depth": depth, "cos_incidence": cos_image, "primitive": primitive}
+  # The z-buffer covers the union of the boxes only; (left, top) is its corner in the image.
+  left, top = boxes[drawn, 0].min(), boxes[drawn, 1].min()
+  right, bottom = boxes[drawn, 2].max(), boxes[drawn, 3].max()
+  zbuffer = np.full((bottom - top, right - left), np.inf, np.float32)
+  owner = np.full((bottom - top, right - left), NO_HIT, np.int32)
+  for index in np.flatnonzero(drawn):
+    u0, v0, u1, v1 = boxes[index]
     x, y = column_x[None, u0:u1], row_y[v0:v1, None]
     if index < num_pieces:
       ray_sq = x * x + (y * y + 1)
@@ -352,13 +361,15 @@ def render(surface, intrinsics, height, width):
       e = index - num_pieces
       t = _ellipsoid_entry(x, y, surface.ellipsoid_centres[e], surface.ellipsoid_axes[e],
                            surface.ellipsoid_radii[e])
-    nearer = t < zbuffer[v0:v1, u0:u1]
-    np.copyto(zbuffer[v0:v1, u0:u1], t, where=nearer)
-    np.copyto(owner[v0:v1, u0:u1], index, where=nearer)
+    window = (slice(v0 - top, v1 - top), slice(u0 - left, u1 - left))
+    nearer = t < zbuffer[window]
+    np.copyto(zbuffer[window], t, where=nearer)
+    np.copyto(owner[window], index, where=nearer)
 
-  rows, columns = np.nonzero(owner != NO_HIT)
-  piece = owner[rows, columns]
-  t = zbuffer[rows, columns]
+  box_rows, box_columns = np.nonzero(owner != NO_HIT)
+  piece = owner[box_rows, box_columns]
+  t = zbuffer[box_rows, box_columns]
+  rows, columns = box_rows + top, box_columns + left
   ray_x, ray_y = column_x[columns], row_y[rows]
   on_cone = piece < num_pieces
   cos_incidence = np.empty(t.shape, np.float32)
@@ -372,11 +383,8 @@ def render(surface, intrinsics, height, width):
                             surface.ellipsoid_radii[e])[1]
   cos_incidence[~on_cone] = -_dot(normals, points) / np.linalg.norm(points, axis=-1)
 
-  depth = np.zeros((height, width))
   depth[rows, columns] = t
-  cos_image = np.zeros((height, width))
   cos_image[rows, columns] = np.clip(cos_incidence, 0.0, 1.0)
-  primitive = np.full((height, width), NO_HIT)
   primitive[rows, columns] = np.where(on_cone, piece_cone[np.minimum(piece, num_pieces - 1)],
                                       piece - num_pieces + surface.num_cones)
   return {"depth": depth, "cos_incidence": cos_image, "primitive": primitive}
