@@ -20,6 +20,7 @@ blocks, mostly along the silhouette; `"num_leaves"` reports the count before tru
 callers can measure how often that happens.
 """
 
+import numpy as np
 import tensorflow as tf
 
 THRESHOLD_MM = 20.0
@@ -29,13 +30,36 @@ MAX_GAUSSIANS = 1024
 """Default N_i,max for 128×128 crops, chosen from measured leaf counts (`docs/data.md`)."""
 
 
-def _pyramid_level(count, total, low, high):
-  def pool(x, reduce):
-    batch, side = tf.shape(x)[0], tf.shape(x)[1]
-    return reduce(tf.reshape(x, [batch, side // 2, 2, side // 2, 2]), axis=[2, 4])
+def _block_min(x):
+  """Minimum over aligned 2×2 blocks of `[B, S, S, 1]`: `[B, S/2, S/2, 1]`."""
+  return -tf.nn.max_pool2d(-x, 2, 2, "VALID")
 
-  return (pool(count, tf.reduce_sum), pool(total, tf.reduce_sum), pool(low, tf.reduce_min),
-          pool(high, tf.reduce_max))
+
+def _block_max(x):
+  return tf.nn.max_pool2d(x, 2, 2, "VALID")
+
+
+def _block_sum(x):
+  # Exact for the valid counts (integers, and ×4 undoes /4 exactly in binary floating point).
+  return 4.0 * tf.nn.avg_pool2d(x, 2, 2, "VALID")
+
+
+def _upsample(x):
+  """Repeats each entry of `[B, S, S, 1]` over a 2×2 block: `[B, 2S, 2S, 1]`."""
+  batch, side = tf.shape(x)[0], tf.shape(x)[1]
+  x = tf.broadcast_to(x[:, :, tf.newaxis, :, :], [batch, side, 2, side, 2])
+  return tf.reshape(x, [batch, 2 * side, 2 * side, 1])
+
+
+def _node_geometry(side):
+  """`[T, 3]` (u, v, σ) in pixels of every block of every level, coarse levels first."""
+  rows = []
+  for k in reversed(range(side.bit_length())):
+    block = 2**k
+    centres = np.arange(side // block) * block + (block - 1) / 2
+    v, u = np.meshgrid(centres, centres, indexing="ij")
+    rows.append(np.stack([u.ravel(), v.ravel(), np.full(u.size, block / 2)], axis=-1))
+  return tf.constant(np.concatenate(rows), tf.float32)
 
 
 def quadtree_gaussians(crop_depth, max_gaussians=MAX_GAUSSIANS, threshold_mm=THRESHOLD_MM,
@@ -71,57 +95,50 @@ def quadtree_gaussians(crop_depth, max_gaussians=MAX_GAUSSIANS, threshold_mm=THR
     num_levels = side.bit_length()  # levels 0 (pixels) .. log2(side) (the whole crop)
     batch = tf.shape(crop_depth)[0]
 
-    valid = crop_depth > 0
-    level = (tf.cast(valid, tf.float32), tf.where(valid, crop_depth, 0.0),
-             tf.where(valid, crop_depth, float("inf")),
-             tf.where(valid, crop_depth, -float("inf")))
-    levels = [level]
-    for _ in range(num_levels - 1):
-      level = _pyramid_level(*level)
-      levels.append(level)
-
-    uniform = []
-    for k, (count, _, low, high) in enumerate(levels):
+    # Invalid pixels hold 0, so a block's plain min, max and sum are its valid pixels' whenever
+    # it is full, the only case in which they matter. Every single pixel is uniform.
+    # Pooling ops work on `[B, S, S, 1]` images (and are much faster than reshape-reductions).
+    depth = crop_depth[..., tf.newaxis]
+    count = tf.cast(depth > 0, tf.float32)
+    low = high = total = depth
+    means, full, uniform = [depth], [count > 0], [None]
+    for k in range(1, num_levels):
+      count, total = _block_sum(count), _block_sum(total)
+      low, high = _block_min(low), _block_max(high)
       area = float(4**k)
-      uniform.append((count == 0) | ((count == area) & (high - low < threshold_mm)))
+      means.append(total / area)
+      full.append(count == area)
+      uniform.append((count == 0) | (full[-1] & (high - low < threshold_mm)))
 
-    features, is_gaussian = [], []
+    # All levels' nodes in one flat list, coarse levels first, row-major within a level; one
+    # tf.where finds the Gaussians in crop-major order, and a Gaussian's output slot is its rank
+    # among its crop's Gaussians.
+    leaves, flat_means = [], []
     for k in reversed(range(num_levels)):
-      count, total, _, _ = levels[k]
+      leaf = full[k] if uniform[k] is None else uniform[k] & full[k]
       if k + 1 < num_levels:
-        parent = tf.repeat(tf.repeat(uniform[k + 1], 2, axis=1), 2, axis=2)
-        leaf = uniform[k] & ~parent
-      else:
-        leaf = uniform[k]
-      block = 2**k
-      blocks = side // block
-      centres = tf.range(blocks, dtype=tf.float32) * block + (block - 1) / 2
-      v, u = tf.meshgrid(centres, centres, indexing="ij")
-      mean = total / float(block * block)
-      level_features = tf.stack([
-          tf.broadcast_to(u, tf.shape(mean)), tf.broadcast_to(v, tf.shape(mean)),
-          tf.fill(tf.shape(mean), block / 2), mean], axis=-1)
-      features.append(tf.reshape(level_features, [batch, blocks * blocks, 4]))
-      is_gaussian.append(tf.reshape(leaf & (count > 0), [batch, blocks * blocks]))
-    features = tf.concat(features, axis=1)
-    is_gaussian = tf.cast(tf.concat(is_gaussian, axis=1), tf.int32)
-
-    # Slot of each Gaussian in the output; the ones past max_gaussians and the non-Gaussians go
-    # to one discarded segment.
-    slot = tf.math.cumsum(is_gaussian, axis=1, exclusive=True)
-    keep = (is_gaussian > 0) & (slot < max_gaussians)
-    discard = batch * max_gaussians
-    rows = tf.range(batch)[:, tf.newaxis] * max_gaussians
-    segment = tf.where(keep, rows + slot, discard)
-    flat_segment = tf.reshape(segment, [-1])
-    gaussians = tf.math.unsorted_segment_sum(tf.reshape(features, [-1, 4]), flat_segment,
-                                             discard + 1)[:discard]
-    mask = tf.math.unsorted_segment_sum(tf.reshape(tf.cast(keep, tf.float32), [-1]),
-                                        flat_segment, discard + 1)[:discard]
+        leaf &= ~_upsample(uniform[k + 1])
+      leaves.append(tf.reshape(leaf, [batch, -1]))
+      flat_means.append(tf.reshape(means[k], [batch, -1]))
+    where = tf.where(tf.concat(leaves, axis=1))  # [K, 2]: crop, node
+    crop = where[:, 0]
+    per_crop = tf.math.bincount(tf.cast(crop, tf.int32), minlength=batch, maxlength=batch,
+                                dtype=tf.int64)
+    slot = tf.range(tf.shape(where, out_type=tf.int64)[0]) - tf.gather(
+        tf.math.cumsum(per_crop, exclusive=True), crop)
+    features = tf.concat([tf.gather(_node_geometry(side), where[:, 1]),
+                          tf.gather_nd(tf.concat(flat_means, axis=1), where)[:, tf.newaxis]],
+                         axis=-1)
+    keep = slot < max_gaussians
+    indices = tf.boolean_mask(tf.stack([crop, slot], axis=-1), keep)
+    shape = tf.stack([tf.cast(batch, tf.int64), max_gaussians])
+    gaussians = tf.scatter_nd(indices, tf.boolean_mask(features, keep),
+                              tf.concat([shape, [4]], axis=0))
+    mask = tf.scatter_nd(indices, tf.ones(tf.shape(indices)[:1]), shape)
     result = {
         "gaussians": tf.reshape(gaussians, [batch, max_gaussians, 4]),
         "mask": tf.reshape(mask, [batch, max_gaussians]),
-        "num_leaves": tf.reduce_sum(is_gaussian, axis=1),
+        "num_leaves": tf.cast(per_crop, tf.int32),
     }
     if rank == 2:
       result = {key: value[0] for key, value in result.items()}

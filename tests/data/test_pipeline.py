@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from handvol import ops
 from handvol.data import pipeline
 from handvol.data import records
 from handvol.image import quadtree
@@ -93,3 +94,13 @@ def test_evaluation_dataset_keeps_order_and_skips_augmentation(make_records):
   assert [len(b["subject"]) for b in out] == [2, 2, 1]
   first = out[0]
   np.testing.assert_allclose(first["xyz"][0].numpy(), frames[0]["xyz"], atol=1e-4)
+
+
+def test_self_overlap_skips_only_padding():
+  rng = np.random.default_rng(5)
+  gaussians = rng.uniform(0, 20, (3, 12, 4)).astype(np.float32)
+  counts = [12, 5, 0]
+  mask = (np.arange(12)[None] < np.array(counts)[:, None]).astype(np.float32)
+  gaussians *= mask[..., None]
+  np.testing.assert_allclose(pipeline.self_overlap(gaussians, mask).numpy(),
+                             ops.image_self_overlap(gaussians, mask).numpy(), rtol=1e-5)
