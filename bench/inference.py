@@ -1,0 +1,117 @@
+"""Benchmark: latency of the exported `serving_default` against the bare encoder.
+
+One process exports a ResNet-18 (`HandPoseModel`, encoder width 64 unless `--encoder_width`)
+twice into a temporary folder: the serving export of `handvol.export` and an archive whose
+only endpoint is the encoder on a `[B, 128, 128, 1]` crop. Both are loaded back with
+`tf.saved_model.load`, as a server would, and timed on the same inputs: synthetic 640×480
+frames (`handvol.data.synthetic`, tiled to the batch) for `serving_default`, random crops of
+the same batch size for the encoder (its cost does not depend on the content). Timings alternate between the two (one call of each per
+round), so that load from other processes hits both alike; each figure is the median over
+`--repeats` rounds after `--warmup` rounds.
+
+`serving_default` does, beyond the encoder: depth-unit conversion, the reference point from
+depth alone (the costliest part: passes over the full frame), crop and resampling, and forward
+kinematics. The last line is one JSON object with `latency_ratio_b1` (serving_default /
+encoder at batch 1) and `latency_ratio_b64`, and the latencies in ms.
+
+  python bench/inference.py [--repeats 30] [--batch_sizes 1,64]
+"""
+
+import argparse
+import json
+import os
+import platform
+import tempfile
+import time
+
+import numpy as np
+
+FRAMES = 8
+"""Distinct synthetic frames, tiled to fill a batch."""
+SEED = 0
+
+
+def _frames():
+  from handvol.data import synthetic  # pylint: disable=import-outside-toplevel
+  records = list(synthetic.generate(FRAMES, "nyu_like", "lab6_3d", seed=SEED))
+  depth = np.stack([record["depth"] for record in records])
+  intrinsics = np.stack([record["intrinsics"] for record in records])
+  return depth, intrinsics
+
+
+def _exports(encoder_width, folder):
+  import keras  # pylint: disable=import-outside-toplevel
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  from handvol.export import export  # pylint: disable=import-outside-toplevel
+  from handvol.export import serving  # pylint: disable=import-outside-toplevel
+  from handvol.model import hand_pose_model  # pylint: disable=import-outside-toplevel
+
+  keras.utils.set_random_seed(SEED)
+  model = hand_pose_model.HandPoseModel(encoder_width=encoder_width)
+  model({"depth_input": tf.zeros([1, 128, 128, 1]), "center_xyz": tf.zeros([1, 3])})
+  served = tf.saved_model.load(export.export_model(model, folder, "handvol", 1))
+  archive = keras.export.ExportArchive()
+  archive.track(model.encoder)
+  archive.add_endpoint("encoder", lambda crop: model.encoder(crop, training=False),
+                       input_signature=[serving.crop_signature()[0]])
+  encoder_path = os.path.join(folder, "encoder")
+  archive.write_out(encoder_path, verbose=False)
+  return served, tf.saved_model.load(encoder_path)
+
+
+def _median_ms(calls, warmup, repeats):
+  """Median ms of each call, measured in alternating rounds."""
+  times = [[] for _ in calls]
+  for round_index in range(warmup + repeats):
+    for call, measured in zip(calls, times):
+      start = time.perf_counter()
+      call()
+      if round_index >= warmup:
+        measured.append(1e3 * (time.perf_counter() - start))
+  return [float(np.median(t)) for t in times]
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
+  parser.add_argument("--repeats", type=int, default=30)
+  parser.add_argument("--warmup", type=int, default=5)
+  parser.add_argument("--batch_sizes", default="1,64")
+  parser.add_argument("--encoder_width", type=int, default=64)
+  args = parser.parse_args()
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+  depth, intrinsics = _frames()
+  result = {"encoder_width": args.encoder_width, "frame_shape": list(depth.shape[1:]),
+            "device": tf.config.list_physical_devices("GPU") and "GPU" or platform.processor()
+            or "CPU", "cpu_count": os.cpu_count()}
+  with tempfile.TemporaryDirectory() as folder:
+    served, encoder = _exports(args.encoder_width, folder)
+    frame_signature = served.signatures["serving_default"]
+    encoder_signature = encoder.signatures["serving_default"]
+    for batch in (int(b) for b in args.batch_sizes.split(",")):
+      tiles = np.arange(batch) % FRAMES
+      inputs = {
+          "depth": tf.constant(depth[tiles]),
+          "depth_unit_mm": tf.ones([batch]),
+          "intrinsics": tf.constant(intrinsics[tiles]),
+          "reference_uvd": tf.zeros([batch, 3]),
+          "has_reference": tf.zeros([batch]),
+      }
+      outputs = frame_signature(**inputs)
+      if not np.all(outputs["valid"].numpy() == 1):
+        raise SystemExit("a benchmark frame was flagged invalid; the timing would not be real")
+      crops = tf.random.uniform([batch, 128, 128, 1], -1.0, 1.0, seed=SEED)
+      frame_ms, encoder_ms = _median_ms(
+          [lambda: frame_signature(**inputs)["joints_xyz"].numpy(),
+           lambda: encoder_signature(depth_input=crops)["output_0"].numpy()],
+          args.warmup, args.repeats)
+      print(f"batch {batch:3d}: serving_default {frame_ms:8.2f} ms, encoder {encoder_ms:8.2f} ms,"
+            f" ratio {frame_ms / encoder_ms:.3f}")
+      result.update({f"serving_default_ms_b{batch}": round(frame_ms, 3),
+                     f"encoder_ms_b{batch}": round(encoder_ms, 3),
+                     f"latency_ratio_b{batch}": round(frame_ms / encoder_ms, 4)})
+  print(json.dumps(result))
+
+
+if __name__ == "__main__":
+  main()

@@ -1,0 +1,34 @@
+"""Exports a checkpoint for TF Serving.
+
+  python -m handvol.export --checkpoint workdir/checkpoints/best.keras \
+      --export_dir exports --model_name handvol --version 1
+
+writes `exports/handvol/1/` (`handvol.export.export` lists its signatures). The crop cube comes
+from the run's `config.json` beside the checkpoint's folder unless `--cube_mm` is given.
+"""
+
+from absl import app
+from absl import flags
+
+from handvol.export import export
+
+_CHECKPOINT = flags.DEFINE_string("checkpoint", None, "A .keras checkpoint of HandPoseModel.")
+_EXPORT_DIR = flags.DEFINE_string("export_dir", None, "TF Serving's model base folder.")
+_MODEL_NAME = flags.DEFINE_string("model_name", "handvol", "The model's folder name.")
+_VERSION = flags.DEFINE_integer("version", 1, "The version folder (a positive integer).")
+_CUBE_MM = flags.DEFINE_float("cube_mm", None,
+                              "Crop cube side in mm; default: the run's config.json, else 300.")
+flags.mark_flags_as_required(["checkpoint", "export_dir"])
+
+
+def main(argv):
+  del argv
+  cube_mm = _CUBE_MM.value or export.cube_from_workdir(_CHECKPOINT.value)
+  path = export.export_model(export.load_checkpoint(_CHECKPOINT.value), _EXPORT_DIR.value,
+                             _MODEL_NAME.value, _VERSION.value, cube_mm=cube_mm,
+                             checkpoint=_CHECKPOINT.value)
+  print(path)
+
+
+if __name__ == "__main__":
+  app.run(main)

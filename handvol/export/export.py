@@ -1,0 +1,127 @@
+"""Writes a trained model as a TF Serving SavedModel: `EXPORT_DIR/<model_name>/<version>/`.
+
+Signatures (inputs and outputs by name; `handvol.export.serving` documents them):
+
+| signature | inputs | pixels of the outputs |
+| --- | --- | --- |
+| `serving_default` | `depth` float32 `[B, H, W]`, `depth_unit_mm` `[B]`, `intrinsics` `[B, 4]`, `reference_uvd` `[B, 3]`, `has_reference` `[B]` | the frame's |
+| `serving_uint16` | the same with `depth` uint16 (raw sensor counts) | the frame's |
+| `predict_crop` | `depth_input` `[B, 128, 128, 1]`, `crop_intrinsics` `[B, 4]`, `center_xyz` `[B, 3]` | the crop's |
+
+Each returns `serving.OUTPUT_KEYS`. The version folder also holds
+`assets.extra/handvol_export.json` (TF Serving's place for extra files): the keypoint names,
+the cube size, the signatures and their inputs, and the checkpoint it came from.
+"""
+
+import json
+import os
+
+import keras
+import tensorflow as tf
+
+import handvol
+from handvol.export import serving
+from handvol.hand import skeleton
+from handvol.image import preprocess
+
+SIGNATURE_FRAME = "serving_default"
+SIGNATURE_FRAME_UINT16 = "serving_uint16"
+SIGNATURE_CROP = "predict_crop"
+FRAME_SIGNATURES = {SIGNATURE_FRAME: tf.float32, SIGNATURE_FRAME_UINT16: tf.uint16}
+"""Frame signatures by the depth dtype they take."""
+
+METADATA_PATH = os.path.join("assets.extra", "handvol_export.json")
+"""The export's description, relative to the version folder."""
+
+
+def load_checkpoint(path):
+  """A `HandPoseModel` from a `.keras` checkpoint (e.g. `workdir/checkpoints/best.keras`)."""
+  if not os.path.isfile(path):
+    raise FileNotFoundError(f"{path}: no such checkpoint file")
+  return keras.saving.load_model(path, compile=False)
+
+
+def cube_from_workdir(checkpoint, default=preprocess.CUBE_MM):
+  """The crop cube (mm) of the run a checkpoint belongs to: `data.cube_mm` of the work
+  directory's `config.json` (`<workdir>/checkpoints/<name>.keras`), else `default`."""
+  config_path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(checkpoint))),
+                             "config.json")
+  if not os.path.isfile(config_path):
+    return default
+  with open(config_path, encoding="utf-8") as f:
+    return float(json.load(f).get("data", {}).get("cube_mm", default))
+
+
+def serving_functions(model, cube_mm=preprocess.CUBE_MM):
+  """The signature functions of the export, by signature name, with their input specs.
+
+  Returns:
+    A dict name → (function of the inputs in `serving.*_INPUT_KEYS` order, tuple of
+    `tf.TensorSpec`).
+  """
+  def frame_function(signature):
+    return lambda *inputs: serving.predict_frames(
+        model, *serving.ensure_signature(inputs, signature), cube_mm=cube_mm)
+
+  def crop_function(*inputs):
+    return serving.predict_crops(model, *serving.ensure_signature(inputs, crop_signature))
+
+  crop_signature = serving.crop_signature()
+  functions = {}
+  for name, dtype in FRAME_SIGNATURES.items():
+    signature = serving.frame_signature(dtype)
+    functions[name] = (frame_function(signature), signature)
+  functions[SIGNATURE_CROP] = (crop_function, crop_signature)
+  return functions
+
+
+def metadata(cube_mm, checkpoint=None):
+  """The JSON-able description written to `METADATA_PATH`."""
+  inputs = {name: list(serving.FRAME_INPUT_KEYS) for name in FRAME_SIGNATURES}
+  inputs[SIGNATURE_CROP] = list(serving.CROP_INPUT_KEYS)
+  return {
+      "handvol_version": handvol.__version__,
+      "checkpoint": checkpoint,
+      "cube_mm": cube_mm,
+      "crop_size": preprocess.CROP_SIZE,
+      "keypoint_names": list(skeleton.KEYPOINT_NAMES),
+      "keypoint_parents": list(skeleton.KEYPOINT_PARENTS),
+      "signature_inputs": inputs,
+      "outputs": list(serving.OUTPUT_KEYS),
+      "reference_sources": list(serving.REFERENCE_SOURCES),
+      "min_valid_crop_pixels": serving.MIN_VALID_CROP_PIXELS,
+  }
+
+
+def export_model(model, export_dir, model_name, version, cube_mm=preprocess.CUBE_MM,
+                 checkpoint=None):
+  """Writes `model`'s serving SavedModel to `export_dir/model_name/version/`.
+
+  Args:
+    model: A built `HandPoseModel`.
+    export_dir: The model base folder of TF Serving's layout.
+    model_name: The model's folder name (TF Serving's MODEL_NAME).
+    version: A positive integer version.
+    cube_mm: The crop cube's side in mm the model was trained with.
+    checkpoint: Optional checkpoint path, recorded in the metadata.
+
+  Returns:
+    The version folder's path.
+  """
+  version = int(version)
+  if version <= 0:
+    raise ValueError(f"version must be a positive integer (TF Serving's layout), got {version}")
+  if not model_name or os.sep in model_name:
+    raise ValueError(f"model_name must be a plain folder name, got {model_name!r}")
+  path = os.path.join(export_dir, model_name, str(version))
+  if os.path.exists(path):
+    raise FileExistsError(f"{path} exists; TF Serving versions are immutable, pick a new one")
+  archive = keras.export.ExportArchive()
+  archive.track(model)
+  for name, (function, signature) in serving_functions(model, cube_mm).items():
+    archive.add_endpoint(name, function, input_signature=list(signature))
+  archive.write_out(path, verbose=False)
+  os.makedirs(os.path.join(path, os.path.dirname(METADATA_PATH)), exist_ok=True)
+  with open(os.path.join(path, METADATA_PATH), "w", encoding="utf-8") as f:
+    json.dump(metadata(cube_mm, checkpoint), f, indent=2)
+  return path

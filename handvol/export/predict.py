@@ -1,0 +1,201 @@
+"""Predicts hand joints for depth PNGs: a JSON of joints per frame and overlay images.
+
+  python -m handvol.export.predict --model exports/handvol/1 --frames 'captures/*.png' \
+      --intrinsics 475.07,475.07,315.94,245.29 --depth_unit_mm 1 --output_dir predictions
+
+`--model` is an export's version folder (what TF Serving runs) or a `.keras` checkpoint (run
+in-process through the same `handvol.export.serving` functions). `--frames` takes folders
+(every `*.png` in them), glob patterns or files, repeatable; frames are predicted in the
+order given (sorted within a folder or pattern), in batches of `--batch_size` frames of one
+image size. The hand is found from the depth alone (the nearest object) unless
+`--references` names a text file with one row "u v d" (pixels, mm) per frame, in that order;
+a row with d ≤ 0 leaves its frame to the depth-only centre.
+
+Writes `OUTPUT_DIR/predictions.json`: the camera, keypoint names and, per frame, the file, a
+validity flag, the reference point with its source, `joints_xyz` (mm, camera frame),
+`joints_uvd` (pixels, mm), `bone_lengths` (mm) and `theta`; and, unless `--nooverlays`,
+`OUTPUT_DIR/overlays/<index>_<frame>.png` with the camera and side views of each valid frame
+(`handvol.evaluation.plots.plot_qualitative`).
+"""
+
+import glob
+import json
+import os
+
+from absl import app
+from absl import flags
+import keras
+import numpy as np
+import tensorflow as tf
+
+from handvol.data import png
+from handvol.evaluation import plots
+from handvol.export import export
+from handvol.export import serving
+from handvol.hand import skeleton
+
+DEPTH_FORMATS = ("png16", "nyu")
+"""Single-channel 16-bit PNGs in `depth_unit_mm` units; NYU's colour PNGs in mm."""
+
+JSON_OUTPUTS = ("joints_xyz", "joints_uvd", "reference_uvd", "bone_lengths", "theta")
+
+
+def frame_paths(sources):
+  """Frame files from folders (their `*.png`, sorted), glob patterns (sorted) and files.
+
+  Raises:
+    FileNotFoundError: a source that matches no file.
+  """
+  paths = []
+  for source in sources:
+    if os.path.isdir(source):
+      matches = sorted(glob.glob(os.path.join(source, "*.png")))
+    elif glob.has_magic(source):
+      matches = sorted(glob.glob(source))
+    else:
+      matches = [source] if os.path.isfile(source) else []
+    if not matches:
+      raise FileNotFoundError(f"{source}: no PNG frames found")
+    paths.extend(matches)
+  return paths
+
+
+def read_references(path, num_frames):
+  """`[F, 3]` reference points (u, v, d) and `[F]` flags from a text file, one row per frame."""
+  rows = np.loadtxt(path, dtype=np.float32, ndmin=2)
+  if rows.shape != (num_frames, 3):
+    raise ValueError(f"{path}: expected {num_frames} rows of 'u v d' (one per frame), got an "
+                     f"array of shape {rows.shape}")
+  return rows, (rows[:, 2] > 0).astype(np.float32)
+
+
+def read_depth(path, depth_format, depth_unit_mm):
+  """One frame's depth in mm, float32 `[H, W]`."""
+  if depth_format == "nyu":
+    return png.read_nyu_depth(path)
+  if depth_format == "png16":
+    return png.read_depth16(path, depth_unit_mm)
+  raise ValueError(f"depth_format must be one of {DEPTH_FORMATS}, got {depth_format!r}")
+
+
+def frame_predictor(model_path, cube_mm=None):
+  """A function (depth mm `[B, H, W]`, intrinsics `[B, 4]`, reference_uvd `[B, 3]`,
+  has_reference `[B]`) → dict of numpy `serving.OUTPUT_KEYS`.
+
+  Args:
+    model_path: An export's version folder (its `serving_default` runs) or a `.keras`
+      checkpoint.
+    cube_mm: The crop cube for a checkpoint; default: its run's config.json, else 300 mm.
+      An export carries its own.
+  """
+  if os.path.isdir(model_path):
+    signature = tf.saved_model.load(model_path).signatures[export.SIGNATURE_FRAME]
+
+    def run(depth, intrinsics, reference_uvd, has_reference):
+      return signature(depth=tf.constant(depth), depth_unit_mm=tf.ones([len(depth)]),
+                       intrinsics=tf.constant(intrinsics),
+                       reference_uvd=tf.constant(reference_uvd),
+                       has_reference=tf.constant(has_reference))
+  else:
+    model = export.load_checkpoint(model_path)
+    cube_mm = cube_mm or export.cube_from_workdir(model_path)
+    function = tf.function(
+        lambda *inputs: serving.predict_frames(model, *inputs, cube_mm=cube_mm),
+        input_signature=serving.frame_signature(tf.float32))
+
+    def run(depth, intrinsics, reference_uvd, has_reference):
+      return function(depth, np.ones([len(depth)], np.float32), intrinsics, reference_uvd,
+                      has_reference)
+
+  return lambda *inputs: {key: value.numpy() for key, value in run(*inputs).items()}
+
+
+def _batches(paths, depth_format, depth_unit_mm, batch_size):
+  """Reads the frames lazily; yields (indices, depth `[b, H, W]` mm) of consecutive frames of
+  one image size, at most `batch_size` of them."""
+  indices, depths = [], []
+  for index, path in enumerate(paths):
+    depth = read_depth(path, depth_format, depth_unit_mm)
+    if depths and (len(depths) == batch_size or depth.shape != depths[0].shape):
+      yield indices, np.stack(depths)
+      indices, depths = [], []
+    indices.append(index)
+    depths.append(depth)
+  if depths:
+    yield indices, np.stack(depths)
+
+
+def predict_files(paths, predictor, intrinsics, output_dir, depth_unit_mm=1.0,
+                  depth_format="png16", references=None, batch_size=16, overlays=True,
+                  verbose=1):
+  """Predicts every frame and writes `predictions.json` and the overlays (module docstring).
+
+  Args:
+    paths: Frame files.
+    predictor: A function of `frame_predictor`.
+    intrinsics: (fx, fy, cx, cy) of the depth camera, pixels.
+    output_dir: Output folder (created).
+    depth_unit_mm: mm per PNG count ("png16").
+    depth_format: One of `DEPTH_FORMATS`.
+    references: Optional (`[F, 3]` u v d, `[F]` flags), see `read_references`.
+    batch_size: Frames per call.
+    overlays: Whether to draw the overlay images.
+    verbose: 1 for a progress bar, 0 for none.
+
+  Returns:
+    The list of per-frame dicts written to `predictions.json`.
+  """
+  intrinsics = np.asarray(intrinsics, np.float32)
+  if intrinsics.shape != (4,):
+    raise ValueError(f"intrinsics must be 4 numbers (fx, fy, cx, cy), got {intrinsics}")
+  if references is None:
+    references = (np.zeros([len(paths), 3], np.float32), np.zeros([len(paths)], np.float32))
+  overlay_dir = os.path.join(output_dir, "overlays")
+  os.makedirs(overlay_dir if overlays else output_dir, exist_ok=True)
+  progress = keras.utils.Progbar(len(paths), verbose=verbose, unit_name="frame")
+  frames = []
+  for batch, depth in _batches(paths, depth_format, depth_unit_mm, batch_size):
+    outputs = predictor(depth, np.tile(intrinsics, (len(batch), 1)), references[0][batch],
+                        references[1][batch])
+    for row, index in enumerate(batch):
+      valid = bool(outputs["valid"][row])
+      frame = {"file": paths[index], "valid": valid,
+               "reference_source": serving.REFERENCE_SOURCES[outputs["reference_source"][row]]}
+      frame.update({key: np.round(outputs[key][row], 3).tolist() for key in JSON_OUTPUTS})
+      frames.append(frame)
+      if overlays and valid:
+        name = os.path.splitext(os.path.basename(paths[index]))[0]
+        plots.plot_qualitative(os.path.join(overlay_dir, f"{index:06d}_{name}.png"), depth[row:row + 1],
+                               intrinsics, outputs["joints_xyz"][row:row + 1], {},
+                               parents=skeleton.KEYPOINT_PARENTS, label_name="prediction")
+    progress.add(len(batch))
+  with open(os.path.join(output_dir, "predictions.json"), "w", encoding="utf-8") as f:
+    json.dump({"intrinsics": intrinsics.tolist(), "depth_unit_mm": depth_unit_mm,
+               "keypoint_names": list(skeleton.KEYPOINT_NAMES), "frames": frames}, f, indent=1)
+  return frames
+
+
+def main(argv):
+  del argv
+  paths = frame_paths(_FRAMES.value)
+  references = (read_references(_REFERENCES.value, len(paths)) if _REFERENCES.value
+                else None)
+  predict_files(paths, frame_predictor(_MODEL.value, _CUBE_MM.value),
+                [float(x) for x in _INTRINSICS.value], _OUTPUT_DIR.value,
+                depth_unit_mm=_DEPTH_UNIT_MM.value, depth_format=_DEPTH_FORMAT.value,
+                references=references, batch_size=_BATCH_SIZE.value, overlays=_OVERLAYS.value)
+
+
+if __name__ == "__main__":
+  _MODEL = flags.DEFINE_string("model", None, "An export's version folder or a .keras file.")
+  _FRAMES = flags.DEFINE_multi_string("frames", None, "Folder, glob pattern or PNG file.")
+  _INTRINSICS = flags.DEFINE_list("intrinsics", None, "fx,fy,cx,cy of the depth camera.")
+  _DEPTH_UNIT_MM = flags.DEFINE_float("depth_unit_mm", 1.0, "mm per count of a 16-bit PNG.")
+  _DEPTH_FORMAT = flags.DEFINE_enum("depth_format", "png16", DEPTH_FORMATS, "PNG encoding.")
+  _REFERENCES = flags.DEFINE_string("references", None, "Text file, one 'u v d' per frame.")
+  _BATCH_SIZE = flags.DEFINE_integer("batch_size", 16, "Frames per call.")
+  _CUBE_MM = flags.DEFINE_float("cube_mm", None, "Crop cube (mm) for a .keras checkpoint.")
+  _OUTPUT_DIR = flags.DEFINE_string("output_dir", "predictions", "Output folder.")
+  _OVERLAYS = flags.DEFINE_bool("overlays", True, "Draw camera and side views per frame.")
+  flags.mark_flags_as_required(["model", "frames", "intrinsics"])
+  app.run(main)

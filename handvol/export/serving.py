@@ -1,0 +1,291 @@
+"""The serving functions: depth frames or crops → joints, in stock TensorFlow ops only.
+
+A trained `HandPoseModel` runs at inference as encoder + pose head + forward kinematics, which
+are plain TF; the generative loss and its custom op stay out of the graph, so TF Serving and
+`saved_model_cli` load the export without handvol's op library.
+
+Two entry points, both batched, both returning the dict of `OUTPUT_KEYS`:
+
+- `predict_frames(model, depth_mm, intrinsics, reference_uvd, has_reference)`: full depth
+  frames. Each frame goes through the training preprocessing (`handvol.image.preprocess`,
+  SPEC §7) as a frame record without labels: the caller's reference point where
+  `has_reference` is 1 (reported as source 1, "centre_file"), else the depth-only centre of
+  the nearest object (source 2, "depth_only").
+- `predict_crops(model, depth_input, crop_intrinsics, center_xyz)`: preprocessed crops, as in
+  a training example.
+
+Output conventions (all float32 except `reference_source` and `valid`, int32):
+
+| key | shape | meaning |
+| --- | --- | --- |
+| `joints_xyz` | `[B, 21, 3]` | keypoints, mm, camera frame (`handvol.hand.skeleton` order) |
+| `joints_uvd` | `[B, 21, 3]` | (u, v) pixels of the input image (the crop for
+  `predict_crops`) and d = z in mm |
+| `theta` | `[B, 26]` | pose: wrist mm, rotation and articulation radians |
+| `beta` | `[B, 20]` | bone-length coefficients |
+| `bone_lengths` | `[B, 20]` | mm |
+| `reference_uvd` | `[B, 3]` | the crop's reference point: pixels of the input image, mm |
+| `reference_xyz` | `[B, 3]` | the same point in mm, camera frame |
+| `reference_source` | `[B]` | index in `REFERENCE_SOURCES` |
+| `valid` | `[B]` | 1 when a prediction was made, else 0 and every float output is 0 |
+
+A frame is invalid (`valid` = 0) when its intrinsics are not finite and positive in fx, fy, or
+its reference depth is not above `numerics.MIN_DEPTH_MM`, or its crop holds fewer than
+`MIN_VALID_CROP_PIXELS` measured pixels (an all-zero frame, a hand outside the depth range).
+Negative, NaN and infinite depths count as "no measurement".
+"""
+
+import tensorflow as tf
+
+from handvol import numerics
+from handvol.data import records
+from handvol.geometry import camera
+from handvol.image import preprocess
+
+REFERENCE_SOURCES = preprocess.CENTER_SOURCES
+"""`reference_source` values index this tuple: 1 = given by the caller, 2 = depth only."""
+
+SOURCE_GIVEN = REFERENCE_SOURCES.index("centre_file")
+SOURCE_DEPTH_ONLY = REFERENCE_SOURCES.index("depth_only")
+
+MIN_VALID_CROP_PIXELS = 32
+"""Fewer measured pixels than this in the 128×128 crop (0.2 %) is no hand to predict."""
+
+MIN_FRAME_SIDE = preprocess.NEAREST_BLOCK
+"""Smallest frame height and width (pixels) the depth-only centre handles."""
+
+OUTPUT_KEYS = ("joints_xyz", "joints_uvd", "theta", "beta", "bone_lengths", "reference_uvd",
+               "reference_xyz", "reference_source", "valid")
+
+FRAME_INPUT_KEYS = ("depth", "depth_unit_mm", "intrinsics", "reference_uvd", "has_reference")
+CROP_INPUT_KEYS = ("depth_input", "crop_intrinsics", "center_xyz")
+
+FRAME_DTYPES = (tf.float32, tf.uint16)
+"""Depth dtypes the frame signatures accept (one signature each)."""
+
+
+def frame_signature(depth_dtype=tf.float32):
+  """`tf.TensorSpec`s of `predict_frames`' inputs, in `FRAME_INPUT_KEYS` order.
+
+  `depth` `[B, H, W]` in units of `depth_unit_mm` `[B]`; `intrinsics` `[B, 4]` (fx, fy, cx, cy);
+  `reference_uvd` `[B, 3]` (u, v pixels, d mm) used where `has_reference` `[B]` is 1.
+  """
+  if tf.as_dtype(depth_dtype) not in FRAME_DTYPES:
+    raise ValueError(f"depth_dtype must be one of {[d.name for d in FRAME_DTYPES]}, got "
+                     f"{tf.as_dtype(depth_dtype).name}")
+  return (tf.TensorSpec([None, None, None], depth_dtype, name="depth"),
+          tf.TensorSpec([None], tf.float32, name="depth_unit_mm"),
+          tf.TensorSpec([None, 4], tf.float32, name="intrinsics"),
+          tf.TensorSpec([None, 3], tf.float32, name="reference_uvd"),
+          tf.TensorSpec([None], tf.float32, name="has_reference"))
+
+
+def crop_signature(size=preprocess.CROP_SIZE):
+  """`tf.TensorSpec`s of `predict_crops`' inputs, in `CROP_INPUT_KEYS` order."""
+  return (tf.TensorSpec([None, size, size, 1], tf.float32, name="depth_input"),
+          tf.TensorSpec([None, 4], tf.float32, name="crop_intrinsics"),
+          tf.TensorSpec([None, 3], tf.float32, name="center_xyz"))
+
+
+def ensure_signature(inputs, specs, name=None):
+  """Checks each input's shape against its spec at run time (`tf.ensure_shape`).
+
+  A loaded signature or a server may pass tensors of another rank than the traced placeholders
+  without complaint; this names the input in the error ("Shape of tensor depth [120,160] is not
+  compatible with expected shape [?,?,?]") before any other op fails obscurely.
+
+  Args:
+    inputs: A sequence of tensors.
+    specs: The matching sequence of named `tf.TensorSpec`s.
+    name: Optional name scope.
+
+  Returns:
+    The list of checked tensors.
+  """
+  with tf.name_scope(name or "ensure_signature"):
+    return [tf.ensure_shape(tensor, spec.shape, name=spec.name)
+            for tensor, spec in zip(inputs, specs)]
+
+
+def depth_in_mm(depth, depth_unit_mm, name=None):
+  """Depth counts → mm, negative values clamped to 0 (no measurement).
+
+  NaN and ±Inf pass through: the preprocessing counts only finite depths in the cube's range as
+  measured (its comparisons are false for NaN and Inf), so no extra pass over the frame is
+  spent on them.
+
+  Args:
+    depth: A tensor of shape `[B, H, W]`, any real dtype.
+    depth_unit_mm: A tensor of shape `[B]`, mm per count.
+    name: Optional name scope.
+
+  Returns:
+    A float32 tensor of shape `[B, H, W]`, mm.
+  """
+  with tf.name_scope(name or "depth_in_mm"):
+    depth_unit_mm = tf.cast(depth_unit_mm, tf.float32)[:, tf.newaxis, tf.newaxis]
+    return tf.maximum(tf.cast(depth, tf.float32) * depth_unit_mm, 0.0)
+
+
+def _label_free_record(depth, intrinsics, reference_uvd, has_reference):
+  """A frame record (tensors) without labels, for `preprocess.preprocess`."""
+  zeros = tf.zeros([records.NUM_KEYPOINTS], tf.float32)
+  return {
+      "depth": depth,
+      "intrinsics": intrinsics,
+      "uv": tf.zeros([records.NUM_KEYPOINTS, 2], tf.float32),
+      "xyz": tf.zeros([records.NUM_KEYPOINTS, 3], tf.float32),
+      "kind": tf.fill([records.NUM_KEYPOINTS], records.KIND_NONE),
+      "visible": zeros,
+      "truth_xyz": tf.zeros([records.NUM_KEYPOINTS, 3], tf.float32),
+      "has_truth": tf.constant(0.0),
+      "subject": tf.constant(0),
+      "dataset": tf.constant(0),
+      "center_uvd": reference_uvd,
+      "has_center": tf.cast(has_reference > 0, tf.float32),
+  }
+
+
+def preprocess_frames(depth_mm, intrinsics, reference_uvd, has_reference,
+                      cube_mm=preprocess.CUBE_MM, name=None):
+  """The training preprocessing (`preprocess.preprocess`) of a batch of label-free frames.
+
+  Args:
+    depth_mm: A tensor of shape `[B, H, W]`, mm (0 = no measurement).
+    intrinsics: A tensor of shape `[B, 4]`, (fx, fy, cx, cy) of the frames.
+    reference_uvd: A tensor of shape `[B, 3]`, (u, v) pixels and d mm, used where
+      `has_reference` is 1.
+    has_reference: A tensor of shape `[B]`, 1 or 0.
+    cube_mm: The crop cube's side, mm (as in training).
+    name: Optional name scope.
+
+  Returns:
+    A dict: "depth_input" `[B, 128, 128, 1]`, "crop_depth" `[B, 128, 128]` mm,
+    "crop_intrinsics" `[B, 4]`, "center_xyz" `[B, 3]` mm, "center_source" int32 `[B]`.
+  """
+  with tf.name_scope(name or "preprocess_frames"):
+    keys = ("depth_input", "crop_depth", "crop_intrinsics", "center_xyz", "center_source")
+    size = preprocess.CROP_SIZE
+
+    def one_frame(frame):
+      example = preprocess.preprocess(_label_free_record(*frame), cube_mm=cube_mm, size=size)
+      return {key: example[key] for key in keys}
+
+    return tf.map_fn(
+        one_frame, (depth_mm, intrinsics, reference_uvd, has_reference),
+        fn_output_signature={
+            "depth_input": tf.TensorSpec([size, size, 1], tf.float32),
+            "crop_depth": tf.TensorSpec([size, size], tf.float32),
+            "crop_intrinsics": tf.TensorSpec([4], tf.float32),
+            "center_xyz": tf.TensorSpec([3], tf.float32),
+            "center_source": tf.TensorSpec([], tf.int32),
+        })
+
+
+def _usable_camera(intrinsics, center_xyz):
+  """`[B]` bool: finite intrinsics with fx, fy > 0 and a reference point in front."""
+  finite = tf.reduce_all(tf.math.is_finite(intrinsics), axis=-1)
+  focal = tf.reduce_all(intrinsics[:, :2] > 0, axis=-1)
+  in_front = center_xyz[:, 2] > numerics.MIN_DEPTH_MM
+  return finite & focal & in_front & tf.reduce_all(tf.math.is_finite(center_xyz), axis=-1)
+
+
+def _pose_outputs(model, depth_input, center_xyz, image_intrinsics, source, valid):
+  """Runs the network and gathers `OUTPUT_KEYS`, zeroing the invalid rows."""
+  pose = model({"depth_input": depth_input, "center_xyz": center_xyz}, training=False)
+  joints_xyz = pose["keypoints"]
+  outputs = {
+      "joints_xyz": joints_xyz,
+      "joints_uvd": camera.xyz_to_uvd(joints_xyz, image_intrinsics[:, tf.newaxis]),
+      "theta": pose["theta"],
+      "beta": pose["beta"],
+      "bone_lengths": pose["bone_lengths"],
+      "reference_uvd": camera.xyz_to_uvd(center_xyz, image_intrinsics),
+      "reference_xyz": center_xyz,
+  }
+  for key, value in outputs.items():
+    row_valid = tf.reshape(valid, [-1] + [1] * (value.shape.rank - 1))
+    outputs[key] = tf.where(row_valid, value, tf.zeros_like(value))
+  outputs["reference_source"] = tf.cast(source, tf.int32)
+  outputs["valid"] = tf.cast(valid, tf.int32)
+  return outputs
+
+
+def _check_batch(reference, name, *tensors):
+  """Asserts that every tensor has as many rows as `reference` (a clear serving error)."""
+  rows = tf.shape(reference)[0]
+  return [tf.debugging.assert_equal(
+      tf.shape(tensor)[0], rows,
+      message=f"every input needs one row per {name}: batch sizes differ") for tensor in tensors]
+
+
+def predict_frames(model, depth, depth_unit_mm, intrinsics, reference_uvd, has_reference,
+                   cube_mm=preprocess.CUBE_MM, name=None):
+  """Full depth frames → joints (module docstring): preprocessing, network, hand model.
+
+  Args:
+    model: A `handvol.model.hand_pose_model.HandPoseModel` (or any model with its call).
+    depth: A tensor of shape `[B, H, W]`, float32 or uint16 counts.
+    depth_unit_mm: A tensor of shape `[B]`, mm per count.
+    intrinsics: A tensor of shape `[B, 4]`, (fx, fy, cx, cy) in pixels.
+    reference_uvd: A tensor of shape `[B, 3]`, (u, v) pixels, d mm; used where `has_reference`.
+    has_reference: A tensor of shape `[B]`, 1 to use `reference_uvd`, 0 for the depth-only
+      centre.
+    cube_mm: The crop cube's side in mm, as in training.
+    name: Optional name scope.
+
+  Returns:
+    A dict of `OUTPUT_KEYS` (module docstring); pixels are the frame's.
+  """
+  with tf.name_scope(name or "predict_frames"):
+    depth = tf.convert_to_tensor(depth)
+    if depth.shape.rank is not None and depth.shape.rank != 3:
+      raise ValueError(f"depth must have shape [B, H, W], got shape {depth.shape}")
+    intrinsics = tf.convert_to_tensor(intrinsics, tf.float32)
+    reference_uvd = tf.convert_to_tensor(reference_uvd, tf.float32)
+    has_reference = tf.convert_to_tensor(has_reference, tf.float32)
+    checks = _check_batch(depth, "depth frame", depth_unit_mm, intrinsics, reference_uvd,
+                          has_reference)
+    checks.append(tf.debugging.assert_greater_equal(
+        tf.reduce_min(tf.shape(depth)[1:]), MIN_FRAME_SIDE,
+        message=f"depth frames must be at least {MIN_FRAME_SIDE}×{MIN_FRAME_SIDE} pixels"))
+    with tf.control_dependencies(checks):
+      depth_mm = depth_in_mm(depth, depth_unit_mm)
+    crops = preprocess_frames(depth_mm, intrinsics, reference_uvd, has_reference, cube_mm)
+    measured = tf.math.count_nonzero(crops["crop_depth"] > 0, axis=[1, 2])
+    valid = (_usable_camera(intrinsics, crops["center_xyz"])
+             & (measured >= MIN_VALID_CROP_PIXELS))
+    return _pose_outputs(model, crops["depth_input"], crops["center_xyz"], intrinsics,
+                         crops["center_source"], valid)
+
+
+def predict_crops(model, depth_input, crop_intrinsics, center_xyz, name=None):
+  """Preprocessed crops → joints (module docstring); pixels are the crop's.
+
+  Args:
+    model: A `HandPoseModel`.
+    depth_input: A tensor of shape `[B, 128, 128, 1]`, normalised depth (SPEC §7: +1 where
+      invalid).
+    crop_intrinsics: A tensor of shape `[B, 4]`, the crops' (fx, fy, cx, cy).
+    center_xyz: A tensor of shape `[B, 3]`, the crops' reference points in mm, camera frame.
+    name: Optional name scope.
+
+  Returns:
+    A dict of `OUTPUT_KEYS`; `reference_source` is 1 (given).
+  """
+  with tf.name_scope(name or "predict_crops"):
+    depth_input = tf.convert_to_tensor(depth_input, tf.float32)
+    if depth_input.shape.rank is not None and depth_input.shape.rank != 4:
+      raise ValueError(f"depth_input must have shape [B, H, W, 1], got shape {depth_input.shape}")
+    crop_intrinsics = tf.convert_to_tensor(crop_intrinsics, tf.float32)
+    center_xyz = tf.convert_to_tensor(center_xyz, tf.float32)
+    checks = _check_batch(depth_input, "crop", crop_intrinsics, center_xyz)
+    with tf.control_dependencies(checks):
+      depth_input = tf.identity(depth_input)
+    # Invalid crop pixels hold exactly +1 (preprocess.normalize_depth).
+    measured = tf.math.count_nonzero(depth_input[..., 0] < 1.0, axis=[1, 2])
+    valid = (_usable_camera(crop_intrinsics, center_xyz)
+             & tf.reduce_all(tf.math.is_finite(depth_input), axis=[1, 2, 3])
+             & (measured >= MIN_VALID_CROP_PIXELS))
+    source = tf.fill(tf.shape(center_xyz)[:1], SOURCE_GIVEN)
+    return _pose_outputs(model, depth_input, center_xyz, crop_intrinsics, source, valid)

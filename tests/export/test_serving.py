@@ -1,0 +1,178 @@
+"""The exported signatures against the Keras model, and their behaviour on bad input."""
+
+import json
+import os
+import re
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from handvol.data import records
+from handvol.export import export
+from handvol.export import serving
+from handvol.image import preprocess
+
+from .conftest import INTRINSICS, blob_frame
+
+TOLERANCE_MM = 1e-4
+REFERENCE_UVD = np.array([75.0, 58.0, 430.0], np.float32)
+
+
+def _frame_inputs(depths, references=None):
+  batch = len(depths)
+  reference_uvd = np.zeros([batch, 3], np.float32)
+  has_reference = np.zeros([batch], np.float32)
+  for row, reference in enumerate(references or [None] * batch):
+    if reference is not None:
+      reference_uvd[row], has_reference[row] = reference, 1.0
+  return {"depth": tf.constant(np.stack(depths)), "depth_unit_mm": tf.ones([batch]),
+          "intrinsics": tf.constant(np.tile(INTRINSICS, (batch, 1))),
+          "reference_uvd": tf.constant(reference_uvd),
+          "has_reference": tf.constant(has_reference)}
+
+
+def _keras_prediction(model, depths, references):
+  """The training preprocessing of each frame, then `model.predict` on their batch (oneDNN's
+  convolutions round differently for other batch sizes)."""
+  examples = [preprocess.preprocess(records.make_record(depth, INTRINSICS, "capture",
+                                                        center_uvd=reference))
+              for depth, reference in zip(depths, references)]
+  examples = {key: np.stack([example[key] for example in examples])
+              for key in ("depth_input", "center_xyz", "crop_intrinsics")}
+  outputs = model.predict({"depth_input": examples["depth_input"],
+                           "center_xyz": examples["center_xyz"]}, verbose=0)
+  return examples, outputs
+
+
+@pytest.fixture(scope="module")
+def loaded(trained_like):
+  return tf.saved_model.load(trained_like[1])
+
+
+def test_frames_match_the_keras_model(trained_like, loaded):
+  model, _ = trained_like
+  depths = [blob_frame(), blob_frame(center_xyz=(10.0, -20.0, 520.0), radius_mm=60.0)]
+  references = [None, REFERENCE_UVD]
+  outputs = loaded.signatures[export.SIGNATURE_FRAME](**_frame_inputs(depths, references))
+  examples, expected = _keras_prediction(model, depths, references)
+  assert outputs["valid"].numpy().tolist() == [1, 1]
+  np.testing.assert_allclose(outputs["joints_xyz"], expected["keypoints"], atol=TOLERANCE_MM)
+  np.testing.assert_allclose(outputs["theta"][:, :3], expected["theta"][:, :3],
+                             atol=TOLERANCE_MM)
+  np.testing.assert_allclose(outputs["theta"][:, 3:], expected["theta"][:, 3:], atol=1e-5)
+  np.testing.assert_allclose(outputs["bone_lengths"], expected["bone_lengths"],
+                             atol=TOLERANCE_MM)
+  np.testing.assert_allclose(outputs["reference_xyz"], examples["center_xyz"],
+                             atol=TOLERANCE_MM)
+  # The random head makes the two frames' hands differ, so the comparison has teeth.
+  assert np.abs(outputs["theta"][0, 3:] - outputs["theta"][1, 3:]).max() > 1e-2
+
+
+def test_reference_point_and_its_source(loaded):
+  outputs = loaded.signatures[export.SIGNATURE_FRAME](
+      **_frame_inputs([blob_frame(), blob_frame()], [None, REFERENCE_UVD]))
+  assert outputs["reference_source"].numpy().tolist() == [serving.SOURCE_DEPTH_ONLY,
+                                                          serving.SOURCE_GIVEN]
+  np.testing.assert_allclose(outputs["reference_uvd"][1], REFERENCE_UVD, atol=1e-3)
+  depth_only = preprocess.center_from_depth(blob_frame(), INTRINSICS)
+  np.testing.assert_allclose(outputs["reference_uvd"][0], depth_only, atol=1e-3)
+  # joints_uvd are the joints projected with the frame's camera.
+  fx, fy, cx, cy = INTRINSICS
+  xyz = outputs["joints_xyz"].numpy()
+  np.testing.assert_allclose(outputs["joints_uvd"][..., 0], fx * xyz[..., 0] / xyz[..., 2] + cx,
+                             atol=1e-3)
+  np.testing.assert_allclose(outputs["joints_uvd"][..., 1], fy * xyz[..., 1] / xyz[..., 2] + cy,
+                             atol=1e-3)
+
+
+def test_uint16_signature_equals_float_with_its_unit(loaded):
+  counts = np.round(blob_frame() * 8.0).astype(np.uint16)  # 1/8 mm, like a RealSense.
+  inputs = _frame_inputs([counts.astype(np.float32) / 8.0])
+  expected = loaded.signatures[export.SIGNATURE_FRAME](**inputs)
+  inputs.update(depth=tf.constant(counts[np.newaxis]), depth_unit_mm=tf.constant([0.125]))
+  actual = loaded.signatures[export.SIGNATURE_FRAME_UINT16](**inputs)
+  for key in serving.OUTPUT_KEYS:
+    np.testing.assert_allclose(actual[key], expected[key], atol=1e-4, err_msg=key)
+
+
+def test_crop_signature_matches_the_keras_model(trained_like, loaded):
+  model, _ = trained_like
+  examples, expected = _keras_prediction(model, [blob_frame()], [REFERENCE_UVD])
+  outputs = loaded.signatures[export.SIGNATURE_CROP](
+      depth_input=examples["depth_input"], crop_intrinsics=examples["crop_intrinsics"],
+      center_xyz=examples["center_xyz"])
+  assert outputs["valid"][0] == 1 and outputs["reference_source"][0] == serving.SOURCE_GIVEN
+  np.testing.assert_allclose(outputs["joints_xyz"], expected["keypoints"], atol=TOLERANCE_MM)
+  fx, fy, cx, cy = examples["crop_intrinsics"][0]
+  xyz = expected["keypoints"][0]
+  np.testing.assert_allclose(outputs["joints_uvd"][0, :, 0], fx * xyz[:, 0] / xyz[:, 2] + cx,
+                             atol=1e-3)
+  np.testing.assert_allclose(outputs["joints_uvd"][0, :, 1], fy * xyz[:, 1] / xyz[:, 2] + cy,
+                             atol=1e-3)
+
+
+@pytest.mark.parametrize("bad", ["zeros", "garbage", "too_far", "no_camera"])
+def test_unusable_frames_are_flagged_and_zero(loaded, bad):
+  depth = blob_frame()
+  intrinsics = np.tile(INTRINSICS, (2, 1))
+  if bad == "zeros":
+    depth = np.zeros_like(depth)
+  elif bad == "garbage":
+    depth = np.where(np.arange(depth.size).reshape(depth.shape) % 3 == 0, np.nan,
+                     np.where(depth > 500, np.inf, -depth)).astype(np.float32)
+  elif bad == "no_camera":
+    intrinsics[0] = 0.0
+  inputs = _frame_inputs([depth, blob_frame()],
+                         [np.array([80.0, 60.0, 3000.0]) if bad == "too_far" else None, None])
+  inputs["intrinsics"] = tf.constant(intrinsics)
+  outputs = loaded.signatures[export.SIGNATURE_FRAME](**inputs)
+  good = loaded.signatures[export.SIGNATURE_FRAME](**_frame_inputs([blob_frame()]))
+  assert outputs["valid"].numpy().tolist() == [0, 1]
+  for key in serving.OUTPUT_KEYS:
+    value = outputs[key].numpy()
+    assert np.all(np.isfinite(value)), key
+    if value.dtype == np.float32:
+      assert np.all(value[0] == 0), key
+    # The other frame of the batch is unaffected.
+    np.testing.assert_allclose(value[1], good[key][0], atol=1e-4, err_msg=key)
+
+
+def test_empty_crop_is_flagged(loaded):
+  example = {"depth_input": tf.ones([1, 128, 128, 1]), "crop_intrinsics": tf.constant(
+      [[200.0, 200.0, 63.5, 63.5]]), "center_xyz": tf.constant([[0.0, 0.0, 400.0]])}
+  outputs = loaded.signatures[export.SIGNATURE_CROP](**example)
+  assert outputs["valid"][0] == 0
+  assert np.all(outputs["joints_xyz"].numpy() == 0)
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"depth": tf.zeros([120, 160])}, "tensor depth [120,160] is not compatible"),
+    ({"depth": tf.zeros([1, 1, 120, 160])}, "tensor depth [1,1,120,160] is not compatible"),
+    ({"depth": tf.zeros([1, 120, 160], tf.float64)}, "expected to be a float tensor"),
+    ({"depth": tf.zeros([1, 120, 160], tf.int32)}, "expected to be a float tensor"),
+    ({"intrinsics": tf.zeros([1, 3])}, "tensor intrinsics [1,3] is not compatible"),
+    ({"intrinsics": tf.zeros([2, 4])}, "batch sizes differ"),
+    ({"depth": tf.zeros([1, 2, 160])}, "at least 4×4 pixels"),
+])
+def test_wrong_inputs_give_clear_errors(loaded, change, message):
+  inputs = _frame_inputs([blob_frame()])
+  inputs.update(change)
+  # A loaded signature first tries its structured inputs (TypeError), then calls the graph
+  # with the flat tensors, as a server does; the graph's own checks then raise.
+  with pytest.raises(tf.errors.InvalidArgumentError, match=re.escape(message)):
+    loaded.signatures[export.SIGNATURE_FRAME](**inputs)
+
+
+def test_export_layout_and_metadata(trained_like, tmp_path):
+  model, path = trained_like
+  assert os.path.basename(path) == "1"
+  assert os.path.isfile(os.path.join(path, "saved_model.pb"))
+  with open(os.path.join(path, export.METADATA_PATH), encoding="utf-8") as f:
+    meta = json.load(f)
+  assert meta["outputs"] == list(serving.OUTPUT_KEYS)
+  assert meta["cube_mm"] == preprocess.CUBE_MM
+  with pytest.raises(FileExistsError):
+    export.export_model(model, os.path.dirname(os.path.dirname(path)), "handvol", 1)
+  with pytest.raises(ValueError, match="version"):
+    export.export_model(model, str(tmp_path), "handvol", 0)
