@@ -186,6 +186,47 @@ def validate_record(record, where="frame"):
   return record
 
 
+def read_center_file(path):
+  """Reads a centre file: one line per frame, "u v d" (pixels, mm) in frame order.
+
+  A line whose values are not finite numbers (e.g. "nan nan nan" or "invalid") marks a frame
+  without a centre.
+
+  Returns:
+    float32 `[F, 3]`, NaN rows for frames without a centre.
+
+  Raises:
+    FrameError: a missing file, or a line without 3 fields (naming the line).
+  """
+  try:
+    with open(path, encoding="utf-8") as f:
+      lines = f.read().splitlines()
+  except OSError as error:
+    raise FrameError(f"{path}: {error}") from error
+  centers = np.full((len(lines), 3), np.nan, np.float32)
+  for index, line in enumerate(lines):
+    fields = line.split()
+    if len(fields) != 3:
+      raise FrameError(f"{path}:{index + 1}: expected 3 numbers u v d, got {line!r}")
+    try:
+      centers[index] = [float(field) for field in fields]
+    except ValueError:
+      continue
+  centers[~np.all(np.isfinite(centers), axis=1)] = np.nan
+  return centers
+
+
+def with_centers(frame_records, centers):
+  """Yields the records with `center_uvd` / `has_center` set from `centers` `[F, 3]` (NaN
+  rows: no centre), record i from row i."""
+  for record, center in zip(frame_records, np.asarray(centers, np.float32)):
+    record = dict(record)
+    known = bool(np.all(np.isfinite(center)))
+    record["center_uvd"] = center if known else np.zeros(3, np.float32)
+    record["has_center"] = np.float32(known)
+    yield record
+
+
 class SkipLog:
   """Frames skipped by a reader asked to skip bad input: `count` and `(where, reason)` pairs."""
 

@@ -51,3 +51,18 @@ def test_checked_raises_or_skips_and_counts(make_records):
   good = make_records(1)[0]
   assert records.checked(lambda: good, "g.png", log) is good
   assert log.count == 1 and "f.png" in log.entries[0]
+
+
+def test_centre_file_sets_the_reference_point(tmp_path, make_records):
+  path = tmp_path / "centers.txt"
+  path.write_text("10.5 20 600\ninvalid invalid invalid\nnan nan nan\n")
+  centers = records.read_center_file(path)
+  np.testing.assert_allclose(centers[0], (10.5, 20.0, 600.0))
+  assert np.all(np.isnan(centers[1:]))
+  out = list(records.with_centers(make_records(3), centers))
+  assert [float(r["has_center"]) for r in out] == [1.0, 0.0, 0.0]
+  np.testing.assert_allclose(out[0]["center_uvd"], (10.5, 20.0, 600.0))
+  records.validate_record(out[1])
+  path.write_text("1 2\n")
+  with pytest.raises(records.FrameError, match="centers.txt:1: expected 3 numbers"):
+    records.read_center_file(path)
