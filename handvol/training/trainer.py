@@ -124,7 +124,7 @@ def train_and_evaluate(config, workdir):
           os.path.join(tensorboard_dir, "images"), train_config["images_every_epochs"]),
   ]
   fit_start = time.time()
-  history = model.fit(datasets.train, epochs=train_config["epochs"],
+  model.fit(datasets.train, epochs=train_config["epochs"],
                       steps_per_epoch=train_config["steps_per_epoch"],
                       validation_data=datasets.validation, callbacks=callbacks,
                       verbose=train_config["verbose"])
@@ -136,7 +136,7 @@ def train_and_evaluate(config, workdir):
   summary.update(trained)
   summary.update(
       improvement=untrained["all21_mean_mm"] / max(trained["all21_mean_mm"], 1e-9),
-      epochs_run=len(history.epoch),
+      epochs=train_config["epochs"],
       steps_per_epoch=train_config["steps_per_epoch"],
       data_seconds=round(data_seconds, 1),
       fit_seconds=round(fit_seconds, 1),
