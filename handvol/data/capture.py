@@ -86,6 +86,9 @@ def read_frames(root, annotation=ANNOTATION_FILE, skip_log=None):
     raise records.FrameError(
         f"{path}: expected format {FORMAT_NAME!r} version {FORMAT_VERSION}, got "
         f"{meta.get('format')!r} version {meta.get('version')}")
+  missing = [key for key in ("intrinsics", "frames") if key not in meta]
+  if missing or len(meta["intrinsics"]) != 4:
+    raise records.FrameError(f"{path}: needs 'intrinsics' [fx, fy, cx, cy] and 'frames'")
   intrinsics = meta["intrinsics"]
   unit_mm = float(meta.get("depth_unit_mm", 1.0))
   for frame, entry in enumerate(meta["frames"]):

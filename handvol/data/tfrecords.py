@@ -93,8 +93,8 @@ def write_shards(frame_records, out_dir, name, frames_per_shard=1000, total=None
     out_dir: Output folder (created).
     name: Shard name prefix.
     frames_per_shard: Frames per shard (the last may hold fewer).
-    total: Number of frames, for the progress bar's target and the shard count in the names;
-      when None the records are first gathered in memory to count them.
+    total: The exact number of frames, for the progress bar's target and the shard count in
+      the names; when None the records are first gathered in memory to count them.
     progress: Show a `keras.utils.Progbar`.
 
   Returns:
@@ -134,6 +134,9 @@ def write_shards(frame_records, out_dir, name, frames_per_shard=1000, total=None
     if writer is not None:
       close_shard()
       writer = None
+    if written != total:
+      raise ValueError(f"total={total} but {written} frame records were given; the shard "
+                       "names count the wrong number of shards")
   finally:
     if writer is not None:
       writer.close()

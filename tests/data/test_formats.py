@@ -151,3 +151,7 @@ def test_capture_rejects_keypoints_outside_the_image(tmp_path, make_records):
   path.write_text(json.dumps(meta))
   with pytest.raises(records.FrameError, match=r"frame 0 \(depth/000000.png\): keypoints \[0\]"):
     list(capture.read_frames(tmp_path))
+  del meta["intrinsics"]
+  path.write_text(json.dumps(meta))
+  with pytest.raises(records.FrameError, match="annotations.json: needs 'intrinsics'"):
+    list(capture.read_frames(tmp_path))

@@ -62,3 +62,8 @@ def test_parse_record_has_static_shapes(make_records):
       tf.TensorSpec([], tf.string)).structured_outputs
   assert spec["uv"].shape == (21, 2) and spec["depth"].shape.rank == 2
   assert tfrecords.parse_record(serialized)["kind"].dtype == tf.int32
+
+
+def test_a_wrong_total_is_an_error(tmp_path, make_records):
+  with pytest.raises(ValueError, match="total=3 but 2 frame records"):
+    tfrecords.write_shards(make_records(2), tmp_path, "t", total=3, progress=False)
