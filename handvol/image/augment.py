@@ -100,8 +100,8 @@ def apply(examples, parameters, cube_mm=preprocess.CUBE_MM, name=None):
       """uv' = s·R·(uv − c) + c + τ for `[B, N, 2]` pixels."""
       du, dv = uv[..., 0] - centre, uv[..., 1] - centre
       s, c, n = scale[:, tf.newaxis], cos[:, tf.newaxis], sin[:, tf.newaxis]
-      return tf.stack([s * (c * du - n * dv), s * (n * du + c * dv)], axis=-1) + centre + \
-          shift[:, tf.newaxis, :]
+      rotated = tf.stack([s * (c * du - n * dv), s * (n * du + c * dv)], axis=-1)
+      return rotated + centre + shift[:, tf.newaxis, :]
 
     # The warp maps each output pixel back to its input pixel: uv = Rᵀ(uv' − c − τ)/s + c.
     a0, a1 = cos / scale, sin / scale
