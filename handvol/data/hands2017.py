@@ -100,13 +100,7 @@ def write_frames(out_dir, frame_records, annotation=ANNOTATION_FILE, image_dir=I
   os.makedirs(os.path.join(out_dir, image_dir), exist_ok=True)
   lines = []
   for frame, record in enumerate(frame_records):
-    if record["has_truth"] > 0:
-      joints = np.asarray(record["truth_xyz"], np.float64)
-    elif np.all(record["kind"] == records.KIND_3D):
-      joints = np.asarray(record["xyz"], np.float64)
-    else:
-      raise records.FrameError(
-          f"frame {frame}: HANDS2017 needs all 21 joints in 3D (truth or labels)")
+    joints = records.full_joints(record, f"HANDS2017 frame {frame}")
     name = IMAGE_PATTERN % (frame + 1)
     png.write_depth16(os.path.join(out_dir, image_dir, name), record["depth"])
     numbers = " ".join(f"{value:.6f}" for value in joints[list(TO_OURS)].reshape(-1))

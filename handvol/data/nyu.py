@@ -189,13 +189,7 @@ def write_frames(out_dir, frame_records, split="train", camera=1):
   os.makedirs(os.path.join(out_dir, split), exist_ok=True)
   uvd, xyz = [], []
   for frame, record in enumerate(frame_records):
-    if record["has_truth"] > 0:
-      joints21 = np.asarray(record["truth_xyz"], np.float64)
-    elif np.all(record["kind"] == records.KIND_3D):
-      joints21 = np.asarray(record["xyz"], np.float64)
-    else:
-      raise records.FrameError(f"frame {frame}: NYU needs all 21 joints in 3D (truth or labels)")
-    joints36 = from_21(joints21)
+    joints36 = from_21(records.full_joints(record, f"NYU frame {frame}"))
     uv = records.project_points(joints36, record["intrinsics"])
     uvd.append(np.concatenate([uv, joints36[:, 2:]], axis=-1))
     xyz.append(_flip_y(joints36))

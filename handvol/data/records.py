@@ -186,6 +186,20 @@ def validate_record(record, where="frame"):
   return record
 
 
+def full_joints(record, where):
+  """The 21 joints a writer of a 3D format stores: `truth_xyz` when the record has a truth,
+  else `xyz` when all 21 are 3D labels; otherwise `FrameError` naming `where`.
+
+  Returns:
+    float64 `[21, 3]`, mm.
+  """
+  if record["has_truth"] > 0:
+    return np.asarray(record["truth_xyz"], np.float64)
+  if np.all(record["kind"] == KIND_3D):
+    return np.asarray(record["xyz"], np.float64)
+  raise FrameError(f"{where}: this format needs all 21 joints in 3D (a truth or 3D labels)")
+
+
 def read_center_file(path):
   """Reads a centre file: one line per frame, "u v d" (pixels, mm) in frame order.
 

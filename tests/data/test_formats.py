@@ -155,3 +155,12 @@ def test_capture_rejects_keypoints_outside_the_image(tmp_path, make_records):
   path.write_text(json.dumps(meta))
   with pytest.raises(records.FrameError, match="annotations.json: needs 'intrinsics'"):
     list(capture.read_frames(tmp_path))
+
+
+def test_3d_writers_need_all_21_joints(tmp_path):
+  uv = np.full((21, 2), 5.0)
+  only_2d = records.make_record(np.ones((16, 16)), (20.0, 20.0, 8.0, 8.0), "capture", uv=uv)
+  with pytest.raises(records.FrameError, match="NYU frame 0: this format needs all 21"):
+    nyu.write_frames(tmp_path, [only_2d])
+  with pytest.raises(records.FrameError, match="HANDS2017 frame 0: this format needs all 21"):
+    hands2017.write_frames(tmp_path, [only_2d])
