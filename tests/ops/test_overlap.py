@@ -129,6 +129,18 @@ def test_pairs_exactly_at_the_depth_boundary_contribute_nothing():
     _assert_close_to_scale(op_grad, ref_grad)
 
 
+def test_depth_buckets_with_equal_depths_and_far_model_gaussians():
+  inputs = _random_inputs(np.random.default_rng(12), batch=2)
+  inputs["image_gaussians"][0, :, 3] = 500.0  # One depth: a single bucket.
+  inputs["model_gaussians"][1, :4, 3] = [100.0, 900.0, 449.0, 551.0]  # Outside, at the ends.
+  inputs["model_sigma_3d"][1, :2] = -3.0  # A negative σ_h weighs every pair.
+  op, ref = _both(inputs)
+  np.testing.assert_allclose(op, ref, rtol=RTOL)
+  for op_grad, ref_grad in zip(_gradients(ops.gaussian_overlap, inputs),
+                               _gradients(ops.gaussian_overlap_reference, inputs)):
+    _assert_close_to_scale(op_grad, ref_grad)
+
+
 def test_very_small_and_zero_sigmas_stay_finite_and_agree():
   inputs = _random_inputs(np.random.default_rng(4), dtype=np.float64)
   inputs["image_gaussians"][:, :50, 2] = 1e-4

@@ -21,44 +21,89 @@ namespace {
 constexpr double kWindowRelativeSlack = 1e-3;
 constexpr double kWindowDepthSlack = 1e-5;
 
+// Bucket of depth z, clamped to [−1, num_buckets]: −1 and num_buckets mean below and above all.
+template <typename T>
+int DepthBucket(const SortedImage<T>& image, T z) {
+  const T position = (z - image.z_min) * image.inv_bucket_width;
+  if (!(position >= T(0))) return -1;
+  return position < T(image.num_buckets) ? static_cast<int>(position) : image.num_buckets;
+}
+
+// DepthBucket for a member of the image: z_max belongs to the last bucket.
+template <typename T>
+int MemberBucket(const SortedImage<T>& image, T z) {
+  const int bucket = DepthBucket(image, z);
+  return bucket < image.num_buckets ? bucket : image.num_buckets - 1;
+}
+
+// The run of image Gaussians whose buckets overlap [z_p − 2σ_h, z_p + 2σ_h] (plus slack).
+// The bucket of a depth is monotone in the depth, so the run holds every Gaussian in range.
 template <typename T>
 void DepthWindow(const SortedImage<T>& image, const ModelGaussian<T>& m, int* begin, int* end) {
+  *begin = *end = 0;
+  if (image.count == 0) return;
   if (m.width <= T(0)) {  // A negative σ_h weighs every pair (Δ ≥ 1): no window.
-    *begin = 0;
     *end = image.count;
     return;
   }
   const T reach = m.width * T(1 + kWindowRelativeSlack) + Abs(m.z) * T(kWindowDepthSlack);
-  const T* z_end = image.z + image.count;
-  *begin = std::lower_bound(image.z, z_end, m.z - reach) - image.z;
-  *end = std::upper_bound(image.z, z_end, m.z + reach) - image.z;
+  const int first = DepthBucket(image, m.z - reach);
+  const int last = DepthBucket(image, m.z + reach);
+  if (last < 0 || first >= image.num_buckets) return;
+  *begin = image.bucket_start[first < 0 ? 0 : first];
+  *end = image.bucket_start[last >= image.num_buckets ? image.num_buckets : last + 1];
 }
 
 }  // namespace
 
 template <typename T>
-SortedImage<T> SortImageByDepth(const T* image, const T* mask, int n_i, T* storage, int* order) {
+SortedImage<T> BucketImageByDepth(const T* image, const T* mask, int n_i, T* storage,
+                                  int* bucket_storage) {
+  int* order = bucket_storage;
+  int* bucket_start = bucket_storage + n_i;
   int count = 0;
+  T z_min = 0, z_max = 0;
   for (int i = 0; i < n_i; ++i) {
-    if (mask[i] != T(0)) order[count++] = i;
+    if (mask[i] == T(0)) continue;
+    const T z = image[i * kGaussianSize + kZ];
+    z_min = count == 0 || z < z_min ? z : z_min;
+    z_max = count == 0 || z > z_max ? z : z_max;
+    order[count++] = i;
   }
-  std::sort(order, order + count, [image](int a, int b) {
-    return image[a * kGaussianSize + kZ] < image[b * kGaussianSize + kZ];
-  });
+  SortedImage<T> sorted;
+  sorted.u = storage;
+  sorted.v = storage + n_i;
+  sorted.variance = storage + 2 * n_i;
+  sorted.z = storage + 3 * n_i;
+  sorted.weight = storage + 4 * n_i;
+  sorted.count = count;
+  sorted.bucket_start = bucket_start;
+  sorted.num_buckets = count > 0 ? count : 1;
+  sorted.z_min = z_min;
+  sorted.inv_bucket_width = z_max > z_min ? T(sorted.num_buckets) / (z_max - z_min) : T(0);
+  // Counting sort: bucket_start[k] counts bucket k, the prefix sum turns it into the end of
+  // bucket k, and placing the members of bucket k below that end moves it down to their start.
+  std::fill(bucket_start, bucket_start + sorted.num_buckets + 1, 0);
+  for (int k = 0; k < count; ++k) {
+    ++bucket_start[MemberBucket(sorted, image[order[k] * kGaussianSize + kZ])];
+  }
+  for (int k = 1; k < sorted.num_buckets; ++k) bucket_start[k] += bucket_start[k - 1];
+  bucket_start[sorted.num_buckets] = count;
   T* u = storage;
   T* v = storage + n_i;
   T* variance = storage + 2 * n_i;
   T* z = storage + 3 * n_i;
   T* weight = storage + 4 * n_i;
-  for (int k = 0; k < count; ++k) {
+  for (int k = count - 1; k >= 0; --k) {
     const T* g = image + order[k] * kGaussianSize;
-    u[k] = g[kU];
-    v[k] = g[kV];
-    variance[k] = g[kSigma] * g[kSigma];
-    z[k] = g[kZ];
-    weight[k] = mask[order[k]];
+    const int slot = --bucket_start[MemberBucket(sorted, g[kZ])];
+    u[slot] = g[kU];
+    v[slot] = g[kV];
+    variance[slot] = g[kSigma] * g[kSigma];
+    z[slot] = g[kZ];
+    weight[slot] = mask[order[k]];
   }
-  return SortedImage<T>{u, v, variance, z, weight, count};
+  return sorted;
 }
 
 template <typename T>
@@ -106,7 +151,7 @@ HANDVOL_VECTOR_CLONES void OverlapGradWithImage(const SortedImage<T>& image, con
 }
 
 #define HANDVOL_INSTANTIATE(T)                                                                   \
-  template SortedImage<T> SortImageByDepth<T>(const T*, const T*, int, T*, int*);               \
+  template SortedImage<T> BucketImageByDepth<T>(const T*, const T*, int, T*, int*);             \
   template T OverlapWithImage<T>(const SortedImage<T>&, const T*, T, T);                         \
   template void OverlapGradWithImage<T>(const SortedImage<T>&, const T*, T, T, T, T*, T*);
 HANDVOL_INSTANTIATE(float)

@@ -2,10 +2,11 @@
 // .cc is compiled with vectorising flags of its own (custom_ops/build.py), and the TF kernel in
 // gaussian_overlap_kernels.cc shards these calls over TF's CPU thread pool.
 //
-// The image Gaussians of a batch element are compacted (mask ≠ 0) and sorted by depth once;
-// a model Gaussian then only visits the contiguous run of image Gaussians whose depth is within
-// its reach 2σ_h, because Δ(i, p) is exactly 0 for every other pair. The inner loops over that
-// run are branch-free so the compiler vectorises them (exp included, through libmvec).
+// The image Gaussians of a batch element are compacted (mask ≠ 0) and bucketed by depth once,
+// by a counting sort (O(N_i), no comparisons: a comparison sort of ~1000 depths costs as much
+// as ~100 model Gaussians' loops). A model Gaussian then only visits the contiguous run of
+// buckets within its reach 2σ_h, because Δ(i, p) is exactly 0 for every other pair. The inner
+// loops over that run are branch-free, so the compiler vectorises them, exp included.
 #ifndef HANDVOL_CUSTOM_OPS_KERNELS_GAUSSIAN_OVERLAP_CPU_H_
 #define HANDVOL_CUSTOM_OPS_KERNELS_GAUSSIAN_OVERLAP_CPU_H_
 
@@ -14,8 +15,13 @@ namespace handvol {
 // Number of per-Gaussian arrays of a SortedImage: u, v, σ², z, mask weight.
 constexpr int kSortedImageArrays = 5;
 
-// Valid image Gaussians of one batch element sorted by depth, as a structure of arrays that
-// lives in caller-owned storage of kSortedImageArrays·n_i values.
+// Ints of bucket storage that BucketImageByDepth needs for n_i image Gaussians.
+inline int BucketStorageSize(int n_i) { return 2 * n_i + 1; }
+
+// Valid image Gaussians of one batch element bucketed by depth, as a structure of arrays that
+// lives in caller-owned storage. Bucket k holds the Gaussians [bucket_start[k],
+// bucket_start[k + 1]) (in no particular order within it), whose depths z satisfy
+// floor((z − z_min)·inv_bucket_width) = k (the last bucket also takes z_max).
 template <typename T>
 struct SortedImage {
   const T* u;
@@ -24,12 +30,18 @@ struct SortedImage {
   const T* z;
   const T* weight;
   int count;
+  const int* bucket_start;
+  int num_buckets;
+  T z_min;
+  T inv_bucket_width;
 };
 
-// Compacts and sorts image [n_i, 4] (u, v, σ, z) with mask [n_i] into `storage`;
-// `order` is scratch space for n_i ints.
+// Compacts image [n_i, 4] (u, v, σ, z) with mask [n_i] into `storage` (kSortedImageArrays·n_i
+// values) in depth-bucket order, with `count` buckets; `bucket_storage` holds
+// BucketStorageSize(n_i) ints and must outlive the result.
 template <typename T>
-SortedImage<T> SortImageByDepth(const T* image, const T* mask, int n_i, T* storage, int* order);
+SortedImage<T> BucketImageByDepth(const T* image, const T* mask, int n_i, T* storage,
+                                  int* bucket_storage);
 
 // Σ_i mask_i·Δ(i, p)·S_ip for the model Gaussian `model_gaussian` (4 values) and its σ_h.
 template <typename T>

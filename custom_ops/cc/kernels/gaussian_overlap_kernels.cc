@@ -41,8 +41,8 @@ using GPUDevice = Eigen::GpuDevice;
 
 // Rough CPU cycles of one (image, model) pair, for the thread pool's sharding decisions.
 constexpr int64_t kPairCost = 40;
-// Rough CPU cycles to sort one image Gaussian by depth.
-constexpr int64_t kSortCost = 200;
+// Rough CPU cycles to bucket one image Gaussian by depth.
+constexpr int64_t kBucketCost = 30;
 
 #define HANDVOL_REQUIRE(condition, error) \
   if (!(condition)) return (error)
@@ -102,7 +102,7 @@ struct OverlapFunctor;
 template <typename Device, typename T>
 struct OverlapGradFunctor;
 
-// Sorts the valid image Gaussians of every batch element by depth into per-call scratch.
+// The valid image Gaussians of every batch element, bucketed by depth into per-call scratch.
 template <typename T>
 class SortedImages {
  public:
@@ -110,17 +110,20 @@ class SortedImages {
     TF_RETURN_IF_ERROR(ctx->allocate_temp(
         DataTypeToEnum<T>::value, TensorShape({in.batch, kSortedImageArrays, in.n_i}),
         &storage_));
+    TF_RETURN_IF_ERROR(ctx->allocate_temp(
+        ::tensorflow::DT_INT32, TensorShape({in.batch, BucketStorageSize(in.n_i)}), &buckets_));
     images_.resize(in.batch);
     T* storage = storage_.flat<T>().data();
-    auto sort = [&in, storage, this](int64_t begin, int64_t end) {
-      std::vector<int> order(in.n_i);
+    int* buckets = buckets_.flat<int>().data();
+    Shard(ctx, in.batch, kBucketCost * in.n_i, [&in, storage, buckets, this](int64_t begin,
+                                                                             int64_t end) {
       for (int64_t b = begin; b < end; ++b) {
         const int64_t offset = b * in.n_i;
-        images_[b] = SortImageByDepth(in.image + offset * kGaussianSize, in.mask + offset, in.n_i,
-                                      storage + offset * kSortedImageArrays, order.data());
+        images_[b] = BucketImageByDepth(in.image + offset * kGaussianSize, in.mask + offset,
+                                        in.n_i, storage + offset * kSortedImageArrays,
+                                        buckets + b * BucketStorageSize(in.n_i));
       }
-    };
-    Shard(ctx, in.batch, kSortCost * in.n_i, sort);
+    });
     return absl::OkStatus();
   }
 
@@ -135,6 +138,7 @@ class SortedImages {
 
  private:
   Tensor storage_;
+  Tensor buckets_;
   std::vector<SortedImage<T>> images_;
 };
 
