@@ -88,6 +88,9 @@ class KeypointLoss(keras.layers.Layer):
     slack_mm: Slack radius s in mm (paper: 25 mm against noisy labels; 0 for exact labels).
     keypoints: Optional sequence of keypoint indices that may be supervised (e.g.
       `handvol.hand.skeleton.LAB6`); labels of the other keypoints are ignored. None: all.
+    use_visibility: Weight each label by its visibility flag v_j (SPEC §6). False supervises
+      every label, occluded or not: right for 3D labels such as NYU's, which exist for occluded
+      joints too, whereas a 2D click on an occluded keypoint is a guess.
 
   Call arguments:
     keypoints: `[B, K, 3]` model keypoints in mm.
@@ -105,12 +108,13 @@ class KeypointLoss(keras.layers.Layer):
   ...     keypoints, uv, xyz, kind, visible, crop_intrinsics)
   """
 
-  def __init__(self, slack_mm=0.0, keypoints=None, **kwargs):
+  def __init__(self, slack_mm=0.0, keypoints=None, use_visibility=True, **kwargs):
     super().__init__(**kwargs)
     if slack_mm < 0:
       raise ValueError(f"slack_mm must be ≥ 0, got {slack_mm}")
     self.slack_mm = float(slack_mm)
     self.keypoints = None if keypoints is None else [int(k) for k in keypoints]
+    self.use_visibility = bool(use_visibility)
 
   def call(self, keypoints, uv, xyz, kind, visible, intrinsics):
     kind = tf.convert_to_tensor(kind, dtype=tf.int32)
@@ -120,11 +124,13 @@ class KeypointLoss(keras.layers.Layer):
       allowed[self.keypoints] = True
       kind = tf.where(allowed[tf.newaxis, :], kind, tf.zeros_like(kind))
     distances = keypoint_distances(keypoints, uv, xyz, kind, intrinsics)
-    labelled = tf.cast(kind > records.KIND_NONE, distances.dtype)
-    weights = labelled * tf.convert_to_tensor(visible, dtype=distances.dtype)
+    weights = tf.cast(kind > records.KIND_NONE, distances.dtype)
+    if self.use_visibility:
+      weights *= tf.convert_to_tensor(visible, dtype=distances.dtype)
     return keypoint_energy(distances, weights, self.slack_mm)
 
   def get_config(self):
     config = super().get_config()
-    config.update(slack_mm=self.slack_mm, keypoints=self.keypoints)
+    config.update(slack_mm=self.slack_mm, keypoints=self.keypoints,
+                  use_visibility=self.use_visibility)
     return config

@@ -48,6 +48,7 @@ class HandPoseModel(keras.Model):
     slack_mm: The keypoint loss's slack radius s in mm.
     supervised_keypoints: Optional keypoint indices whose labels are used (e.g.
       `skeleton.LAB6`); None uses every label the example carries.
+    use_visibility: Weight keypoint labels by their visibility flags (`KeypointLoss`).
 
   Call arguments:
     inputs: A dict with "depth_input" `[B, 128, 128, 1]` and "center_xyz" `[B, 3]` (mm); other
@@ -65,7 +66,8 @@ class HandPoseModel(keras.Model):
   """
 
   def __init__(self, encoder_width=64, blocks_per_stage=(2, 2, 2, 2), head_config=None,
-               loss_weights=None, slack_mm=0.0, supervised_keypoints=None, **kwargs):
+               loss_weights=None, slack_mm=0.0, supervised_keypoints=None, use_visibility=True,
+               **kwargs):
     super().__init__(**kwargs)
     unknown = set(loss_weights or {}) - set(LOSS_TERMS)
     if unknown:
@@ -79,6 +81,7 @@ class HandPoseModel(keras.Model):
     self.slack_mm = float(slack_mm)
     self.supervised_keypoints = (None if supervised_keypoints is None else
                                  [int(k) for k in supervised_keypoints])
+    self.use_visibility = bool(use_visibility)
 
     self.encoder = encoder.ResNetEncoder(head.NUM_OUTPUTS, self.encoder_width,
                                          self.blocks_per_stage, name="encoder")
@@ -92,7 +95,7 @@ class HandPoseModel(keras.Model):
         "bone": bone_length.BoneLengthLoss,
         "lim": joint_limits.JointLimitLoss,
         "joint": lambda name: keypoint_loss.KeypointLoss(
-            self.slack_mm, self.supervised_keypoints, name=name),
+            self.slack_mm, self.supervised_keypoints, self.use_visibility, name=name),
     }
     self.loss_layers = [term_layers[t](name=f"{t}_loss") for t in self.enabled_terms]
     self.term_trackers = [keras.metrics.Mean(name=f"{t}_loss") for t in self.enabled_terms]
@@ -173,5 +176,6 @@ class HandPoseModel(keras.Model):
     config = super().get_config()
     config.update(encoder_width=self.encoder_width, blocks_per_stage=list(self.blocks_per_stage),
                   head_config=self.head_config, loss_weights=self.loss_weights,
-                  slack_mm=self.slack_mm, supervised_keypoints=self.supervised_keypoints)
+                  slack_mm=self.slack_mm, supervised_keypoints=self.supervised_keypoints,
+                  use_visibility=self.use_visibility)
     return config

@@ -49,7 +49,8 @@ def build_model(config):
       head_config=config["model"]["head"],
       loss_weights=loss["weights"],
       slack_mm=loss["slack_mm"],
-      supervised_keypoints=KEYPOINT_SUBSETS[loss["supervised_keypoints"]])
+      supervised_keypoints=KEYPOINT_SUBSETS[loss["supervised_keypoints"]],
+      use_visibility=loss["use_visibility"])
 
 
 def learning_rate_schedule(train_config):

@@ -70,6 +70,9 @@ def test_layer_uses_visibility_kind_and_subset():
   # Only keypoint 0 may be supervised; slack 1 mm: (5 − 1)².
   np.testing.assert_allclose(keypoint_loss.KeypointLoss(1.0, keypoints=[0])(*args), [16.0],
                              rtol=1e-5)
+  # Without visibility the occluded keypoint counts too: 5² + 10² + 30².
+  np.testing.assert_allclose(keypoint_loss.KeypointLoss(use_visibility=False)(*args), [1025.0],
+                             rtol=1e-5)
 
 
 def test_all_invisible_gives_zero_with_finite_gradient():
