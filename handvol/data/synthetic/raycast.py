@@ -61,9 +61,6 @@ class Surface:
   def num_cones(self):
     return self.cone_starts.shape[0]
 
-  @property
-  def num_primitives(self):
-    return self.cone_starts.shape[0] + self.ellipsoid_centres.shape[0]
 
 
 def _dot(x, y):
@@ -82,43 +79,6 @@ def _cone_geometry(starts, ends, start_radii, end_radii):
   sin = np.clip((start_radii - end_radii) / length, -0.999, 0.999)
   cos = np.sqrt(1.0 - sin * sin)
   return axis, length, sin, cos
-
-
-def round_cone_distance(points, starts, ends, start_radii, end_radii):
-  """Signed distance (mm) from points to round cones, negative inside, and its gradient.
-
-  Args:
-    points: `[..., 3]` mm.
-    starts, ends: `[..., 3]` (broadcastable) sphere centres.
-    start_radii, end_radii: `[...]` radii.
-
-  Returns:
-    (distance `[...]`, unit outward normal of the nearest surface point `[..., 3]`).
-  """
-  axis, length, sin, cos = _cone_geometry(starts, ends, start_radii, end_radii)
-  rel = points - starts
-  h = _dot(rel, axis)
-  radial = rel - h[..., None] * axis
-  rho = np.linalg.norm(radial, axis=-1)
-  radial_dir = radial / np.maximum(rho, numerics.EPS)[..., None]
-  # In the (h, ρ) half-plane the side is the line h·sin α + ρ·cos α = r_a, touching the spheres
-  # at h = r_a·sin α and h = L + r_b·sin α; beyond those feet the nearest point is on a sphere.
-  lateral = h * sin + rho * cos - start_radii
-  foot = h - lateral * sin
-  to_start = points - starts
-  to_end = points - ends
-  dist_start = np.linalg.norm(to_start, axis=-1)
-  dist_end = np.linalg.norm(to_end, axis=-1)
-  before = foot < start_radii * sin
-  after = foot > length + end_radii * sin
-  distance = np.where(before, dist_start - start_radii,
-                      np.where(after, dist_end - end_radii, lateral))
-  lateral_normal = sin[..., None] * axis + cos[..., None] * radial_dir
-  normal = np.where(before[..., None], to_start / np.maximum(dist_start, numerics.EPS)[..., None],
-                    np.where(after[..., None],
-                             to_end / np.maximum(dist_end, numerics.EPS)[..., None],
-                             lateral_normal))
-  return distance, normal
 
 
 def ellipsoid_level(points, centres, axes, radii):
@@ -271,8 +231,12 @@ def _ellipsoid_entry(x, y, centre, axes, radii):
 
 
 def _cone_cos_incidence(ray_x, ray_y, t, piece, starts, ends, start_radii, end_radii):
-  """cos(incidence) = −n·d/|d| of hits on round cones, n the outward normal (as in
-  `round_cone_distance`, here in float32 and only the projection on the ray).
+  """cos(incidence) = −n·d/|d| of hits on round cones, n the outward normal.
+
+  In the (h, ρ) half-plane of the cone's axis, the side is the line h·sin α + ρ·cos α = r_a,
+  touching the spheres at h = r_a·sin α and h = L + r_b·sin α; a point whose foot on that line
+  lies beyond a touching point belongs to that sphere (normal from its centre), otherwise to
+  the side (normal sin α·w + cos α·ρ̂).
 
   Args:
     ray_x, ray_y, t: `[P]` the hit pixels' rays (x, y, 1) and depths (float32).

@@ -102,8 +102,8 @@ def apply_sensor(depth, cos_incidence, intrinsics, config, rng):
     `[H, W]` float32 measured depth in mm, 0 = no measurement.
   """
   height, width = depth.shape
-  depth = depth.astype(np.float32)
-  cos_incidence = cos_incidence.astype(np.float32)
+  depth = np.asarray(depth, np.float32)
+  cos_incidence = np.asarray(cos_incidence, np.float32)
   if config.background_prob > 0 and rng.uniform() < config.background_prob:
     plane_depth, plane_cos = background_plane(depth, intrinsics, config, rng)
     empty = depth == 0
@@ -114,40 +114,39 @@ def apply_sensor(depth, cos_incidence, intrinsics, config, rng):
   out = np.zeros((height, width), np.float32)
   if rows.size == 0:
     return out
-  # All work happens in the box around the surface, padded so edges see their outside.
-  top, bottom = max(rows[0] - 1, 0), min(rows[-1] + 2, height)
-  left, right = max(columns[0] - 1, 0), min(columns[-1] + 2, width)
+  top, bottom = rows[0], rows[-1] + 1
+  left, right = columns[0], columns[-1] + 1
   box = depth[top:bottom, left:right]
-  cos_box = cos_incidence[top:bottom, left:right]
-  valid = box > 0
-
+  # Per-pixel work touches the surface's pixels only, by flat index into the box padded by one
+  # pixel of zeros (so that its edges see their outside).
   padded = np.pad(box, 1)
-  centre = padded[1:-1, 1:-1]
-  edge = np.zeros(box.shape, bool)
-  for neighbour in (padded[:-2, 1:-1], padded[2:, 1:-1], padded[1:-1, :-2], padded[1:-1, 2:]):
+  padded_width = padded.shape[1]
+  index = np.flatnonzero(padded)
+  centre = padded.ravel()[index]
+  edge = np.zeros(index.shape, bool)
+  for step in (1, -1, padded_width, -padded_width):
+    neighbour = padded.ravel()[index + step]
     edge |= (neighbour == 0) | (np.abs(neighbour - centre) > config.edge_jump_mm)
+  cos_pixels = np.pad(cos_incidence[top:bottom, left:right], 1).ravel()[index]
   if config.grazing_ramp_cos > config.grazing_cos:
-    keep = np.clip((cos_box - config.grazing_cos)
+    keep = np.clip((cos_pixels - config.grazing_cos)
                    / (config.grazing_ramp_cos - config.grazing_cos), 0.0, 1.0)
   else:
-    keep = (cos_box >= config.grazing_cos).astype(np.float32)
+    keep = (cos_pixels >= config.grazing_cos).astype(np.float32)
   keep *= (1.0 - config.dropout) * np.where(edge, 1.0 - config.edge_drop, 1.0)
-  valid &= rng.random(box.shape, np.float32) < keep
+  kept = rng.random(index.shape, np.float32) < keep
 
-  holes = rng.poisson(config.holes_per_frame)
-  hole_v, hole_u = np.nonzero(valid)
-  for pick in rng.integers(hole_v.size, size=holes if hole_v.size else 0):
+  row, column = np.divmod(index, padded_width)
+  for pick in rng.integers(index.size, size=rng.poisson(config.holes_per_frame)):
     radius = rng.uniform(*config.hole_radius_px)
-    r = int(np.ceil(radius))
-    v0, u0 = hole_v[pick], hole_u[pick]
-    hole_rows = slice(max(v0 - r, 0), min(v0 + r + 1, valid.shape[0]))
-    hole_cols = slice(max(u0 - r, 0), min(u0 + r + 1, valid.shape[1]))
-    vv, uu = np.ogrid[hole_rows, hole_cols]
-    valid[hole_rows, hole_cols] &= (vv - v0) ** 2 + (uu - u0) ** 2 > radius * radius
+    kept &= (row - row[pick]) ** 2 + (column - column[pick]) ** 2 > radius * radius
 
-  sigma = noise_sigma(box, config).astype(np.float32)
-  measured = box + sigma * rng.standard_normal(box.shape, np.float32)
+  measured = centre + noise_sigma(centre, config).astype(np.float32) * rng.standard_normal(
+      centre.shape, np.float32)
   if config.quantisation_mm > 0:
     measured = np.round(measured / config.quantisation_mm) * config.quantisation_mm
-  out[top:bottom, left:right] = np.where(valid & (measured > 0), measured, 0.0)
+  kept &= measured > 0
+  out_padded = np.zeros(padded.shape, np.float32)
+  out_padded.ravel()[index[kept]] = measured[kept]
+  out[top:bottom, left:right] = out_padded[1:-1, 1:-1]
   return out

@@ -36,19 +36,6 @@ def _back_project(frame, depth):
   return points, rows, columns
 
 
-def _surface_distance(points, surface):
-  """Distance to the union of primitives: exact for the cones, to first order (k − 1)/|∇k| for
-  the ellipsoids (the points are within a few mm of the surface)."""
-  cone, _ = raycast.round_cone_distance(points[:, None], surface.cone_starts,
-                                        surface.cone_ends, surface.cone_start_radii,
-                                        surface.cone_end_radii)
-  local = np.einsum("eji,pej->pei", surface.ellipsoid_axes,
-                    points[:, None] - surface.ellipsoid_centres) / surface.ellipsoid_radii
-  level = np.linalg.norm(local, axis=-1)
-  gradient = np.linalg.norm(local / surface.ellipsoid_radii, axis=-1) / level
-  return np.minimum(cone.min(axis=1), ((level - 1.0) / gradient).min(axis=1))
-
-
 def _view(back, prototype, cone_deg=0.0):
   return dataclasses.replace(
       NOISELESS,
@@ -59,17 +46,17 @@ def _view(back, prototype, cone_deg=0.0):
                             finger_noise=0.0, joint_noise=0.0, abduction_noise=0.0))
 
 
-def test_noiseless_pixels_lie_on_the_surface_within_quantisation():
+def test_noiseless_pixels_lie_on_the_surface_within_quantisation(surface_distance):
   for frame in _frames(4, NOISELESS):
     points, _, _ = _back_project(frame, frame["depth"])
     assert len(points) > 2000
-    distance = np.abs(_surface_distance(points, frame["surface"]))
+    distance = np.abs(surface_distance(points, frame["surface"]))
     # 0.5 mm of rounding along a ray of length ≤ 1.3 per mm of depth, plus float32.
     assert np.max(distance) < 0.5 * 1.3 + 0.1
     assert np.all(frame["clean_depth"][frame["depth"] > 0] > 0)
 
 
-def test_noisy_pixels_lie_on_the_surface_within_the_noise():
+def test_noisy_pixels_lie_on_the_surface_within_the_noise(surface_distance):
   for frame in _frames(4):
     measured = frame["depth"]
     valid = measured > 0
@@ -82,7 +69,7 @@ def test_noisy_pixels_lie_on_the_surface_within_the_noise():
     normalised = residual / np.sqrt(sigma ** 2 + 1.0 / 12.0)
     assert np.std(normalised) == pytest.approx(1.0, abs=0.1)
     points, _, _ = _back_project(frame, measured)
-    distance = np.abs(_surface_distance(points, frame["surface"]))
+    distance = np.abs(surface_distance(points, frame["surface"]))
     assert np.percentile(distance, 99) < 1.3 * (3.0 * sigma.max() + 0.5)
 
 
@@ -124,7 +111,6 @@ def test_background_plane_fills_the_frame_behind_the_hand():
 
 def test_visibility_agrees_with_the_zbuffer():
   for frame in _frames(8):
-    fx, fy, cx, cy = CONFIG.intrinsics
     columns = np.round(frame["truth_uv"][:, 0]).astype(int)
     rows = np.round(frame["truth_uv"][:, 1]).astype(int)
     seen = frame["clean_depth"][rows, columns]

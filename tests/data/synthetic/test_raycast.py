@@ -25,11 +25,11 @@ def _random_surface(seed, num_cones=8):
                          ellipsoid_radii=np.array([[40.0, 30.0, 12.0]]))
 
 
-def _union_distance(points, surface):
-  """Lower bound of the distance to the union (exact for cones, (k − 1)·r_min for ellipsoids)."""
-  cone, _ = raycast.round_cone_distance(points[:, None], surface.cone_starts,
-                                        surface.cone_ends, surface.cone_start_radii,
-                                        surface.cone_end_radii)
+def _union_lower_bound(points, surface, round_cone_distance):
+  """Lower bound of the distance to the union (exact for cones, (k − 1)·r_min for ellipsoids),
+  safe for sphere tracing."""
+  cone, _ = round_cone_distance(points[:, None], surface.cone_starts, surface.cone_ends,
+                                surface.cone_start_radii, surface.cone_end_radii)
   level, _ = raycast.ellipsoid_level(points[:, None], surface.ellipsoid_centres,
                                      surface.ellipsoid_axes, surface.ellipsoid_radii)
   ellipsoid = (level - 1.0) * surface.ellipsoid_radii.min(axis=-1)
@@ -42,7 +42,7 @@ def _back_project(depth, rows, columns):
   return np.stack([(columns - cx) * z / fx, (rows - cy) * z / fy, z], axis=-1)
 
 
-def test_round_cone_distance_matches_the_sphere_sweep():
+def test_round_cone_distance_matches_the_sphere_sweep(round_cone_distance):
   rng = np.random.default_rng(0)
   for _ in range(5):
     start, end = rng.normal(0.0, 20.0, 3), rng.normal(0.0, 20.0, 3)
@@ -52,8 +52,7 @@ def test_round_cone_distance_matches_the_sphere_sweep():
     radii = start_radius + s[:, 0] * (end_radius - start_radius)
     points = rng.normal(0.0, 30.0, (200, 3))
     sweep = np.min(np.linalg.norm(points[:, None] - centres, axis=-1) - radii, axis=1)
-    distance, normal = raycast.round_cone_distance(points, start, end, start_radius,
-                                                   end_radius)
+    distance, normal = round_cone_distance(points, start, end, start_radius, end_radius)
     outside = sweep > 0
     np.testing.assert_allclose(distance[outside], sweep[outside], atol=2e-3)
     np.testing.assert_allclose(np.linalg.norm(normal, axis=-1), 1.0, atol=1e-9)
@@ -80,12 +79,12 @@ def test_sphere_golden_values():
 
 
 @pytest.mark.parametrize("seed", [0, 1])
-def test_hits_lie_on_the_surface(seed):
+def test_hits_lie_on_the_surface(seed, surface_distance, round_cone_distance):
   surface = _random_surface(seed)
   image = raycast.render(surface, INTRINSICS, HEIGHT, WIDTH)
   rows, columns = np.nonzero(image["depth"])
   assert rows.size > 5000
-  distance = _union_distance(_back_project(image["depth"], rows, columns), surface)
+  distance = surface_distance(_back_project(image["depth"], rows, columns), surface)
   # float32 ray casting: ~1e-4 relative precision at 500-600 mm.
   assert np.max(np.abs(distance)) < 0.08
   assert np.all((image["cos_incidence"][rows, columns] >= 0)
@@ -98,7 +97,7 @@ def test_hits_lie_on_the_surface(seed):
   normals = np.empty(points.shape)
   cone = primitive < surface.num_cones
   c = primitive[cone]
-  normals[cone] = raycast.round_cone_distance(
+  normals[cone] = round_cone_distance(
       points[cone], surface.cone_starts[c], surface.cone_ends[c], surface.cone_start_radii[c],
       surface.cone_end_radii[c])[1]
   e = primitive[~cone] - surface.num_cones
@@ -112,7 +111,7 @@ def test_hits_lie_on_the_surface(seed):
   assert np.mean(difference < 1e-3) > 0.999
 
 
-def test_depth_is_the_first_hit_along_each_ray():
+def test_depth_is_the_first_hit_along_each_ray(round_cone_distance):
   """Sphere tracing the union's distance bound (an oracle without quadratics) finds the same
   first hits, and no hit where the renderer has none."""
   surface = _random_surface(2)
@@ -126,7 +125,8 @@ def test_depth_is_the_first_hit_along_each_ray():
   rays = np.stack([(columns - cx) / fx, (rows - cy) / fy, np.ones(rows.size)], axis=-1)
   t = np.full(rows.size, 300.0)
   for _ in range(400):
-    step = _union_distance(rays * t[:, None], surface) / np.linalg.norm(rays, axis=-1)
+    step = (_union_lower_bound(rays * t[:, None], surface, round_cone_distance)
+            / np.linalg.norm(rays, axis=-1))
     t = np.minimum(t + np.maximum(step, 0.0), 2000.0)
   traced = np.where(t < 1500.0, t, 0.0)
   rendered = image["depth"][rows, columns]
