@@ -3,11 +3,13 @@
 `gaussian_overlap` runs the compiled `Handvol>GaussianOverlap` op when its library is built
 and loads, and the pure-TF `gaussian_overlap_reference` otherwise (or when the environment
 variable `HANDVOL_FORCE_PURE_TF=1`); `compiled_op_in_use()` tells which. `image_self_overlap`
-(the denominator of S_sim) is plain TF: it runs once per crop in the input pipeline.
+(the denominator of S_sim, computed once per crop in the input pipeline) dispatches the same
+way, between the CPU op `Handvol>ImageSelfOverlap` and `image_self_overlap_reference`.
 """
 
 from handvol.ops.overlap import build_info
 from handvol.ops.overlap import compiled_op_in_use
 from handvol.ops.overlap import gaussian_overlap
+from handvol.ops.overlap import image_self_overlap
 from handvol.ops.reference import gaussian_overlap_reference
-from handvol.ops.reference import image_self_overlap
+from handvol.ops.reference import image_self_overlap_reference

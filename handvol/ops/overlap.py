@@ -1,5 +1,5 @@
-"""The compiled Gaussian overlap op: lazy loading, its gradient, and the dispatch to the pure-TF
-fallback.
+"""The compiled Gaussian overlap ops: lazy loading, the gradient, and the dispatch to the
+pure-TF fallbacks.
 
 The library `_handvol_ops*.so` sits beside this file (built by `pip install --no-build-isolation
 -e .` or `python custom_ops/build.py`) with `_handvol_ops.build.json`, which records the
@@ -24,6 +24,7 @@ LIBRARY_DIR = pathlib.Path(__file__).resolve().parent
 LIBRARY_GLOB = "_handvol_ops*.so"
 BUILD_INFO_NAME = "_handvol_ops.build.json"
 OP_NAME = "Handvol>GaussianOverlap"
+SELF_OVERLAP_OP_NAME = "Handvol>ImageSelfOverlap"
 
 _state = {"attempted": False, "library": None, "problem": None, "warned": False}
 
@@ -51,8 +52,8 @@ def load_library():
   """The op library module, or None when the fallback must run (with a warning, once).
 
   Returns:
-    The module `tf.load_op_library` returns (ops `handvol_gaussian_overlap` and
-    `handvol_gaussian_overlap_grad`), or None when `HANDVOL_FORCE_PURE_TF=1` or the library
+    The module `tf.load_op_library` returns (ops `handvol_gaussian_overlap`,
+    `handvol_gaussian_overlap_grad` and `handvol_image_self_overlap`), or None when `HANDVOL_FORCE_PURE_TF=1` or the library
     cannot be used.
   """
   if os.environ.get(FORCE_PURE_TF_ENV) == "1":
@@ -113,6 +114,33 @@ def gaussian_overlap(image_gaussians, image_mask, model_gaussians, model_sigma_3
     if library is None:
       return reference.gaussian_overlap_reference(image, mask, model, sigma_3d)
     return library.handvol_gaussian_overlap(image, mask, model, sigma_3d, eps=numerics.EPS)
+
+
+def image_self_overlap(image_gaussians, image_mask, name=None):
+  """Σ_i Σ_k S_ik over all pairs of valid image Gaussians: the denominator of S_sim.
+
+  The same function as `image_self_overlap_reference`, computed by the compiled CPU op (half
+  the pairs, by symmetry, in O(B·N_i) memory) when it is available. It has no gradient: the
+  input pipeline computes it once per crop.
+
+  Args:
+    image_gaussians: A tensor of shape `[B, N_i, 4]`: (u, v, σ_i) in pixels, z_i in mm (unused).
+    image_mask: A tensor of shape `[B, N_i]`: 1 valid, 0 padding.
+    name: Optional name scope.
+
+  Returns:
+    A tensor of shape `[B]` in pixels².
+  """
+  with tf.name_scope(name or "image_self_overlap"):
+    library = load_library()
+    if library is None:
+      return reference.image_self_overlap_reference(image_gaussians, image_mask)
+    image_gaussians, image_mask = reference.check_image_inputs(image_gaussians, image_mask)
+    with tf.device("/cpu:0"):
+      return library.handvol_image_self_overlap(image_gaussians, image_mask, eps=numerics.EPS)
+
+
+tf.no_gradient(SELF_OVERLAP_OP_NAME)
 
 
 @tf.RegisterGradient(OP_NAME)

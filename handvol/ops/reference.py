@@ -57,6 +57,31 @@ def check_overlap_inputs(image_gaussians, image_mask, model_gaussians, model_sig
   return image_gaussians, image_mask, model_gaussians, model_sigma_3d
 
 
+def check_image_inputs(image_gaussians, image_mask):
+  """Converts image Gaussians `[B, N_i, 4]` and mask `[B, N_i]` to one float dtype, checked.
+
+  Returns:
+    The pair (image_gaussians, image_mask), float32 unless `image_gaussians` is float64.
+
+  Raises:
+    ValueError: when a rank, the Gaussian size 4, N_i or B disagree.
+  """
+  image_gaussians = tf.convert_to_tensor(image_gaussians)
+  if not image_gaussians.dtype.is_floating:
+    image_gaussians = tf.cast(image_gaussians, tf.float32)
+  image_mask = tf.cast(tf.convert_to_tensor(image_mask), image_gaussians.dtype)
+  if image_gaussians.shape.rank is not None and image_gaussians.shape.rank != 3:
+    raise ValueError(f"image_gaussians must have rank 3, got shape {image_gaussians.shape}")
+  if image_mask.shape.rank is not None and image_mask.shape.rank != 2:
+    raise ValueError(f"image_mask must have rank 2, got shape {image_mask.shape}")
+  if image_gaussians.shape[-1] is not None and image_gaussians.shape[-1] != 4:
+    raise ValueError("image_gaussians must have exactly 4 elements (u, v, sigma, z) in axis "
+                     f"-1, got shape {image_gaussians.shape}")
+  for axis in (0, 1):
+    _check_same_dim(image_gaussians, "image_gaussians", image_mask, "image_mask", axis)
+  return image_gaussians, image_mask
+
+
 def _check_same_dim(a, a_name, b, b_name, axis):
   a_dim, b_dim = a.shape[axis], b.shape[axis]
   if a_dim is not None and b_dim is not None and a_dim != b_dim:
@@ -112,12 +137,13 @@ def gaussian_overlap_reference(image_gaussians, image_mask, model_gaussians, mod
     return tf.reduce_sum(mask[:, :, None] * depth_weight * overlap, axis=[1, 2])
 
 
-def image_self_overlap(image_gaussians, image_mask, name=None):
+def image_self_overlap_reference(image_gaussians, image_mask, name=None):
   """Σ_i Σ_k S_ik over all pairs of valid image Gaussians: the denominator of S_sim.
 
   Both orders of a pair and i = k count (the diagonal gives π·σ_i² each). The sum depends on
-  the image alone, so the input pipeline computes it once per crop. It broadcasts
-  `[B, N_i, N_i]`: 4·N_i² bytes per float32 temporary and image (4 MB at N_i = 1024).
+  the image alone, so the input pipeline computes it once per crop. This twin of the compiled
+  `Handvol>ImageSelfOverlap` broadcasts `[B, N_i, N_i]`: 4·N_i² bytes per float32 temporary
+  and image (4 MB at N_i = 1024).
 
   Args:
     image_gaussians: A tensor of shape `[B, N_i, 4]`: (u, v, σ_i) in pixels, z_i in mm (unused).
@@ -127,20 +153,8 @@ def image_self_overlap(image_gaussians, image_mask, name=None):
   Returns:
     A tensor of shape `[B]` in pixels².
   """
-  with tf.name_scope(name or "image_self_overlap"):
-    image_gaussians = tf.convert_to_tensor(image_gaussians)
-    if not image_gaussians.dtype.is_floating:
-      image_gaussians = tf.cast(image_gaussians, tf.float32)
-    image_mask = tf.cast(tf.convert_to_tensor(image_mask), image_gaussians.dtype)
-    if image_gaussians.shape.rank is not None and image_gaussians.shape.rank != 3:
-      raise ValueError(f"image_gaussians must have rank 3, got shape {image_gaussians.shape}")
-    if image_mask.shape.rank is not None and image_mask.shape.rank != 2:
-      raise ValueError(f"image_mask must have rank 2, got shape {image_mask.shape}")
-    if image_gaussians.shape[-1] is not None and image_gaussians.shape[-1] != 4:
-      raise ValueError("image_gaussians must have exactly 4 elements (u, v, sigma, z) in axis "
-                       f"-1, got shape {image_gaussians.shape}")
-    _check_same_dim(image_gaussians, "image_gaussians", image_mask, "image_mask", 1)
-    _check_same_dim(image_gaussians, "image_gaussians", image_mask, "image_mask", 0)
+  with tf.name_scope(name or "image_self_overlap_reference"):
+    image_gaussians, image_mask = check_image_inputs(image_gaussians, image_mask)
     u, v, sigma, _ = tf.unstack(image_gaussians, num=4, axis=-1)
     variance = sigma**2
     overlap = overlap_2d(u[:, :, None] - u[:, None, :], v[:, :, None] - v[:, None, :],

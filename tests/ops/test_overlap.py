@@ -156,6 +156,24 @@ def test_very_small_and_zero_sigmas_stay_finite_and_agree():
     _assert_close_to_scale(op_grad, ref_grad)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_self_overlap_op_matches_reference(dtype):
+  inputs = testing.overlap_inputs(np.random.default_rng(13), 3, 700, 1, dtype=dtype,
+                                  split_depth_range_mm=2.0)
+  image, mask = inputs["image_gaussians"], inputs["image_mask"]
+  mask[1, 100:] = 0.0
+  mask[2] = 0.0
+  image[0, :20, 2] = 0.0  # Zero sigmas: guarded, finite.
+  op = ops.image_self_overlap(image, mask).numpy()
+  ref = ops.image_self_overlap_reference(image, mask).numpy()
+  assert op.dtype == dtype and op[2] == 0.0
+  np.testing.assert_allclose(op, ref, rtol=RTOL)
+  graph = tf.function(ops.image_self_overlap).get_concrete_function(image, mask).graph
+  assert overlap.SELF_OVERLAP_OP_NAME in {op.type for op in graph.get_operations()}
+  with pytest.raises(ValueError, match="image_mask"):
+    ops.image_self_overlap(image, mask[:, :5])
+
+
 def test_gradient_check_float64():
   inputs = _random_inputs(np.random.default_rng(5), batch=2, n_i=60, n_m=6, dtype=np.float64)
   image, mask = inputs["image_gaussians"], inputs["image_mask"]

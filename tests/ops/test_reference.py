@@ -25,7 +25,7 @@ def test_padding_and_far_depths_contribute_nothing():
 
 def test_self_overlap_of_one_gaussian_is_pi_sigma_squared():
   image = [[[4.0, 5.0, 2.0, 500.0], [9.0, 9.0, 3.0, 400.0]]]
-  value = ops.image_self_overlap(image, [[1.0, 0.0]]).numpy()
+  value = ops.image_self_overlap_reference(image, [[1.0, 0.0]]).numpy()
   np.testing.assert_allclose(value, [math.pi * 4.0], rtol=1e-6)
 
 
@@ -37,4 +37,4 @@ def test_shape_errors_name_the_argument():
     ops.gaussian_overlap_reference(np.zeros([1, 2, 4]), np.ones([1, 5]), np.zeros([1, 3, 4]),
                                    np.ones([1, 3]))
   with pytest.raises(ValueError, match="image_gaussians must have rank 3"):
-    ops.image_self_overlap(np.zeros([2, 4]), np.ones([1, 2]))
+    ops.image_self_overlap_reference(np.zeros([2, 4]), np.ones([1, 2]))

@@ -150,10 +150,26 @@ HANDVOL_VECTOR_CLONES void OverlapGradWithImage(const SortedImage<T>& image, con
   *grad_sigma_3d += scale * g_sigma_3d;
 }
 
+template <typename T>
+HANDVOL_VECTOR_CLONES T SelfOverlapRow(const SortedImage<T>& image, int i, T eps) {
+  const T* __restrict u = image.u;
+  const T* __restrict v = image.v;
+  const T* __restrict variance = image.variance;
+  const T* __restrict weight = image.weight;
+  const T u_i = u[i], v_i = v[i], variance_i = variance[i];
+  T sum = 0;
+  for (int k = i + 1; k < image.count; ++k) {
+    const PairOverlap<T> o = MakePairOverlap(u_i - u[k], v_i - v[k], variance_i, variance[k], eps);
+    sum += weight[k] * o.amplitude * o.gauss;
+  }
+  return sum;
+}
+
 #define HANDVOL_INSTANTIATE(T)                                                                   \
   template SortedImage<T> BucketImageByDepth<T>(const T*, const T*, int, T*, int*);             \
   template T OverlapWithImage<T>(const SortedImage<T>&, const T*, T, T);                         \
-  template void OverlapGradWithImage<T>(const SortedImage<T>&, const T*, T, T, T, T*, T*);
+  template void OverlapGradWithImage<T>(const SortedImage<T>&, const T*, T, T, T, T*, T*);  \
+  template T SelfOverlapRow<T>(const SortedImage<T>&, int, T);
 HANDVOL_INSTANTIATE(float)
 HANDVOL_INSTANTIATE(double)
 #undef HANDVOL_INSTANTIATE

@@ -53,6 +53,11 @@ template <typename T>
 void OverlapGradWithImage(const SortedImage<T>& image, const T* model_gaussian, T sigma_3d, T eps,
                           T scale, T* grad_gaussian, T* grad_sigma_3d);
 
+// Σ_{k>i} mask_k·S_ik over the image's own Gaussians (its sorted order): one row of the upper
+// triangle of the image self-overlap.
+template <typename T>
+T SelfOverlapRow(const SortedImage<T>& image, int i, T eps);
+
 }  // namespace handvol
 
 #endif  // HANDVOL_CUSTOM_OPS_KERNELS_GAUSSIAN_OVERLAP_CPU_H_

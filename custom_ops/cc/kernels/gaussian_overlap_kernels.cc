@@ -1,5 +1,6 @@
-// TF kernels of Handvol>GaussianOverlap and Handvol>GaussianOverlapGrad: input checks, output
-// allocation, and the device functors. The CPU functor shards the loops of
+// TF kernels of Handvol>GaussianOverlap, Handvol>GaussianOverlapGrad and (CPU only)
+// Handvol>ImageSelfOverlap: input checks, output allocation, and the device functors. The CPU
+// functors shard the loops of
 // gaussian_overlap_cpu.h over TF's CPU thread pool; the GPU functor calls the launchers of
 // gaussian_overlap_cuda.h on the op's stream. Compute is reentrant (MirroredStrategy replicas
 // call it concurrently): all scratch is per call.
@@ -106,22 +107,21 @@ struct OverlapGradFunctor;
 template <typename T>
 class SortedImages {
  public:
-  absl::Status Init(OpKernelContext* ctx, const OverlapInputs<T>& in) {
+  // image [batch, n_i, 4], mask [batch, n_i].
+  absl::Status Init(OpKernelContext* ctx, const T* image, const T* mask, int batch, int n_i) {
     TF_RETURN_IF_ERROR(ctx->allocate_temp(
-        DataTypeToEnum<T>::value, TensorShape({in.batch, kSortedImageArrays, in.n_i}),
-        &storage_));
+        DataTypeToEnum<T>::value, TensorShape({batch, kSortedImageArrays, n_i}), &storage_));
     TF_RETURN_IF_ERROR(ctx->allocate_temp(
-        ::tensorflow::DT_INT32, TensorShape({in.batch, BucketStorageSize(in.n_i)}), &buckets_));
-    images_.resize(in.batch);
+        ::tensorflow::DT_INT32, TensorShape({batch, BucketStorageSize(n_i)}), &buckets_));
+    images_.resize(batch);
     T* storage = storage_.flat<T>().data();
     int* buckets = buckets_.flat<int>().data();
-    Shard(ctx, in.batch, kBucketCost * in.n_i, [&in, storage, buckets, this](int64_t begin,
-                                                                             int64_t end) {
+    Shard(ctx, batch, kBucketCost * n_i, [=](int64_t begin, int64_t end) {
       for (int64_t b = begin; b < end; ++b) {
-        const int64_t offset = b * in.n_i;
-        images_[b] = BucketImageByDepth(in.image + offset * kGaussianSize, in.mask + offset,
-                                        in.n_i, storage + offset * kSortedImageArrays,
-                                        buckets + b * BucketStorageSize(in.n_i));
+        const int64_t offset = b * n_i;
+        images_[b] = BucketImageByDepth(image + offset * kGaussianSize, mask + offset, n_i,
+                                        storage + offset * kSortedImageArrays,
+                                        buckets + b * BucketStorageSize(n_i));
       }
     });
     return absl::OkStatus();
@@ -146,7 +146,7 @@ template <typename T>
 struct OverlapFunctor<CPUDevice, T> {
   absl::Status operator()(OpKernelContext* ctx, const OverlapInputs<T>& in, T* out) {
     SortedImages<T> images;
-    TF_RETURN_IF_ERROR(images.Init(ctx, in));
+    TF_RETURN_IF_ERROR(images.Init(ctx, in.image, in.mask, in.batch, in.n_i));
     std::vector<T> partial(static_cast<size_t>(in.batch) * in.n_m);
     SortedImages<T>::Shard(ctx, partial.size(), kPairCost * in.n_i,
                            [&in, &images, &partial](int64_t begin, int64_t end) {
@@ -170,7 +170,7 @@ struct OverlapGradFunctor<CPUDevice, T> {
   absl::Status operator()(OpKernelContext* ctx, const T* grad, const OverlapInputs<T>& in,
                           T* grad_model, T* grad_sigma_3d) {
     SortedImages<T> images;
-    TF_RETURN_IF_ERROR(images.Init(ctx, in));
+    TF_RETURN_IF_ERROR(images.Init(ctx, in.image, in.mask, in.batch, in.n_i));
     std::fill(grad_model, grad_model + static_cast<size_t>(in.batch) * in.n_m * kGaussianSize,
               T(0));
     std::fill(grad_sigma_3d, grad_sigma_3d + static_cast<size_t>(in.batch) * in.n_m, T(0));
@@ -262,6 +262,62 @@ class GaussianOverlapGradOp : public OpKernel {
   float eps_;
 };
 
+// Handvol>ImageSelfOverlap: each unit is one row i of the upper triangle of one batch element,
+// Σ_i Σ_k = Σ_i mask_i·(mask_i·S_ii + 2·Σ_{k>i} mask_k·S_ik), S_ii = π·σ_i².
+template <typename T>
+class ImageSelfOverlapOp : public OpKernel {
+ public:
+  explicit ImageSelfOverlapOp(OpKernelConstruction* ctx) : OpKernel(ctx) {
+    OP_REQUIRES_OK(ctx, ctx->GetAttr("eps", &eps_));
+  }
+
+  void Compute(OpKernelContext* ctx) override {
+    const Tensor& image = ctx->input(0);
+    const Tensor& mask = ctx->input(1);
+    OP_REQUIRES(ctx, image.dims() == 3 && image.dim_size(2) == kGaussianSize,
+                InvalidArgument("image_gaussians must have shape [B, N_i, 4], got ",
+                                image.shape().DebugString()));
+    OP_REQUIRES(ctx,
+                mask.dims() == 2 && mask.dim_size(0) == image.dim_size(0) &&
+                    mask.dim_size(1) == image.dim_size(1),
+                InvalidArgument("image_mask must have shape [B, N_i] = [", image.dim_size(0),
+                                ", ", image.dim_size(1), "], got ", mask.shape().DebugString()));
+    OP_REQUIRES(ctx, image.NumElements() < std::numeric_limits<int>::max(),
+                InvalidArgument("image_gaussians must have fewer than 2^31 elements"));
+    const int batch = image.dim_size(0);
+    const int n_i = image.dim_size(1);
+    Tensor* out = nullptr;
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, TensorShape({batch}), &out));
+    SortedImages<T> images;
+    OP_REQUIRES_OK(ctx, images.Init(ctx, image.flat<T>().data(), mask.flat<T>().data(), batch,
+                                    n_i));
+    const T eps = static_cast<T>(eps_);
+    std::vector<T> rows(static_cast<size_t>(batch) * n_i);
+    SortedImages<T>::Shard(ctx, rows.size(), kPairCost * n_i / 2,
+                           [&images, &rows, n_i, eps](int64_t begin, int64_t end) {
+      for (int64_t k = begin; k < end; ++k) {
+        const SortedImage<T>& sorted = images[k / n_i];
+        const int i = k % n_i;
+        if (i >= sorted.count) {
+          rows[k] = T(0);
+          continue;
+        }
+        const T diagonal = T(kTwoPi / 2) * sorted.variance[i] * sorted.weight[i];
+        rows[k] = sorted.weight[i] * (diagonal + T(2) * SelfOverlapRow(sorted, i, eps));
+      }
+    });
+    auto flat = out->flat<T>();
+    for (int b = 0; b < batch; ++b) {
+      double sum = 0;
+      for (int i = 0; i < n_i; ++i) sum += rows[static_cast<size_t>(b) * n_i + i];
+      flat(b) = static_cast<T>(sum);
+    }
+  }
+
+ private:
+  float eps_;
+};
+
 #define HANDVOL_REGISTER(DEVICE, DEVICE_TYPE, T)                                                \
   REGISTER_KERNEL_BUILDER(                                                                      \
       Name("Handvol>GaussianOverlap").Device(DEVICE).TypeConstraint<T>("T"),                   \
@@ -276,6 +332,12 @@ HANDVOL_REGISTER(::tensorflow::DEVICE_GPU, GPUDevice, float)
 HANDVOL_REGISTER(::tensorflow::DEVICE_GPU, GPUDevice, double)
 #endif
 #undef HANDVOL_REGISTER
+REGISTER_KERNEL_BUILDER(
+    Name("Handvol>ImageSelfOverlap").Device(::tensorflow::DEVICE_CPU).TypeConstraint<float>("T"),
+    ImageSelfOverlapOp<float>);
+REGISTER_KERNEL_BUILDER(
+    Name("Handvol>ImageSelfOverlap").Device(::tensorflow::DEVICE_CPU).TypeConstraint<double>("T"),
+    ImageSelfOverlapOp<double>);
 #undef HANDVOL_REQUIRE
 
 }  // namespace handvol

@@ -142,20 +142,21 @@ struct PairOverlap {
   T amplitude, gauss;
 };
 
+// The factors for centre offset (du, dv) = μ_a − μ_b and variances σ_a², σ_b².
 template <typename T>
-HANDVOL_HOST_DEVICE PairOverlap<T> MakePairOverlap(T u, T v, T variance,
-                                                   const ModelGaussian<T>& m, T eps) {
+HANDVOL_HOST_DEVICE PairOverlap<T> MakePairOverlap(T du, T dv, T variance_a, T variance_b,
+                                                   T eps) {
   PairOverlap<T> o;
-  o.du = u - m.u;
-  o.dv = v - m.v;
-  o.d2 = o.du * o.du + o.dv * o.dv;
-  const T s = variance + m.variance;  // ≥ 0: only the + side of the guard can apply.
+  o.du = du;
+  o.dv = dv;
+  o.d2 = du * du + dv * dv;
+  const T s = variance_a + variance_b;  // ≥ 0: only the + side of the guard can apply.
   o.s_active = T(s >= eps);
   o.two_s_active = T(T(2) * s >= eps);
   // One division per pair: where s is unguarded, so is 2s, and 1/s = 2·(1/2s) exactly.
   o.inv_two_s = T(1) / (o.two_s_active != T(0) ? T(2) * s : eps);
   o.inv_s = o.s_active != T(0) ? T(2) * o.inv_two_s : T(1) / eps;
-  o.amplitude = T(kTwoPi) * variance * m.variance * o.inv_s;
+  o.amplitude = T(kTwoPi) * variance_a * variance_b * o.inv_s;
   o.gauss = GaussianFactor(o.d2 * o.inv_two_s);
   return o;
 }
@@ -163,7 +164,7 @@ HANDVOL_HOST_DEVICE PairOverlap<T> MakePairOverlap(T u, T v, T variance,
 // S_ip for an image Gaussian (u, v, variance = σ_i²) and model Gaussian m.
 template <typename T>
 HANDVOL_HOST_DEVICE T Overlap2d(T u, T v, T variance, const ModelGaussian<T>& m, T eps) {
-  const PairOverlap<T> o = MakePairOverlap(u, v, variance, m, eps);
+  const PairOverlap<T> o = MakePairOverlap(u - m.u, v - m.v, variance, m.variance, eps);
   return o.amplitude * o.gauss;
 }
 
@@ -180,7 +181,7 @@ HANDVOL_HOST_DEVICE PairGradient<T> PairGrad(T u, T v, T variance, T z, const Mo
                                              T eps) {
   const T depth_weight = DepthWeight(z, m);
   const T active = T(depth_weight > T(0));
-  const PairOverlap<T> o = MakePairOverlap(u, v, variance, m, eps);
+  const PairOverlap<T> o = MakePairOverlap(u - m.u, v - m.v, variance, m.variance, eps);
   const T overlap = o.amplitude * o.gauss;
   // ∂S/∂(σ_p²): through the amplitude (its numerator, then its denominator s) and the exponent.
   const T d_amplitude = (T(kTwoPi) * variance - o.s_active * o.amplitude) * o.inv_s;

@@ -100,4 +100,31 @@ At Δ = 0 and at z_i = z_p the pair's one-sided gradient is zero (as tf.nn.relu 
 The image inputs get no gradient: they are data.
 )doc");
 
+REGISTER_OP("Handvol>ImageSelfOverlap")
+    .Input("image_gaussians: T")
+    .Input("image_mask: T")
+    .Output("self_overlap: T")
+    .Attr("T: {float, double}")
+    .Attr("eps: float = 1e-8")
+    .SetShapeFn([](InferenceContext* c) {
+      ShapeHandle image, mask;
+      TF_RETURN_IF_ERROR(c->WithRank(c->input(0), 3, &image));
+      TF_RETURN_IF_ERROR(c->WithRank(c->input(1), 2, &mask));
+      DimensionHandle unused, batch;
+      TF_RETURN_IF_ERROR(c->WithValue(c->Dim(image, 2), kGaussianSize, &unused));
+      TF_RETURN_IF_ERROR(c->Merge(c->Dim(image, 1), c->Dim(mask, 1), &unused));
+      TF_RETURN_IF_ERROR(c->Merge(c->Dim(image, 0), c->Dim(mask, 0), &batch));
+      c->set_output(0, c->Vector(batch));
+      return absl::OkStatus();
+    })
+    .Doc(R"doc(
+Σ_i Σ_k mask_i·mask_k·S_ik over all pairs of image Gaussians (both orders, i = k included):
+the denominator of S_sim. CPU only; it has no gradient (the image is data).
+
+image_gaussians: [B, N_i, 4] image Gaussians (u, v, σ_i) in pixels, z_i in mm (unused).
+image_mask: [B, N_i] 1 for valid image Gaussians, 0 for padding (other values weigh).
+self_overlap: [B] the sum, in pixels².
+eps: the smallest denominator magnitude (handvol.numerics.EPS).
+)doc");
+
 }  // namespace handvol
