@@ -23,6 +23,7 @@ import handvol
 from handvol.export import serving
 from handvol.hand import skeleton
 from handvol.image import preprocess
+from handvol.model import hand_pose_model
 
 SIGNATURE_FRAME = "serving_default"
 SIGNATURE_FRAME_UINT16 = "serving_uint16"
@@ -38,7 +39,12 @@ def load_checkpoint(path):
   """A `HandPoseModel` from a `.keras` checkpoint (e.g. `workdir/checkpoints/best.keras`)."""
   if not os.path.isfile(path):
     raise FileNotFoundError(f"{path}: no such checkpoint file")
-  return keras.saving.load_model(path, compile=False)
+  # Importing hand_pose_model registered its classes with Keras' deserialisation.
+  model = keras.saving.load_model(path, compile=False)
+  if not isinstance(model, hand_pose_model.HandPoseModel):
+    raise ValueError(f"{path}: expected a HandPoseModel checkpoint, got a "
+                     f"{type(model).__name__}")
+  return model
 
 
 def cube_from_workdir(checkpoint, default=preprocess.CUBE_MM):

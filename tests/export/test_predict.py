@@ -1,0 +1,108 @@
+"""The export command and the predict command on depth PNGs."""
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from handvol.data import png
+from handvol.export import export
+from handvol.export import predict
+from handvol.export import serving
+
+from .conftest import INTRINSICS, blob_frame
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def frames(tmp_path_factory):
+  """Three 16-bit PNGs in 1/4 mm: two 120×160 hands and an all-zero 60×80 frame."""
+  folder = tmp_path_factory.mktemp("frames")
+  depths = [blob_frame(), blob_frame(center_xyz=(15.0, 5.0, 480.0)), np.zeros([60, 80])]
+  for index, depth in enumerate(depths):
+    png.write_depth16(str(folder / f"frame_{index}.png"), depth, unit_mm=0.25)
+  return folder, depths
+
+
+@pytest.fixture(scope="module")
+def checkpoint(trained_like, tmp_path_factory):
+  model, _ = trained_like
+  path = str(tmp_path_factory.mktemp("workdir") / "best.keras")
+  model.save(path)
+  return path
+
+
+def _run(model_path, folder, output_dir, references=None, overlays=False):
+  return predict.predict_files(
+      predict.frame_paths([str(folder)]), predict.frame_predictor(model_path), INTRINSICS,
+      str(output_dir), depth_unit_mm=0.25, references=references, batch_size=2,
+      overlays=overlays, verbose=0)
+
+
+def test_predict_writes_joints_and_overlays(trained_like, frames, tmp_path):
+  folder, depths = frames
+  results = _run(trained_like[1], folder, tmp_path, overlays=True)
+  with open(tmp_path / "predictions.json", encoding="utf-8") as f:
+    written = json.load(f)
+  assert written["frames"] == results
+  assert [r["valid"] for r in results] == [True, True, False]
+  assert [r["reference_source"] for r in results[:2]] == ["depth_only"] * 2
+  assert np.asarray(results[0]["joints_xyz"]).shape == (21, 3)
+  assert sorted(os.listdir(tmp_path / "overlays")) == ["000000_frame_0.png",
+                                                       "000001_frame_1.png"]
+  # The same numbers as the signature on the frames in mm (PNG rounding to 1/4 mm aside).
+  loaded_depth = np.round(depths[0] * 4) / 4
+  expected = predict.frame_predictor(trained_like[1])(
+      loaded_depth[np.newaxis].astype(np.float32), INTRINSICS[np.newaxis],
+      np.zeros([1, 3], np.float32), np.zeros([1], np.float32))
+  np.testing.assert_allclose(results[0]["joints_xyz"], expected["joints_xyz"][0], atol=2e-3)
+
+
+def test_checkpoint_and_export_predict_alike(trained_like, checkpoint, frames, tmp_path):
+  folder, _ = frames
+  from_export = _run(trained_like[1], folder, tmp_path / "export")
+  from_checkpoint = _run(checkpoint, folder, tmp_path / "checkpoint")
+  for a, b in zip(from_export, from_checkpoint):
+    np.testing.assert_allclose(a["joints_xyz"], b["joints_xyz"], atol=2e-3)
+
+
+def test_reference_file_rows(trained_like, frames, tmp_path):
+  folder, _ = frames
+  reference_file = tmp_path / "references.txt"
+  reference_file.write_text("75 58 430\n0 0 0\n40 30 500\n", encoding="utf-8")
+  references = predict.read_references(str(reference_file), 3)
+  results = _run(trained_like[1], folder, tmp_path, references=references)
+  assert [r["reference_source"] for r in results] == ["centre_file", "depth_only",
+                                                      "centre_file"]
+  np.testing.assert_allclose(results[0]["reference_uvd"], [75, 58, 430], atol=2e-3)
+  with pytest.raises(ValueError, match="expected 2 rows"):
+    predict.read_references(str(reference_file), 2)
+
+
+def test_frame_paths(frames, tmp_path):
+  folder, _ = frames
+  assert len(predict.frame_paths([str(folder)])) == 3
+  assert len(predict.frame_paths([str(folder / "frame_[01].png")])) == 2
+  with pytest.raises(FileNotFoundError, match="no PNG frames"):
+    predict.frame_paths([str(tmp_path / "missing")])
+
+
+def test_export_command(checkpoint, tmp_path):
+  """`python -m handvol.export` writes a version folder whose metadata names the checkpoint."""
+  env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), TF_CPP_MIN_LOG_LEVEL="2")
+  command = [sys.executable, "-m", "handvol.export", f"--checkpoint={checkpoint}",
+             f"--export_dir={tmp_path}", "--model_name=hands", "--version=3"]
+  child = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300,
+                         check=False)
+  assert child.returncode == 0, child.stderr[-3000:]
+  path = tmp_path / "hands" / "3"
+  assert child.stdout.strip().splitlines()[-1] == str(path)
+  with open(path / export.METADATA_PATH, encoding="utf-8") as f:
+    metadata = json.load(f)
+  assert metadata["checkpoint"] == checkpoint
+  assert metadata["outputs"] == list(serving.OUTPUT_KEYS)
