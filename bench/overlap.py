@@ -6,7 +6,8 @@ hand), it prints per size the median wall-clock and CPU time (all threads; less 
 other jobs on a shared machine) of one forward + backward step (a `tf.function`
 returning the sum and its gradients with respect to the model inputs) for both, their
 agreement, and the peak memory each adds. The last line is one JSON object with
-`speedup_ni1024` (reference time / op time) and `max_rel_err`.
+`speedup_ni1024` (reference time / op time) and `max_rel_err`. It also times the image
+self-overlap of one crop, op against pure TF.
 
 Peak memory on CPU: `tf.config.experimental.get_memory_info` serves GPUs only, so each
 (implementation, N_i) runs in a subprocess of its own, which resets the kernel's high-water mark
@@ -100,14 +101,14 @@ def _median_seconds(step, inputs, repeats):
   return float(np.median(wall)), float(np.median(cpu))
 
 
-def _self_overlap_ms(n_i, repeats):
-  """Median ms of image_self_overlap for one crop (as the input pipeline calls it)."""
+def _self_overlap_ms(fn, n_i, repeats):
+  """Median wall-clock ms of a self-overlap function for one crop (as the input pipeline calls
+  it)."""
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
-  from handvol import ops  # pylint: disable=import-outside-toplevel
   inputs = _inputs(n_i)
   image = tf.constant(inputs["image_gaussians"][:1])
   mask = tf.constant(inputs["image_mask"][:1])
-  fn = tf.function(ops.image_self_overlap)
+  fn = tf.function(fn)
   fn(image, mask).numpy()
   times = []
   for _ in range(repeats):
@@ -155,10 +156,14 @@ def main():
                     f"pure_tf_peak_mib_ni{n_i}": memory["pure_tf"]})
     summary["max_rel_err"] = max(summary["max_rel_err"], rel_err)
     summary["max_grad_rel_err"] = max(summary["max_grad_rel_err"], grad_err)
+  from handvol import ops  # pylint: disable=import-outside-toplevel
   for n_i in SELF_OVERLAP_SIZES:
-    milliseconds = _self_overlap_ms(n_i, args.repeats)
-    print(f"image_self_overlap (pure TF), one crop, N_i={n_i}: {milliseconds:.2f} ms")
-    summary[f"self_overlap_ms_ni{n_i}"] = milliseconds
+    op_ms = _self_overlap_ms(ops.image_self_overlap, n_i, args.repeats)
+    tf_ms = _self_overlap_ms(ops.image_self_overlap_reference, n_i, args.repeats)
+    print(f"image_self_overlap, one crop, N_i={n_i}: op {op_ms:.2f} ms, pure TF {tf_ms:.2f} ms "
+          f"({tf_ms / op_ms:.0f}x)")
+    summary[f"self_overlap_op_ms_ni{n_i}"] = op_ms
+    summary[f"self_overlap_pure_tf_ms_ni{n_i}"] = tf_ms
   print(json.dumps(summary))
 
 
