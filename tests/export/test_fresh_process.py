@@ -99,3 +99,26 @@ def test_fresh_process_loads_and_runs_the_export(trained_like, tmp_path):
       np.testing.assert_allclose(outputs[f"{name}/{key}"], expected[key], atol=1e-4,
                                  err_msg=f"{name}/{key}")
   assert outputs[f"{export.SIGNATURE_FRAME}/valid"].tolist() == [1, 0]
+
+
+def test_saved_model_cli_runs_the_documented_command(trained_like, tmp_path):
+  """`saved_model_cli run --inputs name=file.npy;...` as in docs/serving.md."""
+  _, path = trained_like
+  frame = {key.split("/", 1)[1]: value[:1] for key, value in _inputs().items()
+           if key.startswith(export.SIGNATURE_FRAME + "/")}
+  for key, value in frame.items():
+    np.save(tmp_path / f"{key}.npy", value)
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+  env.pop("PYTHONPATH", None)
+  command = [sys.executable, "-m", "tensorflow.python.tools.saved_model_cli", "run",
+             "--dir", path, "--tag_set", "serve", "--signature_def", export.SIGNATURE_FRAME,
+             "--inputs", ";".join(f"{key}={key}.npy" for key in frame),
+             "--outdir", str(tmp_path / "cli_outputs")]
+  child = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True,
+                         timeout=300, check=False)
+  assert child.returncode == 0, child.stderr[-3000:]
+  expected = tf.saved_model.load(path).signatures[export.SIGNATURE_FRAME](
+      **{key: tf.constant(value) for key, value in frame.items()})
+  for key in serving.OUTPUT_KEYS:
+    np.testing.assert_allclose(np.load(tmp_path / "cli_outputs" / f"{key}.npy"), expected[key],
+                               atol=1e-4, err_msg=key)
