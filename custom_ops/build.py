@@ -66,7 +66,7 @@ def find_nvcc():
 
 
 def cuda_toolkit(nvcc):
-  """(toolkit root, nvcc version) of `nvcc`; the root comes from nvcc itself (it may be a wrapper)."""
+  """(toolkit root, nvcc version) of `nvcc`, asked from nvcc itself (it may be a wrapper)."""
   dryrun = subprocess.run([nvcc, "--dryrun", "-x", "cu", "-c", os.devnull, "-o", os.devnull],
                           capture_output=True, text=True, check=True)
   top = re.search(r"^#\$ TOP=(.*)$", dryrun.stdout + dryrun.stderr, flags=re.M)
@@ -110,9 +110,9 @@ def build_library(output=None, verbose=True):
   link_flags = list(tf.sysconfig.get_link_flags())
   cxx = os.environ.get("CXX", "g++")
   nvcc = find_nvcc()
+  compiler = subprocess.run([cxx, "--version"], capture_output=True, text=True, check=True)
   info = {"tensorflow_version": tf.__version__, "cuda": nvcc is not None, "nvcc_version": None,
-          "cuda_archs": [], "compiler": subprocess.run(
-              [cxx, "--version"], capture_output=True, text=True, check=True).stdout.splitlines()[0]}
+          "cuda_archs": [], "compiler": compiler.stdout.splitlines()[0]}
   with tempfile.TemporaryDirectory(prefix="handvol_ops_") as tmp:
     tmp = pathlib.Path(tmp)
     gpu_flags, extra_link, jobs = [], [], []

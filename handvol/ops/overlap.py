@@ -53,8 +53,8 @@ def load_library():
 
   Returns:
     The module `tf.load_op_library` returns (ops `handvol_gaussian_overlap`,
-    `handvol_gaussian_overlap_grad` and `handvol_image_self_overlap`), or None when `HANDVOL_FORCE_PURE_TF=1` or the library
-    cannot be used.
+    `handvol_gaussian_overlap_grad` and `handvol_image_self_overlap`), or None when
+    `HANDVOL_FORCE_PURE_TF=1` or the library cannot be used.
   """
   if os.environ.get(FORCE_PURE_TF_ENV) == "1":
     return None

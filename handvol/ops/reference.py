@@ -18,7 +18,7 @@ import tensorflow as tf
 from handvol import numerics
 
 GAUSSIAN_FIELDS = ("u", "v", "sigma", "z")
-"""Layout of the last axis of image and model Gaussians: centre u, v (pixels), σ (pixels), z (mm)."""
+"""The last axis of image and model Gaussians: centre u, v (pixels), σ (pixels), z (mm)."""
 
 
 def check_overlap_inputs(image_gaussians, image_mask, model_gaussians, model_sigma_3d):
@@ -74,7 +74,7 @@ def check_image_inputs(image_gaussians, image_mask):
     raise ValueError(f"image_gaussians must have rank 3, got shape {image_gaussians.shape}")
   if image_mask.shape.rank is not None and image_mask.shape.rank != 2:
     raise ValueError(f"image_mask must have rank 2, got shape {image_mask.shape}")
-  if image_gaussians.shape[-1] is not None and image_gaussians.shape[-1] != 4:
+  if image_gaussians.shape[-1] is not None and image_gaussians.shape[-1] != len(GAUSSIAN_FIELDS):
     raise ValueError("image_gaussians must have exactly 4 elements (u, v, sigma, z) in axis "
                      f"-1, got shape {image_gaussians.shape}")
   for axis in (0, 1):

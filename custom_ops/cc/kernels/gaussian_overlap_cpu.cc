@@ -107,7 +107,8 @@ SortedImage<T> BucketImageByDepth(const T* image, const T* mask, int n_i, T* sto
 }
 
 template <typename T>
-HANDVOL_VECTOR_CLONES T OverlapWithImage(const SortedImage<T>& image, const T* model_gaussian, T sigma_3d, T eps) {
+HANDVOL_VECTOR_CLONES T OverlapWithImage(const SortedImage<T>& image, const T* model_gaussian,
+                                         T sigma_3d, T eps) {
   const ModelGaussian<T> m = MakeModelGaussian(model_gaussian, sigma_3d, eps);
   int begin, end;
   DepthWindow(image, m, &begin, &end);
@@ -124,8 +125,9 @@ HANDVOL_VECTOR_CLONES T OverlapWithImage(const SortedImage<T>& image, const T* m
 }
 
 template <typename T>
-HANDVOL_VECTOR_CLONES void OverlapGradWithImage(const SortedImage<T>& image, const T* model_gaussian, T sigma_3d, T eps,
-                          T scale, T* grad_gaussian, T* grad_sigma_3d) {
+HANDVOL_VECTOR_CLONES void OverlapGradWithImage(const SortedImage<T>& image,
+                                                const T* model_gaussian, T sigma_3d, T eps,
+                                                T scale, T* grad_gaussian, T* grad_sigma_3d) {
   const ModelGaussian<T> m = MakeModelGaussian(model_gaussian, sigma_3d, eps);
   int begin, end;
   DepthWindow(image, m, &begin, &end);

@@ -37,7 +37,7 @@ struct SortedImage {
 };
 
 // Compacts image [n_i, 4] (u, v, σ, z) with mask [n_i] into `storage` (kSortedImageArrays·n_i
-// values) in depth-bucket order, with `count` buckets; `bucket_storage` holds
+// values) in depth-bucket order, one bucket per valid Gaussian; `bucket_storage` holds
 // BucketStorageSize(n_i) ints and must outlive the result.
 template <typename T>
 SortedImage<T> BucketImageByDepth(const T* image, const T* mask, int n_i, T* storage,

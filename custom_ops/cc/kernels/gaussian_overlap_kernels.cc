@@ -69,28 +69,28 @@ absl::Status GetOverlapInputs(OpKernelContext* ctx, int first, float eps,
   const Tensor& model = ctx->input(first + 2);
   const Tensor& sigma_3d = ctx->input(first + 3);
   HANDVOL_REQUIRE(image.dims() == 3 && image.dim_size(2) == kGaussianSize,
-                     InvalidArgument("image_gaussians must have shape [B, N_i, 4], got ",
-                                     image.shape().DebugString()));
+                  InvalidArgument("image_gaussians must have shape [B, N_i, 4], got ",
+                                  image.shape().DebugString()));
   HANDVOL_REQUIRE(model.dims() == 3 && model.dim_size(2) == kGaussianSize,
-                     InvalidArgument("model_gaussians must have shape [B, N_m, 4], got ",
-                                     model.shape().DebugString()));
+                  InvalidArgument("model_gaussians must have shape [B, N_m, 4], got ",
+                                  model.shape().DebugString()));
   const int64_t batch = image.dim_size(0);
   HANDVOL_REQUIRE(mask.dims() == 2 && mask.dim_size(0) == batch &&
-                         mask.dim_size(1) == image.dim_size(1),
-                     InvalidArgument("image_mask must have shape [B, N_i] = [", batch, ", ",
-                                     image.dim_size(1), "], got ", mask.shape().DebugString()));
+                      mask.dim_size(1) == image.dim_size(1),
+                  InvalidArgument("image_mask must have shape [B, N_i] = [", batch, ", ",
+                                  image.dim_size(1), "], got ", mask.shape().DebugString()));
   HANDVOL_REQUIRE(model.dim_size(0) == batch,
-                     InvalidArgument("model_gaussians must have batch size ", batch, ", got ",
-                                     model.shape().DebugString()));
+                  InvalidArgument("model_gaussians must have batch size ", batch, ", got ",
+                                  model.shape().DebugString()));
   HANDVOL_REQUIRE(sigma_3d.dims() == 2 && sigma_3d.dim_size(0) == batch &&
-                         sigma_3d.dim_size(1) == model.dim_size(1),
-                     InvalidArgument("model_sigma_3d must have shape [B, N_m] = [", batch, ", ",
-                                     model.dim_size(1), "], got ",
-                                     sigma_3d.shape().DebugString()));
+                      sigma_3d.dim_size(1) == model.dim_size(1),
+                  InvalidArgument("model_sigma_3d must have shape [B, N_m] = [", batch, ", ",
+                                  model.dim_size(1), "], got ",
+                                  sigma_3d.shape().DebugString()));
   HANDVOL_REQUIRE(image.NumElements() < std::numeric_limits<int>::max() &&
-                         model.NumElements() < std::numeric_limits<int>::max(),
-                     InvalidArgument("image_gaussians and model_gaussians must have fewer than "
-                                     "2^31 elements"));
+                      model.NumElements() < std::numeric_limits<int>::max(),
+                  InvalidArgument("image_gaussians and model_gaussians must have fewer than "
+                                  "2^31 elements"));
   *inputs = OverlapInputs<T>{image.flat<T>().data(), mask.flat<T>().data(),
                              model.flat<T>().data(), sigma_3d.flat<T>().data(),
                              static_cast<int>(batch), static_cast<int>(image.dim_size(1)),
