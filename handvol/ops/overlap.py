@@ -120,8 +120,8 @@ def image_self_overlap(image_gaussians, image_mask, name=None):
   """Σ_i Σ_k S_ik over all pairs of valid image Gaussians: the denominator of S_sim.
 
   The same function as `image_self_overlap_reference`, computed by the compiled CPU op (half
-  the pairs, by symmetry, in O(B·N_i) memory) when it is available. It has no gradient: the
-  input pipeline computes it once per crop.
+  the pairs, by symmetry, in O(B·N_i) memory; CPU only) when it is available. It has no
+  gradient, on either path: the input pipeline computes it once per crop.
 
   Args:
     image_gaussians: A tensor of shape `[B, N_i, 4]`: (u, v, σ_i) in pixels, z_i in mm (unused).
@@ -132,10 +132,11 @@ def image_self_overlap(image_gaussians, image_mask, name=None):
     A tensor of shape `[B]` in pixels².
   """
   with tf.name_scope(name or "image_self_overlap"):
+    image_gaussians, image_mask = (tf.stop_gradient(x) for x in reference.check_image_inputs(
+        image_gaussians, image_mask))
     library = load_library()
     if library is None:
       return reference.image_self_overlap_reference(image_gaussians, image_mask)
-    image_gaussians, image_mask = reference.check_image_inputs(image_gaussians, image_mask)
     with tf.device("/cpu:0"):
       return library.handvol_image_self_overlap(image_gaussians, image_mask, eps=numerics.EPS)
 
@@ -145,6 +146,7 @@ tf.no_gradient(SELF_OVERLAP_OP_NAME)
 
 @tf.RegisterGradient(OP_NAME)
 def _gaussian_overlap_grad(op, grad):
-  grad_model, grad_sigma_3d = load_library().handvol_gaussian_overlap_grad(
+  # The op is in a graph only if the library loaded, whatever HANDVOL_FORCE_PURE_TF says now.
+  grad_model, grad_sigma_3d = _state["library"].handvol_gaussian_overlap_grad(
       grad, *op.inputs, eps=op.get_attr("eps"))
   return [None, None, grad_model, grad_sigma_3d]
