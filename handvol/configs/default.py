@@ -19,7 +19,7 @@ def get_config():
           "augment": {"rotation_deg": 30.0, "translation_px": 4.0, "scale_range": (0.95, 1.05),
                       "depth_offset_mm": 10.0},
           "cube_mm": 300.0,
-          "max_gaussians": 640,
+          "max_gaussians": 1024,
           "shuffle_buffer": 512,
       },
       "model": {
