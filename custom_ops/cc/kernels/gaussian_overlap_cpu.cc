@@ -71,11 +71,6 @@ SortedImage<T> BucketImageByDepth(const T* image, const T* mask, int n_i, T* sto
     order[count++] = i;
   }
   SortedImage<T> sorted;
-  sorted.u = storage;
-  sorted.v = storage + n_i;
-  sorted.variance = storage + 2 * n_i;
-  sorted.z = storage + 3 * n_i;
-  sorted.weight = storage + 4 * n_i;
   sorted.count = count;
   sorted.bucket_start = bucket_start;
   sorted.num_buckets = count > 0 ? count : 1;
@@ -103,6 +98,11 @@ SortedImage<T> BucketImageByDepth(const T* image, const T* mask, int n_i, T* sto
     z[slot] = g[kZ];
     weight[slot] = mask[order[k]];
   }
+  sorted.u = u;
+  sorted.v = v;
+  sorted.variance = variance;
+  sorted.z = z;
+  sorted.weight = weight;
   return sorted;
 }
 
@@ -112,14 +112,10 @@ HANDVOL_VECTOR_CLONES T OverlapWithImage(const SortedImage<T>& image, const T* m
   const ModelGaussian<T> m = MakeModelGaussian(model_gaussian, sigma_3d, eps);
   int begin, end;
   DepthWindow(image, m, &begin, &end);
-  const T* __restrict u = image.u;
-  const T* __restrict v = image.v;
-  const T* __restrict variance = image.variance;
-  const T* __restrict z = image.z;
-  const T* __restrict weight = image.weight;
   T sum = 0;
   for (int k = begin; k < end; ++k) {
-    sum += weight[k] * DepthWeight(z[k], m) * Overlap2d(u[k], v[k], variance[k], m, eps);
+    sum += image.weight[k] * DepthWeight(image.z[k], m) *
+           Overlap2d(image.u[k], image.v[k], image.variance[k], m, eps);
   }
   return sum;
 }
@@ -131,19 +127,15 @@ HANDVOL_VECTOR_CLONES void OverlapGradWithImage(const SortedImage<T>& image,
   const ModelGaussian<T> m = MakeModelGaussian(model_gaussian, sigma_3d, eps);
   int begin, end;
   DepthWindow(image, m, &begin, &end);
-  const T* __restrict u = image.u;
-  const T* __restrict v = image.v;
-  const T* __restrict variance = image.variance;
-  const T* __restrict z = image.z;
-  const T* __restrict weight = image.weight;
   T g_u = 0, g_v = 0, g_sigma = 0, g_z = 0, g_sigma_3d = 0;
   for (int k = begin; k < end; ++k) {
-    const PairGradient<T> g = PairGrad(u[k], v[k], variance[k], z[k], m, eps);
-    g_u += weight[k] * g.u;
-    g_v += weight[k] * g.v;
-    g_sigma += weight[k] * g.sigma;
-    g_z += weight[k] * g.z;
-    g_sigma_3d += weight[k] * g.sigma_3d;
+    const PairGradient<T> g =
+        PairGrad(image.u[k], image.v[k], image.variance[k], image.z[k], m, eps);
+    g_u += image.weight[k] * g.u;
+    g_v += image.weight[k] * g.v;
+    g_sigma += image.weight[k] * g.sigma;
+    g_z += image.weight[k] * g.z;
+    g_sigma_3d += image.weight[k] * g.sigma_3d;
   }
   grad_gaussian[kU] += scale * g_u;
   grad_gaussian[kV] += scale * g_v;
@@ -154,15 +146,12 @@ HANDVOL_VECTOR_CLONES void OverlapGradWithImage(const SortedImage<T>& image,
 
 template <typename T>
 HANDVOL_VECTOR_CLONES T SelfOverlapRow(const SortedImage<T>& image, int i, T eps) {
-  const T* __restrict u = image.u;
-  const T* __restrict v = image.v;
-  const T* __restrict variance = image.variance;
-  const T* __restrict weight = image.weight;
-  const T u_i = u[i], v_i = v[i], variance_i = variance[i];
+  const T u_i = image.u[i], v_i = image.v[i], variance_i = image.variance[i];
   T sum = 0;
   for (int k = i + 1; k < image.count; ++k) {
-    const PairOverlap<T> o = MakePairOverlap(u_i - u[k], v_i - v[k], variance_i, variance[k], eps);
-    sum += weight[k] * o.amplitude * o.gauss;
+    const PairOverlap<T> o = MakePairOverlap(u_i - image.u[k], v_i - image.v[k], variance_i,
+                                             image.variance[k], eps);
+    sum += image.weight[k] * o.amplitude * o.gauss;
   }
   return sum;
 }

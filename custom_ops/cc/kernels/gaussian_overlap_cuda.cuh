@@ -35,6 +35,23 @@ __device__ __forceinline__ T WarpSum(T value) {
   return value;
 }
 
+// An image Gaussian as the pair math takes it: centre, σ², depth.
+template <typename T>
+struct ImageGaussian {
+  T u, v, variance, z;
+};
+
+// Image Gaussian i of a batch element's `image` [N_i, 4], or zeros where it does not count.
+template <typename T>
+__device__ __forceinline__ ImageGaussian<T> LoadImageGaussian(const T* image, int i, bool counts) {
+  ImageGaussian<T> g = {T(0), T(0), T(0), T(0)};
+  if (counts) {
+    const T* values = image + static_cast<size_t>(i) * kGaussianSize;
+    g = {values[kU], values[kV], values[kSigma] * values[kSigma], values[kZ]};
+  }
+  return g;
+}
+
 // Stages model Gaussians [first, first + count) of one batch element into shared memory.
 template <typename T>
 __device__ __forceinline__ void StageModelTile(const T* model, const T* sigma_3d, int first,
@@ -57,14 +74,7 @@ __global__ void __launch_bounds__(kThreads)
   model += static_cast<size_t>(b) * n_m * kGaussianSize;
   sigma_3d += static_cast<size_t>(b) * n_m;
   const T weight = i < n_i ? mask[static_cast<size_t>(b) * n_i + i] : T(0);
-  T u = 0, v = 0, variance = 0, z = 0;
-  if (weight != T(0)) {
-    const T* g = image + i * kGaussianSize;
-    u = g[kU];
-    v = g[kV];
-    variance = g[kSigma] * g[kSigma];
-    z = g[kZ];
-  }
+  const ImageGaussian<T> g = LoadImageGaussian(image, i, weight != T(0));
   T sum = 0;
   for (int first = 0; first < n_m; first += kModelTile) {
     const int count = min(kModelTile, n_m - first);
@@ -72,8 +82,10 @@ __global__ void __launch_bounds__(kThreads)
     __syncthreads();
     if (weight != T(0)) {
       for (int p = 0; p < count; ++p) {
-        const T depth_weight = DepthWeight(z, tile[p]);
-        if (depth_weight > T(0)) sum += depth_weight * Overlap2d(u, v, variance, tile[p], eps);
+        const T depth_weight = DepthWeight(g.z, tile[p]);
+        if (depth_weight > T(0)) {
+          sum += depth_weight * Overlap2d(g.u, g.v, g.variance, tile[p], eps);
+        }
       }
     }
     __syncthreads();
@@ -106,14 +118,7 @@ __global__ void __launch_bounds__(kThreads)
   grad_model += static_cast<size_t>(b) * n_m * kGaussianSize;
   grad_sigma_3d += static_cast<size_t>(b) * n_m;
   const T weight = (i < n_i ? mask[static_cast<size_t>(b) * n_i + i] : T(0)) * grad[b];
-  T u = 0, v = 0, variance = 0, z = 0;
-  if (weight != T(0)) {
-    const T* g = image + i * kGaussianSize;
-    u = g[kU];
-    v = g[kV];
-    variance = g[kSigma] * g[kSigma];
-    z = g[kZ];
-  }
+  const ImageGaussian<T> image_gaussian = LoadImageGaussian(image, i, weight != T(0));
   const int lane = threadIdx.x % kWarpSize;
   for (int first = 0; first < n_m; first += kModelTile) {
     const int count = min(kModelTile, n_m - first);
@@ -124,8 +129,9 @@ __global__ void __launch_bounds__(kThreads)
     __syncthreads();
     for (int p = 0; p < count; ++p) {
       PairGradient<T> g = {T(0), T(0), T(0), T(0), T(0)};
-      if (weight != T(0) && DepthWeight(z, tile[p]) > T(0)) {
-        g = PairGrad(u, v, variance, z, tile[p], eps);
+      if (weight != T(0) && DepthWeight(image_gaussian.z, tile[p]) > T(0)) {
+        g = PairGrad(image_gaussian.u, image_gaussian.v, image_gaussian.variance,
+                     image_gaussian.z, tile[p], eps);
       }
       // Every lane takes part in the shuffles, also those with nothing to add.
       const T values[kGradValues] = {WarpSum(weight * g.u), WarpSum(weight * g.v),
