@@ -71,14 +71,27 @@ def test_the_cuda_kernels_were_compiled_with_the_nvcc_on_path():
   assert info["cuda"] and info["nvcc_version"] == release and info["cuda_archs"]
 
 
-def test_build_script_and_loader_agree_on_the_build_record_name():
+def _build_script():
   sys.path.insert(0, str(REPO_ROOT / "custom_ops"))
   try:
     import build  # pylint: disable=import-outside-toplevel
   finally:
     sys.path.pop(0)
+  return build
+
+
+def test_build_script_and_loader_agree_on_the_build_record_name():
+  build = _build_script()
   assert build.BUILD_INFO_NAME == overlap.BUILD_INFO_NAME
   assert pathlib.Path(build.default_library_path()).match(overlap.LIBRARY_GLOB)
+
+
+def test_cuda_build_can_be_switched_off(monkeypatch):
+  build = _build_script()
+  monkeypatch.setenv("HANDVOL_BUILD_CUDA", "0")
+  assert build.find_nvcc() is None
+  monkeypatch.setenv("HANDVOL_BUILD_CUDA", "1")
+  assert build.find_nvcc() == shutil.which("nvcc")
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
