@@ -1,0 +1,300 @@
+"""Training past one machine: a custom loop under `tf.distribute.MultiWorkerMirroredStrategy`.
+
+Which path runs when (`train.strategy`, or `train.py --strategy=...`):
+- "default" and "mirrored" (one host, one or several GPUs or logical CPUs): `trainer` runs
+  Keras' `model.fit`, with its callbacks (BackupAndRestore, TensorBoard, images).
+- "multi_worker" (several hosts, `TF_CONFIG` on each): `train_and_evaluate` here. Keras 3.15's
+  `model.fit` fails under `MultiWorkerMirroredStrategy`, even for one Dense layer
+  (keras-team/keras#20585: `PerReplica` values reach `_maybe_symbolic_build`, then
+  `strategy.reduce`), so this loop drives the SAME model, losses (`HandPoseModel.compute_loss`),
+  optimizer and schedule (`trainer.compile_model`) and input pipeline with public
+  `tf.distribute` APIs instead.
+
+The loop, on every worker:
+- input: `strategy.distribute_datasets_from_function`; each worker builds its own pipeline on
+  its share of the frames (TFRecord shards split by file, in-memory and generated frames by
+  element, `handvol.data.pipeline`), batched at the per-replica batch size;
+- loss: each replica's batch-mean energy divided by the number of replicas in sync (what
+  `compute_loss` returns), so the all-reduced SUM of the gradients is the gradient of the mean
+  over the global batch;
+- batch norm: per-replica statistics unless synchronised (`synchronize_batch_norm`); the moving
+  statistics are averaged over replicas before every checkpoint, so all workers save and end
+  with the same weights;
+- checkpoints: every worker takes part in `CheckpointManager.save` (saving may run collectives),
+  but only the chief writes to `workdir/checkpoints_multi_worker`; the others write to a
+  temporary folder they delete at once (TensorFlow's multi-worker guide);
+- resume: every worker restores the chief's latest checkpoint (the work directory must be
+  shared, e.g. NFS or GCS), so after a worker is lost, restarting all workers with the same
+  command continues from the last saved step. The input pipelines restart from their seeds.
+
+Work directory (written by the chief): `config.json`, `checkpoints_multi_worker/`
+(`tf.train.Checkpoint` of the model and the optimizer, one per epoch), `summary.json`.
+"""
+
+import json
+import os
+import time
+
+import keras
+import tensorflow as tf
+
+from handvol.data import pipeline
+from handvol.data import tfrecords
+from handvol.training import data
+from handvol.training import evaluate
+from handvol.training import trainer
+
+CHECKPOINT_DIR = "checkpoints_multi_worker"
+"""Folder of the chief's checkpoints inside the work directory."""
+
+MAX_CHECKPOINTS = 3
+"""Checkpoints kept by the chief."""
+
+WORKER_SEED_STRIDE = 1000
+"""Worker i's pipeline is seeded with seed + i·stride, so that workers do not draw the same
+augmentation for their batches (worker 0 keeps the single-machine seed)."""
+
+
+def is_chief(strategy):
+  """Whether this task writes checkpoints and summaries.
+
+  The chief is the "chief" task or, in a cluster without one, worker 0; a strategy without a
+  cluster (one machine) is its own chief.
+  """
+  resolver = getattr(strategy, "cluster_resolver", None)
+  if resolver is None or not resolver.cluster_spec().as_dict():
+    return True
+  if resolver.task_type == "chief":
+    return True
+  return (resolver.task_type == "worker" and resolver.task_id == 0
+          and "chief" not in resolver.cluster_spec().as_dict())
+
+
+def write_dir(directory, strategy):
+  """Where this task writes `directory`: itself on the chief, a per-task temporary folder
+  beside it elsewhere (deleted by the caller after each write)."""
+  if is_chief(strategy):
+    return directory
+  resolver = strategy.cluster_resolver
+  return os.path.join(directory, f"tmp_{resolver.task_type}_{resolver.task_id}")
+
+
+def _batch_norm_layers(model):
+  # Keras 3 has no public recursive walk over nested layers (`Model.layers` is one level).
+  nested = model._flatten_layers(include_self=False, recursive=True)
+  return [layer for layer in nested if isinstance(layer, keras.layers.BatchNormalization)]
+
+
+def synchronize_batch_norm(model):
+  """Makes every `BatchNormalization` of `model` use statistics over all replicas.
+
+  Per-replica statistics (Keras' default) make an R-replica step differ from a one-device step
+  on the same global batch; synchronised statistics make them equal, at the cost of three small
+  all-reduces per layer per step. Call before the first traced step.
+
+  Returns:
+    The number of layers changed.
+  """
+  layers = _batch_norm_layers(model)
+  for layer in layers:
+    layer.synchronized = True
+  return len(layers)
+
+
+def moving_statistics_averager(model, strategy):
+  """A function that sets every batch-norm moving mean and variance to its replica average.
+
+  Keras 3 updates these non-trainable variables in each replica from that replica's own batch,
+  so with per-replica statistics they drift apart between workers. Their mean over replicas is
+  the moving average of the replica-averaged batch statistics (the update is linear), which is
+  what Keras 2 returned when such a variable was read. A no-op in effect with synchronised
+  statistics; one all-reduce per call.
+  """
+  variables = [variable for layer in _batch_norm_layers(model)
+               for variable in (layer.moving_mean, layer.moving_variance)]
+
+  def replica_average():
+    context = tf.distribute.get_replica_context()
+    averages = context.all_reduce(tf.distribute.ReduceOp.MEAN,
+                                  [tf.identity(variable.value) for variable in variables])
+    for variable, average in zip(variables, averages):
+      variable.assign(average)
+
+  @tf.function
+  def average():
+    strategy.run(replica_average)
+
+  return average
+
+
+def worker_source(entry, worker_index, num_workers):
+  """`data.frame_source(entry)` restricted to one worker's share of the frames.
+
+  TFRecord sources are split by shard (each worker reads whole files); other sources by
+  element, as `pipeline.from_records` does.
+  """
+  if entry["source"] == "tfrecords":
+    return pipeline.from_tfrecords(tfrecords.list_shards(entry["dir"], entry["name"]),
+                                   worker_index, num_workers)
+  source = data.frame_source(entry)
+  return source.shard(num_workers, worker_index) if num_workers > 1 else source
+
+
+def worker_training_dataset(config, input_context):
+  """This worker's endless training batches at the per-replica batch size.
+
+  Args:
+    config: A nested config dict; "data.batch_size" is the per-replica batch (as in
+      `trainer.train_and_evaluate`).
+    input_context: The `tf.distribute.InputContext` of this input pipeline.
+
+  Returns:
+    A `tf.data.Dataset` of batched training examples.
+  """
+  data_config = config["data"]
+  global_batch = data_config["batch_size"] * input_context.num_replicas_in_sync
+  per_replica = input_context.get_per_replica_batch_size(global_batch)
+  worker = input_context.input_pipeline_id
+  pipeline_config = data.pipeline_config(data_config, per_replica,
+                                         seed=config["seed"] + WORKER_SEED_STRIDE * worker)
+  sources = [worker_source(entry, worker, input_context.num_input_pipelines)
+             for entry in data_config["train"]]
+  return pipeline.training_dataset(sources, [entry["ratio"] for entry in data_config["train"]],
+                                   pipeline_config)
+
+
+def _input_shapes_example():
+  """A one-frame input that builds every variable of a `HandPoseModel`."""
+  return {"depth_input": tf.zeros([1, 128, 128, 1]),
+          "center_xyz": tf.constant([[0.0, 0.0, 500.0]])}
+
+
+def _batch_sizes(strategy, config):
+  replicas = strategy.num_replicas_in_sync
+  resolver = getattr(strategy, "cluster_resolver", None)
+  cluster = resolver.cluster_spec().as_dict() if resolver is not None else {}
+  workers = sum(len(tasks) for job, tasks in cluster.items() if job in ("chief", "worker"))
+  return {"workers": max(workers, 1), "replicas": replicas,
+          "per_replica_batch": config["data"]["batch_size"],
+          "global_batch": config["data"]["batch_size"] * replicas}
+
+
+def train(config, workdir, strategy, synchronized_batch_norm=False):
+  """Trains `config`'s model under `strategy` with the custom loop, resuming if possible.
+
+  Args:
+    config: A nested config dict (`handvol/configs/`).
+    workdir: The (shared) work directory.
+    strategy: A `tf.distribute.Strategy` (MultiWorkerMirrored, Mirrored or the default).
+    synchronized_batch_norm: Batch-norm statistics over all replicas
+      (`synchronize_batch_norm`) instead of each replica's own.
+
+  Returns:
+    A dict: "model" (the trained `HandPoseModel`), "initial_step" (the step it resumed from,
+    0 for a fresh start), "steps" (the total), "train_seconds", and the batch sizes
+    ("workers", "replicas", "per_replica_batch", "global_batch").
+  """
+  train_config = config["train"]
+  total_steps = train_config["epochs"] * train_config["steps_per_epoch"]
+  sizes = _batch_sizes(strategy, config)
+  chief = is_chief(strategy)
+  if chief:
+    print(f"{sizes['workers']} worker(s), {sizes['replicas']} replica(s) in sync: batch "
+          f"{sizes['per_replica_batch']} per replica, {sizes['global_batch']} in total",
+          flush=True)
+
+  keras.utils.set_random_seed(config["seed"])
+  dataset = strategy.distribute_datasets_from_function(
+      lambda context: worker_training_dataset(config, context))
+  with strategy.scope():
+    model = trainer.build_model(config)
+    model(_input_shapes_example())
+    if synchronized_batch_norm:
+      synchronize_batch_norm(model)
+    trainer.compile_model(model, config)
+    model.optimizer.build(model.trainable_variables)
+  checkpoint = tf.train.Checkpoint(model=model, optimizer=model.optimizer)
+  checkpoint_dir = os.path.join(workdir, CHECKPOINT_DIR)
+  manager = tf.train.CheckpointManager(checkpoint, write_dir(checkpoint_dir, strategy),
+                                       max_to_keep=MAX_CHECKPOINTS)
+  latest = tf.train.latest_checkpoint(checkpoint_dir)
+  if latest:
+    checkpoint.restore(latest).assert_existing_objects_matched()
+  initial_step = int(model.optimizer.iterations.numpy())
+  if chief and latest:
+    print(f"resumed from {latest} at step {initial_step}", flush=True)
+
+  def replica_step(batch):
+    with tf.GradientTape() as tape:
+      outputs = model(batch, training=True)
+      loss = model.compute_loss(x=batch, y_pred=outputs)
+    gradients = tape.gradient(loss, model.trainable_variables)
+    model.optimizer.apply(gradients, model.trainable_variables)
+    return loss
+
+  @tf.function
+  def train_step(iterator):
+    losses = strategy.run(replica_step, args=(next(iterator),))
+    return strategy.reduce(tf.distribute.ReduceOp.SUM, losses, axis=None)
+
+  average_moving_statistics = moving_statistics_averager(model, strategy)
+
+  def save(step):
+    average_moving_statistics()
+    manager.save(checkpoint_number=step)
+    if not chief:
+      tf.io.gfile.rmtree(manager.directory)
+
+  iterator = iter(dataset)
+  steps_per_epoch = train_config["steps_per_epoch"]
+  verbose = train_config["verbose"] if chief else 0
+  start = time.time()
+  step = initial_step
+  while step < total_steps:
+    epoch = step // steps_per_epoch
+    epoch_end = min((epoch + 1) * steps_per_epoch, total_steps)
+    if verbose:
+      print(f"Epoch {epoch + 1}/{train_config['epochs']}", flush=True)
+    progress = keras.utils.Progbar(epoch_end - epoch * steps_per_epoch, verbose=verbose)
+    progress.update(step - epoch * steps_per_epoch)
+    while step < epoch_end:
+      loss = train_step(iterator)
+      step += 1
+      progress.update(step - epoch * steps_per_epoch, [("loss", float(loss))])
+    save(step)
+  return dict(sizes, model=model, initial_step=initial_step, steps=total_steps,
+              train_seconds=time.time() - start)
+
+
+def train_and_evaluate(config, workdir, strategy=None):
+  """`trainer.train_and_evaluate` for several workers: trains with the custom loop; the chief
+  then evaluates on the test set and writes `summary.json`.
+
+  Args:
+    config: A nested config dict (`handvol/configs/`).
+    workdir: The work directory, shared by all workers.
+    strategy: Optional strategy; by default a `MultiWorkerMirroredStrategy` configured by the
+      `TF_CONFIG` environment variable (one worker without it).
+
+  Returns:
+    The summary dict (the chief's; other workers return theirs without writing it).
+  """
+  strategy = strategy or tf.distribute.MultiWorkerMirroredStrategy()
+  if is_chief(strategy):
+    os.makedirs(workdir, exist_ok=True)
+    with open(os.path.join(workdir, "config.json"), "w", encoding="utf-8") as f:
+      json.dump(config, f, indent=2)
+  result = train(config, workdir, strategy)
+  summary = {key: value for key, value in result.items() if key != "model"}
+  summary["steps_per_second"] = (result["steps"] - result["initial_step"]) / max(
+      result["train_seconds"], 1e-9)
+  if not is_chief(strategy):
+    return summary
+  test = pipeline.evaluation_dataset(
+      data.frame_source(config["data"]["test"]),
+      data.pipeline_config(config["data"], config["data"]["batch_size"], seed=config["seed"]))
+  summary.update(evaluate.keypoint_errors(result["model"], test))
+  with open(os.path.join(workdir, "summary.json"), "w", encoding="utf-8") as f:
+    json.dump(summary, f, indent=2)
+  print(json.dumps(summary), flush=True)
+  return summary
