@@ -27,10 +27,6 @@ enum GaussianField { kU = 0, kV = 1, kSigma = 2, kZ = 3 };
 
 constexpr double kTwoPi = 6.283185307179586476925286766559;
 
-// Host exp for arguments in [−kMaxExponent, 0]: 2^k·2^f with k = round(x·log2 e) and 2^f,
-// |f| ≤ 1/2, from its Taylor series to below the dtype's rounding (float: degree 6, relative
-// error ≤ 2e-7; double: degree 12, ≤ 2e-16). Inlined, the pair loops vectorise with no call
-// (a call to libmvec's vector exp spills every vector register). Devices use their own exp.
 // 1 + f/1·(1 + f/2·(… (1 + f/n))): Horner form of the Taylor series of exp(f) to degree n.
 template <typename T, int kDegree, int kTerm = 1>
 struct TaylorExp {
@@ -44,6 +40,11 @@ struct TaylorExp<T, kDegree, kDegree> {
   static inline T Eval(T f) { return T(1) + f * T(1.0 / kDegree); }
 };
 
+// Host exp(x) for x in [−kMaxExponent, 0]: 2^k·exp(f) with k = round(x·log2 e) and
+// f = x − k·ln 2, |f| ≤ ln(2)/2, from the Taylor series to below the dtype's rounding (float:
+// degree 6, relative error ≤ 2e-7; double: degree 12, ≤ 2e-16), and 2^k built from its exponent
+// bits. Inlined, the pair loops vectorise with no call (a call to libmvec's vector exp spills
+// every vector register). Devices use their own exp.
 template <typename T, typename Bits, int kMantissaBits, int kExponentBias, int kDegree>
 inline T HostExpNonPositive(T x) {
   constexpr double kLog2e = 1.4426950408889634073599246810019;
