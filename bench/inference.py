@@ -5,14 +5,18 @@ twice into a temporary folder: the serving export of `handvol.export` and an arc
 only endpoint is the encoder on a `[B, 128, 128, 1]` crop. Both are loaded back with
 `tf.saved_model.load`, as a server would, and timed on the same inputs: synthetic 640×480
 frames (`handvol.data.synthetic`, tiled to the batch) for `serving_default`, random crops of
-the same batch size for the encoder (its cost does not depend on the content). Timings alternate between the two (one call of each per
-round), so that load from other processes hits both alike; each figure is the median over
-`--repeats` rounds after `--warmup` rounds.
+the same batch size for the encoder (its cost does not depend on the content). Timings
+alternate between the calls (one of each per round), so that load from other processes hits
+them alike; each figure is the median over `--repeats` rounds after `--warmup` rounds, in
+wall-clock and in the process's CPU time (all threads; less sensitive to the other jobs on a
+shared machine), and the minimum wall-clock (the least disturbed round). A third call, the batched preprocessing alone (`serving.preprocess_frames` in
+a `tf.function`), shows where the extra time goes.
 
 `serving_default` does, beyond the encoder: depth-unit conversion, the reference point from
 depth alone (the costliest part: passes over the full frame), crop and resampling, and forward
 kinematics. The last line is one JSON object with `latency_ratio_b1` (serving_default /
-encoder at batch 1) and `latency_ratio_b64`, and the latencies in ms.
+encoder at batch 1, median wall-clock), `latency_ratio_b64`, the same from minima
+(`min_latency_ratio_b*`) and CPU times (`cpu_ratio_b*`), and the latencies in ms.
 
   python bench/inference.py [--repeats 30] [--batch_sizes 1,64]
 """
@@ -59,16 +63,19 @@ def _exports(encoder_width, folder):
   return served, tf.saved_model.load(encoder_path)
 
 
-def _median_ms(calls, warmup, repeats):
-  """Median ms of each call, measured in alternating rounds."""
-  times = [[] for _ in calls]
+def _times(calls, warmup, repeats):
+  """Per call, in alternating rounds: (median wall ms, minimum wall ms, median CPU ms)."""
+  wall = [[] for _ in calls]
+  cpu = [[] for _ in calls]
   for round_index in range(warmup + repeats):
-    for call, measured in zip(calls, times):
-      start = time.perf_counter()
+    for index, call in enumerate(calls):
+      start, start_cpu = time.perf_counter(), time.process_time()
       call()
       if round_index >= warmup:
-        measured.append(1e3 * (time.perf_counter() - start))
-  return [float(np.median(t)) for t in times]
+        wall[index].append(1e3 * (time.perf_counter() - start))
+        cpu[index].append(1e3 * (time.process_time() - start_cpu))
+  return [(float(np.median(w)), float(np.min(w)), float(np.median(c)))
+          for w, c in zip(wall, cpu)]
 
 
 def main():
@@ -79,6 +86,7 @@ def main():
   parser.add_argument("--encoder_width", type=int, default=64)
   args = parser.parse_args()
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  from handvol.export import serving  # pylint: disable=import-outside-toplevel
 
   depth, intrinsics = _frames()
   result = {"encoder_width": args.encoder_width, "frame_shape": list(depth.shape[1:]),
@@ -88,6 +96,7 @@ def main():
     served, encoder = _exports(args.encoder_width, folder)
     frame_signature = served.signatures["serving_default"]
     encoder_signature = encoder.signatures["serving_default"]
+    preprocess = tf.function(lambda inputs: serving.preprocess_frames(**inputs))
     for batch in (int(b) for b in args.batch_sizes.split(",")):
       tiles = np.arange(batch) % FRAMES
       inputs = {
@@ -101,15 +110,22 @@ def main():
       if not np.all(outputs["valid"].numpy() == 1):
         raise SystemExit("a benchmark frame was flagged invalid; the timing would not be real")
       crops = tf.random.uniform([batch, 128, 128, 1], -1.0, 1.0, seed=SEED)
-      frame_ms, encoder_ms = _median_ms(
+      frame, encoder_times, preprocess_times = _times(
           [lambda: frame_signature(**inputs)["joints_xyz"].numpy(),
-           lambda: encoder_signature(depth_input=crops)["output_0"].numpy()],
+           lambda: encoder_signature(depth_input=crops)["output_0"].numpy(),
+           lambda: preprocess(inputs)["depth_input"].numpy()],
           args.warmup, args.repeats)
-      print(f"batch {batch:3d}: serving_default {frame_ms:8.2f} ms, encoder {encoder_ms:8.2f} ms,"
-            f" ratio {frame_ms / encoder_ms:.3f}")
-      result.update({f"serving_default_ms_b{batch}": round(frame_ms, 3),
-                     f"encoder_ms_b{batch}": round(encoder_ms, 3),
-                     f"latency_ratio_b{batch}": round(frame_ms / encoder_ms, 4)})
+      ratios = [f / e for f, e in zip(frame, encoder_times)]
+      print(f"batch {batch:3d}: serving_default {frame[0]:8.2f} ms (min {frame[1]:.2f}, CPU "
+            f"{frame[2]:.2f}), encoder {encoder_times[0]:8.2f} ms (min {encoder_times[1]:.2f}, "
+            f"CPU {encoder_times[2]:.2f}), ratio {ratios[0]:.3f} (min {ratios[1]:.3f}, CPU "
+            f"{ratios[2]:.3f}); preprocessing alone {preprocess_times[0]:.2f} ms")
+      result.update({f"serving_default_ms_b{batch}": round(frame[0], 3),
+                     f"encoder_ms_b{batch}": round(encoder_times[0], 3),
+                     f"preprocess_ms_b{batch}": round(preprocess_times[0], 3),
+                     f"latency_ratio_b{batch}": round(ratios[0], 4),
+                     f"min_latency_ratio_b{batch}": round(ratios[1], 4),
+                     f"cpu_ratio_b{batch}": round(ratios[2], 4)})
   print(json.dumps(result))
 
 

@@ -2,11 +2,12 @@
 
 Signatures (inputs and outputs by name; `handvol.export.serving` documents them):
 
-| signature | inputs | pixels of the outputs |
-| --- | --- | --- |
-| `serving_default` | `depth` float32 `[B, H, W]`, `depth_unit_mm` `[B]`, `intrinsics` `[B, 4]`, `reference_uvd` `[B, 3]`, `has_reference` `[B]` | the frame's |
-| `serving_uint16` | the same with `depth` uint16 (raw sensor counts) | the frame's |
-| `predict_crop` | `depth_input` `[B, 128, 128, 1]`, `crop_intrinsics` `[B, 4]`, `center_xyz` `[B, 3]` | the crop's |
+- `serving_default`: full frames, `depth` float32 `[B, H, W]`, `depth_unit_mm` `[B]`,
+  `intrinsics` `[B, 4]`, `reference_uvd` `[B, 3]`, `has_reference` `[B]`; pixels of the
+  outputs are the frame's;
+- `serving_uint16`: the same with `depth` uint16 (raw sensor counts);
+- `predict_crop`: preprocessed crops, `depth_input` `[B, 128, 128, 1]`, `crop_intrinsics`
+  `[B, 4]`, `center_xyz` `[B, 3]`; pixels of the outputs are the crop's.
 
 Each returns `serving.OUTPUT_KEYS`. The version folder also holds
 `assets.extra/handvol_export.json` (TF Serving's place for extra files): the keypoint names,

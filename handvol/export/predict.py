@@ -165,8 +165,8 @@ def predict_files(paths, predictor, intrinsics, output_dir, depth_unit_mm=1.0,
       frames.append(frame)
       if overlays and valid:
         name = os.path.splitext(os.path.basename(paths[index]))[0]
-        plots.plot_qualitative(os.path.join(overlay_dir, f"{index:06d}_{name}.png"), depth[row:row + 1],
-                               intrinsics, outputs["joints_xyz"][row:row + 1], {},
+        plots.plot_qualitative(os.path.join(overlay_dir, f"{index:06d}_{name}.png"),
+                               depth[row:row + 1], intrinsics, outputs["joints_xyz"][row:row + 1], {},
                                parents=skeleton.KEYPOINT_PARENTS, label_name="prediction")
     progress.add(len(batch))
   with open(os.path.join(output_dir, "predictions.json"), "w", encoding="utf-8") as f:

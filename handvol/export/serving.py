@@ -6,11 +6,11 @@ are plain TF; the generative loss and its custom op stay out of the graph, so TF
 
 Two entry points, both batched, both returning the dict of `OUTPUT_KEYS`:
 
-- `predict_frames(model, depth_mm, intrinsics, reference_uvd, has_reference)`: full depth
-  frames. Each frame goes through the training preprocessing (`handvol.image.preprocess`,
-  SPEC §7) as a frame record without labels: the caller's reference point where
-  `has_reference` is 1 (reported as source 1, "centre_file"), else the depth-only centre of
-  the nearest object (source 2, "depth_only").
+- `predict_frames(model, depth, depth_unit_mm, intrinsics, reference_uvd, has_reference)`:
+  full depth frames. Each frame goes through the training preprocessing
+  (`handvol.image.preprocess`, SPEC §7) as a frame record without labels: the caller's
+  reference point where `has_reference` is 1 (reported as source 1, "centre_file"), else the
+  depth-only centre of the nearest object (source 2, "depth_only").
 - `predict_crops(model, depth_input, crop_intrinsics, center_xyz)`: preprocessed crops, as in
   a training example.
 
@@ -108,22 +108,22 @@ def ensure_signature(inputs, specs, name=None):
 
 
 def depth_in_mm(depth, depth_unit_mm, name=None):
-  """Depth counts → mm, negative values clamped to 0 (no measurement).
+  """Depth counts → mm, negative values clamped to 0 (no measurement); any batch shape.
 
   NaN and ±Inf pass through: the preprocessing counts only finite depths in the cube's range as
   measured (its comparisons are false for NaN and Inf), so no extra pass over the frame is
   spent on them.
 
   Args:
-    depth: A tensor of shape `[B, H, W]`, any real dtype.
-    depth_unit_mm: A tensor of shape `[B]`, mm per count.
+    depth: A tensor of shape `[A1, ..., An, H, W]`, any real dtype.
+    depth_unit_mm: A tensor of shape `[A1, ..., An]`, mm per count.
     name: Optional name scope.
 
   Returns:
-    A float32 tensor of shape `[B, H, W]`, mm.
+    A float32 tensor of shape `[A1, ..., An, H, W]`, mm.
   """
   with tf.name_scope(name or "depth_in_mm"):
-    depth_unit_mm = tf.cast(depth_unit_mm, tf.float32)[:, tf.newaxis, tf.newaxis]
+    depth_unit_mm = tf.cast(depth_unit_mm, tf.float32)[..., tf.newaxis, tf.newaxis]
     return tf.maximum(tf.cast(depth, tf.float32) * depth_unit_mm, 0.0)
 
 
@@ -146,12 +146,16 @@ def _label_free_record(depth, intrinsics, reference_uvd, has_reference):
   }
 
 
-def preprocess_frames(depth_mm, intrinsics, reference_uvd, has_reference,
+def preprocess_frames(depth, depth_unit_mm, intrinsics, reference_uvd, has_reference,
                       cube_mm=preprocess.CUBE_MM, name=None):
   """The training preprocessing (`preprocess.preprocess`) of a batch of label-free frames.
 
+  Each frame is converted to mm (`depth_in_mm`) inside the per-frame loop, so the batch is not
+  copied once more at full resolution.
+
   Args:
-    depth_mm: A tensor of shape `[B, H, W]`, mm (0 = no measurement).
+    depth: A tensor of shape `[B, H, W]`, counts of `depth_unit_mm` (0 = no measurement).
+    depth_unit_mm: A tensor of shape `[B]`, mm per count.
     intrinsics: A tensor of shape `[B, 4]`, (fx, fy, cx, cy) of the frames.
     reference_uvd: A tensor of shape `[B, 3]`, (u, v) pixels and d mm, used where
       `has_reference` is 1.
@@ -168,11 +172,13 @@ def preprocess_frames(depth_mm, intrinsics, reference_uvd, has_reference,
     size = preprocess.CROP_SIZE
 
     def one_frame(frame):
-      example = preprocess.preprocess(_label_free_record(*frame), cube_mm=cube_mm, size=size)
+      depth_mm = depth_in_mm(frame[0], frame[1])
+      example = preprocess.preprocess(_label_free_record(depth_mm, *frame[2:]), cube_mm=cube_mm,
+                                      size=size)
       return {key: example[key] for key in keys}
 
     return tf.map_fn(
-        one_frame, (depth_mm, intrinsics, reference_uvd, has_reference),
+        one_frame, (depth, depth_unit_mm, intrinsics, reference_uvd, has_reference),
         fn_output_signature={
             "depth_input": tf.TensorSpec([size, size, 1], tf.float32),
             "crop_depth": tf.TensorSpec([size, size], tf.float32),
@@ -241,6 +247,7 @@ def predict_frames(model, depth, depth_unit_mm, intrinsics, reference_uvd, has_r
     depth = tf.convert_to_tensor(depth)
     if depth.shape.rank is not None and depth.shape.rank != 3:
       raise ValueError(f"depth must have shape [B, H, W], got shape {depth.shape}")
+    depth_unit_mm = tf.convert_to_tensor(depth_unit_mm, tf.float32)
     intrinsics = tf.convert_to_tensor(intrinsics, tf.float32)
     reference_uvd = tf.convert_to_tensor(reference_uvd, tf.float32)
     has_reference = tf.convert_to_tensor(has_reference, tf.float32)
@@ -250,8 +257,9 @@ def predict_frames(model, depth, depth_unit_mm, intrinsics, reference_uvd, has_r
         tf.reduce_min(tf.shape(depth)[1:]), MIN_FRAME_SIDE,
         message=f"depth frames must be at least {MIN_FRAME_SIDE}×{MIN_FRAME_SIDE} pixels"))
     with tf.control_dependencies(checks):
-      depth_mm = depth_in_mm(depth, depth_unit_mm)
-    crops = preprocess_frames(depth_mm, intrinsics, reference_uvd, has_reference, cube_mm)
+      depth = tf.identity(depth)
+    crops = preprocess_frames(depth, depth_unit_mm, intrinsics, reference_uvd, has_reference,
+                              cube_mm)
     measured = tf.math.count_nonzero(crops["crop_depth"] > 0, axis=[1, 2])
     valid = (_usable_camera(intrinsics, crops["center_xyz"])
              & (measured >= MIN_VALID_CROP_PIXELS))
