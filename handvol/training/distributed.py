@@ -191,8 +191,14 @@ def train(config, workdir, strategy, synchronized_batch_norm=False):
 
   Returns:
     A dict: "model" (the trained `HandPoseModel`), "initial_step" (the step it resumed from,
-    0 for a fresh start), "steps" (the total), "train_seconds", and the batch sizes
-    ("workers", "replicas", "per_replica_batch", "global_batch").
+    0 for a fresh start), "steps" (the total), "train_seconds" (checkpoints included),
+    "steps_per_second" (over this run's steps after its first, which traces the step; None
+    for fewer than two steps), and the batch sizes ("workers", "replicas",
+    "per_replica_batch", "global_batch").
+
+  Raises:
+    RuntimeError: A peer worker was lost (the collectives failed); every worker has to be
+      restarted, and resumes from the last checkpoint.
   """
   train_config = config["train"]
   total_steps = train_config["epochs"] * train_config["steps_per_epoch"]
@@ -249,6 +255,7 @@ def train(config, workdir, strategy, synchronized_batch_norm=False):
   steps_per_epoch = train_config["steps_per_epoch"]
   verbose = train_config["verbose"] if chief else 0
   start = time.time()
+  steady_seconds = 0.0  # Steps after this run's first, which also traces and fills buffers.
   step = initial_step
   while step < total_steps:
     epoch = step // steps_per_epoch
@@ -258,12 +265,22 @@ def train(config, workdir, strategy, synchronized_batch_norm=False):
     progress = keras.utils.Progbar(epoch_end - epoch * steps_per_epoch, verbose=verbose)
     progress.update(step - epoch * steps_per_epoch)
     while step < epoch_end:
-      loss = train_step(iterator)
+      step_start = time.time()
+      try:
+        loss = float(train_step(iterator))
+      except (tf.errors.UnavailableError, tf.errors.DeadlineExceededError) as error:
+        raise RuntimeError(
+            f"a worker was lost at step {step}; restart every worker with the same command to "
+            f"resume from the last checkpoint in {checkpoint_dir}") from error
+      if step > initial_step:
+        steady_seconds += time.time() - step_start
       step += 1
-      progress.update(step - epoch * steps_per_epoch, [("loss", float(loss))])
+      progress.update(step - epoch * steps_per_epoch, [("loss", loss)])
     save(step)
+  steady_steps = total_steps - initial_step - 1
   return dict(sizes, model=model, initial_step=initial_step, steps=total_steps,
-              train_seconds=time.time() - start)
+              train_seconds=time.time() - start,
+              steps_per_second=steady_steps / steady_seconds if steady_steps > 0 else None)
 
 
 def train_and_evaluate(config, workdir, strategy=None):
@@ -286,8 +303,6 @@ def train_and_evaluate(config, workdir, strategy=None):
       json.dump(config, f, indent=2)
   result = train(config, workdir, strategy)
   summary = {key: value for key, value in result.items() if key != "model"}
-  summary["steps_per_second"] = (result["steps"] - result["initial_step"]) / max(
-      result["train_seconds"], 1e-9)
   if not is_chief(strategy):
     return summary
   test = pipeline.evaluation_dataset(
