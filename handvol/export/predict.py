@@ -161,7 +161,8 @@ def predict_files(paths, predictor, intrinsics, output_dir, depth_unit_mm=1.0,
       valid = bool(outputs["valid"][row])
       frame = {"file": paths[index], "valid": valid,
                "reference_source": serving.REFERENCE_SOURCES[outputs["reference_source"][row]]}
-      frame.update({key: np.round(outputs[key][row], 3).tolist() for key in JSON_OUTPUTS})
+      frame.update({key: np.round(outputs[key][row].astype(np.float64), 3).tolist()
+                    for key in JSON_OUTPUTS})
       frames.append(frame)
       if overlays and valid:
         name = os.path.splitext(os.path.basename(paths[index]))[0]
