@@ -9,11 +9,12 @@ from absl import flags
 
 from handvol import configs
 from handvol import training
+from handvol.training import distributed
 
 _CONFIG = flags.DEFINE_string("config", "default", "A config in handvol/configs or a .py file.")
 _WORKDIR = flags.DEFINE_string("workdir", "workdir", "Checkpoints, logs and summary.json.")
 _SET = flags.DEFINE_multi_string("set", [], "Config override key.sub=value (repeatable).")
-_STRATEGY = flags.DEFINE_enum("strategy", None, ["default", "mirrored"],
+_STRATEGY = flags.DEFINE_enum("strategy", None, ["default", "mirrored", "multi_worker"],
                               "Distribution strategy; overrides train.strategy.")
 
 
@@ -23,7 +24,10 @@ def main(argv):
   if _STRATEGY.value:
     settings.append(f"train.strategy={_STRATEGY.value}")
   config = configs.override(configs.load(_CONFIG.value), settings)
-  training.train_and_evaluate(config, _WORKDIR.value)
+  if config["train"]["strategy"] == "multi_worker":  # Keras' fit cannot (distributed.py)
+    distributed.train_and_evaluate(config, _WORKDIR.value)
+  else:
+    training.train_and_evaluate(config, _WORKDIR.value)
 
 
 if __name__ == "__main__":

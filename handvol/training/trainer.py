@@ -8,7 +8,9 @@ Work directory layout:
   All-21 error); both are whole models that `keras.saving.load_model` reads back;
 - `tensorboard/`: scalars per loss term, the learning rate, validation errors, and images of the
   predictions over the input (`images/`);
-- `summary.json`: held-out errors of the untrained and the trained model, and the run's timings.
+- `evaluation/`: `handvol.evaluation`'s report (metrics.json, metrics.md, plots) of the untrained
+  and the trained model on the held-out test frames;
+- `summary.json`: their All-21, Lab-6 and Unlab-15 mean errors, and the run's timings.
 """
 
 import json
@@ -19,6 +21,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from handvol.evaluation import evaluate as evaluation
 from handvol.hand import skeleton
 from handvol.model import hand_pose_model
 from handvol.training import callbacks as training_callbacks
@@ -106,7 +109,7 @@ def train_and_evaluate(config, workdir):
     model = build_model(config)
     model(_first_examples(datasets.validation, 1))  # BackupAndRestore needs a built model.
     compile_model(model, config)
-  untrained = evaluate.keypoint_errors(model, datasets.test)
+  untrained = evaluate.evaluate_model(model, datasets.test)
 
   train_config = config["train"]
   tensorboard_dir = os.path.join(workdir, "tensorboard")
@@ -126,16 +129,22 @@ def train_and_evaluate(config, workdir):
   ]
   fit_start = time.time()
   model.fit(datasets.train, epochs=train_config["epochs"],
-                      steps_per_epoch=train_config["steps_per_epoch"],
-                      validation_data=datasets.validation, callbacks=callbacks,
-                      verbose=train_config["verbose"])
+            steps_per_epoch=train_config["steps_per_epoch"],
+            validation_data=datasets.validation, callbacks=callbacks,
+            verbose=train_config["verbose"])
   fit_seconds = time.time() - fit_start
 
-  trained = evaluate.keypoint_errors(model, datasets.test)
-  summary = {f"{key}_untrained": value for key, value in untrained.items()
-             if key.endswith("_mean_mm")}
-  summary.update(trained)
+  trained = evaluate.evaluate_model(model, datasets.test)
+  evaluation.write_report(os.path.join(workdir, "evaluation"),
+                          {"untrained": untrained, "trained": trained}, evaluate.LAYOUT,
+                          "held-out test frames")
+  summary = {}
+  for protocol in evaluate.PROTOCOLS:
+    key = f"{protocol}_mean_mm"
+    summary[f"{key}_untrained"] = untrained[key]
+    summary[key] = trained[key]
   summary.update(
+      frames=trained["num_frames"],
       improvement=untrained["all21_mean_mm"] / max(trained["all21_mean_mm"], 1e-9),
       epochs=train_config["epochs"],
       steps_per_epoch=train_config["steps_per_epoch"],

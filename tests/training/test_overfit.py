@@ -34,14 +34,14 @@ def _overfit(examples, dissim_weight):
   model(next(iter(examples)))
   trainer.compile_model(model, config)
   model.fit(examples.repeat(), epochs=1, steps_per_epoch=STEPS, verbose=0)
-  return evaluate.keypoint_errors(model, examples)
+  return evaluate.evaluate_model(model, examples)
 
 
 @pytest.mark.slow
 def test_lab6_labels_and_the_generative_loss_recover_all_21():
   examples = _frames()
   with_dissim = _overfit(examples, 1.0)
-  assert with_dissim["frames"] == FRAMES
+  assert with_dissim["num_frames"] == FRAMES
   assert with_dissim["all21_mean_mm"] < 10.0, with_dissim
   without_dissim = _overfit(examples, 0.0)
   assert without_dissim["unlab15_mean_mm"] > 2.0 * with_dissim["unlab15_mean_mm"], (
