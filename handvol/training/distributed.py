@@ -288,7 +288,8 @@ def train_and_evaluate(config, workdir, strategy=None):
   then evaluates on the test set and writes `summary.json`.
 
   Args:
-    config: A nested config dict (`handvol/configs/`).
+    config: A nested config dict (`handvol/configs/`); an optional
+      "model.synchronized_batch_norm" (default False) switches `synchronize_batch_norm` on.
     workdir: The work directory, shared by all workers.
     strategy: Optional strategy; by default a `MultiWorkerMirroredStrategy` configured by the
       `TF_CONFIG` environment variable (one worker without it).
@@ -301,7 +302,8 @@ def train_and_evaluate(config, workdir, strategy=None):
     os.makedirs(workdir, exist_ok=True)
     with open(os.path.join(workdir, "config.json"), "w", encoding="utf-8") as f:
       json.dump(config, f, indent=2)
-  result = train(config, workdir, strategy)
+  result = train(config, workdir, strategy,
+                 synchronized_batch_norm=config["model"].get("synchronized_batch_norm", False))
   summary = {key: value for key, value in result.items() if key != "model"}
   if not is_chief(strategy):
     return summary
