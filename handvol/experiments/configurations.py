@@ -1,0 +1,212 @@
+"""The reproduction study's presets and its configurations, as settings on `configs/default`.
+
+Every configuration is the default config (`handvol/configs/default.py`) with two lists of
+`key=value` settings applied through `handvol.configs.override`: the preset's (sizes, schedule,
+encoder) and the configuration's own (data sources, loss weights, slack). The settings are
+written to `reproduction.json`, so any configuration can be retrained alone with
+`python train.py --set ...`.
+
+Synthetic subject sets (`handvol.data.synthetic.SUBJECT_SETS`) stand in for the paper's data:
+- "NYU-like": one subject, Lab-6 labels in 3D (the paper's NYU train with 6 keypoints);
+- "HandID-like": seven subjects, Lab-6 annotator clicks in 2D (the paper's HandID);
+- "HIM-like": `HIM_LIKE_SUBJECTS`, ten subjects no other set holds, all 21 keypoints with
+  HIM-like systematically wrong 3D labels (the paper's HANDS2017 / BigHand2.2M);
+- the clean test set: the two "unseen_test" subjects (the paper's NYU test), scored against the
+  true joints; the HIM-like test set: held-out frames of the HIM-like subjects with their wrong
+  labels, scored against the true joints and against the wrong labels.
+"""
+
+import dataclasses
+
+from handvol import configs
+
+HIM_LIKE_SUBJECTS = tuple(range(10, 20))
+"""Subject ids of the HIM-like set: ten hands (as BigHand2.2M's ten subjects) outside every
+named set of `handvol.data.synthetic.SUBJECT_SETS`."""
+
+NYU_HANDID_RATIO = (3, 1)
+"""Batch shares NYU-like : HandID-like (the paper's 3 : 1)."""
+
+HIM_SLACK_MM = 25.0
+"""Slack of the keypoint loss on the wrong labels (paper §IV-D)."""
+
+SEEDS = {"nyu_like": 0, "handid_like": 1, "him_like": 2, "validation": 3, "clean_test": 4,
+         "him_test": 5}
+"""Generator seed per frame set, all different, so that no two sets share poses."""
+
+CLEAN_TEST = "clean"
+HIM_TEST = "him"
+TEST_SETS = (CLEAN_TEST, HIM_TEST)
+"""Names of the test sets (`test_source`)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Preset:
+  """The size of a reproduction run.
+
+  Attributes:
+    name: The `--preset` name.
+    nyu_frames, handid_frames, him_frames: Training frames of each synthetic set (rendered once
+      and held in memory: ≈ 1.2 MB per 640×480 frame, twice while the pipeline is built).
+    validation_frames: Frames of the validation set.
+    test_frames: Frames of each test set.
+    settings: `key=value` settings of the default config (schedule, encoder, batch).
+  """
+  name: str
+  nyu_frames: int
+  handid_frames: int
+  him_frames: int
+  validation_frames: int
+  test_frames: int
+  settings: tuple
+
+
+SMOKE = Preset(
+    name="smoke", nyu_frames=6, handid_frames=2, him_frames=8, validation_frames=4,
+    test_frames=16,
+    settings=("data.batch_size=4", "data.max_gaussians=256", "model.encoder_width=4",
+              "model.blocks_per_stage=(1, 1, 1, 1)", "train.epochs=1",
+              "train.steps_per_epoch=2", "train.warmup_steps=1", "train.num_images=2",
+              "train.images_every_epochs=1", "train.verbose=2"))
+"""A few steps per configuration: proves the driver end to end in minutes; not results."""
+
+CPU = Preset(
+    name="cpu", nyu_frames=1024, handid_frames=512, him_frames=1024, validation_frames=32,
+    test_frames=256,
+    settings=("train.epochs=25", "train.steps_per_epoch=100", "train.warmup_steps=100",
+              "train.verbose=2"))
+"""The default config's network (ResNet-18 at width 16, batch 16, every loss term) for 2,500
+steps per configuration: the 9 trainings within 2 hours on 2 CPU cores.
+
+Basis, measured on the 2-core development machine while other jobs kept its load average at
+6-7 (`train_and_evaluate` on configuration e1/full of this preset, shortened to 3 × 100 steps):
+steady steps of 102-103 ms (epochs 2 and 3, validation included); the first epoch 31 s longer
+(graph tracing); rendering and preprocessing the 1,312 frames of that run 35 s (66 s in a
+second measurement under more load, ≈ 50 ms a frame); evaluating the test set before and
+after training 11 s. Per configuration: ≈ 130 s of overhead (data, tracing, evaluations, the
+study's own predictions) + 2,500 × 0.10 s = 380 s, 57 min for the 9 (the runs without the
+dissimilarity are cheaper). At twice the measured step time the study still ends within
+95 min.
+"""
+
+PAPER = Preset(
+    name="paper", nyu_frames=16384, handid_frames=3601, him_frames=16384,
+    validation_frames=256, test_frames=2048,
+    settings=("model.encoder_width=64", "data.shuffle_buffer=4096",
+              "data.augment.rotation_deg=180.0", "data.augment.translation_px=8.0",
+              "data.augment.scale_range=(0.9, 1.1)", "train.epochs=100",
+              "train.steps_per_epoch=1000", "train.learning_rate=1e-4",
+              "train.final_learning_rate=1e-6", "train.warmup_steps=1000",
+              "train.log_every_steps=100", "train.images_every_epochs=5", "train.verbose=2"))
+"""The paper's scale for a GPU: the full ResNet-18 and the schedule of
+`configs/paper_nyu_handid` (100 × 1000 steps of batch 16), HandID's 3,601 frames, NYU- and
+HIM-like sets of 16,384 frames (≈ 20 GB of frames in memory per training), 2,048 test frames."""
+
+PRESETS = {preset.name: preset for preset in (SMOKE, CPU, PAPER)}
+
+
+@dataclasses.dataclass(frozen=True)
+class Configuration:
+  """One training of the study.
+
+  Attributes:
+    experiment: "e1" or "e2" (E3 evaluates the E2 models; it trains nothing).
+    name: Short name, unique within the experiment (the work subdirectory).
+    title: Name in tables and figures.
+    settings: The configuration's own `key=value` settings (after the preset's).
+    test_sets: Names of `TEST_SETS` its model is evaluated on; the first is the trainer's.
+  """
+  experiment: str
+  name: str
+  title: str
+  settings: tuple
+  test_sets: tuple
+
+  @property
+  def key(self):
+    """"<experiment>/<name>": the configuration's id and work subdirectory."""
+    return f"{self.experiment}/{self.name}"
+
+
+def synthetic_source(subjects, label_mode, num_frames, seed, ratio=None):
+  """A synthetic source entry of a config's "data" section (`handvol.training.data`)."""
+  entry = {"source": "synthetic", "subjects": subjects, "label_mode": label_mode,
+           "num_frames": num_frames, "seed": seed}
+  if ratio is not None:
+    entry["ratio"] = ratio
+  return entry
+
+
+def test_source(name, preset):
+  """The source entry of test set `name` (`TEST_SETS`) at the preset's size."""
+  if name == CLEAN_TEST:
+    return synthetic_source("unseen_test", "lab6_3d", preset.test_frames, SEEDS["clean_test"])
+  if name == HIM_TEST:
+    return synthetic_source(HIM_LIKE_SUBJECTS, "him_wrong_3d", preset.test_frames,
+                            SEEDS["him_test"])
+  raise ValueError(f"test set must be one of {TEST_SETS}, got {name!r}")
+
+
+def _data_settings(train, test, preset):
+  """Settings of the data sources; validation: held-out frames like the first training
+  source's (it only picks `best.keras`; the study evaluates the last model)."""
+  validation = synthetic_source(train[0]["subjects"], train[0]["label_mode"],
+                                preset.validation_frames, SEEDS["validation"])
+  return (f"data.train={train!r}", f"data.validation={validation!r}",
+          f"data.test={test_source(test, preset)!r}")
+
+
+def configurations(preset):
+  """The study's trainings at a preset's size, in the order they run.
+
+  E1 (paper Table Ia, Ic): NYU-like (Lab-6, 3D) and HandID-like (Lab-6, 2D) mixed 3 : 1,
+  tested on the clean set: Full, each term or the HandID-like data removed, and a fully
+  supervised reference (all 21 true joints of the NYU-like set, no dissimilarity; the priors
+  stay, and the HandID-like frames keep their Lab-6 clicks). E2 (paper §IV-D): the HIM-like set
+  alone, all 21 wrong labels with a 25 mm slack, with and without the dissimilarity; tested on
+  the HIM-like test set and, as E3 (paper Fig. 5c), on the clean set.
+
+  Args:
+    preset: A `Preset`.
+
+  Returns:
+    A tuple of `Configuration`.
+  """
+  nyu_ratio, handid_ratio = NYU_HANDID_RATIO
+  nyu = synthetic_source("nyu_like", "lab6_3d", preset.nyu_frames, SEEDS["nyu_like"],
+                         nyu_ratio)
+  handid = synthetic_source("handid_like", "lab6_2d", preset.handid_frames,
+                            SEEDS["handid_like"], handid_ratio)
+  nyu_all21 = dict(nyu, label_mode="all21_3d")
+  # Alone, the NYU-like set fills the whole batch (a ratio is relative).
+  nyu_alone = dict(nyu, ratio=1)
+  him = synthetic_source(HIM_LIKE_SUBJECTS, "him_wrong_3d", preset.him_frames,
+                         SEEDS["him_like"], 1)
+  mixed = _data_settings([nyu, handid], CLEAN_TEST, preset)
+  e1 = (CLEAN_TEST,)
+  e2 = (HIM_TEST, CLEAN_TEST)
+  all21 = ("loss.supervised_keypoints=all",)
+  him_settings = _data_settings([him], HIM_TEST, preset) + all21 + (
+      f"loss.slack_mm={HIM_SLACK_MM}",)
+  return (
+      Configuration("e1", "full", "Full", mixed, e1),
+      Configuration("e1", "no_dissim", "w/o Dissim.", mixed + ("loss.weights.dissim=0.0",), e1),
+      Configuration("e1", "no_bone", "w/o Bone prior", mixed + ("loss.weights.bone=0.0",), e1),
+      Configuration("e1", "no_handid", "w/o HandID-like",
+                    _data_settings([nyu_alone], CLEAN_TEST, preset), e1),
+      Configuration("e1", "no_collision", "w/o Collision",
+                    mixed + ("loss.weights.collision=0.0",), e1),
+      Configuration("e1", "no_limits", "w/o Lim.", mixed + ("loss.weights.lim=0.0",), e1),
+      Configuration("e1", "supervised21", "Supervised All-21, no generative loss",
+                    _data_settings([nyu_all21, handid], CLEAN_TEST, preset) + all21
+                    + ("loss.weights.dissim=0.0",), e1),
+      Configuration("e2", "full", "Trained on HIM-like, with Dissim.", him_settings, e2),
+      Configuration("e2", "no_dissim", "Trained on HIM-like, w/o Dissim.",
+                    him_settings + ("loss.weights.dissim=0.0",), e2),
+  )
+
+
+def build_config(preset, configuration):
+  """The nested config dict of a configuration at a preset's size."""
+  return configs.override(configs.load("default"),
+                          preset.settings + configuration.settings)
