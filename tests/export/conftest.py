@@ -13,7 +13,7 @@ HEIGHT, WIDTH = 120, 160
 SEED = 3
 
 
-def blob_frame(center_xyz=(-20.0, 15.0, 420.0), radius_mm=70.0, background_mm=900.0):
+def blob_frame(center_xyz=(-20.0, 15.0, 330.0), radius_mm=60.0, background_mm=700.0):
   """A depth frame (mm) of a sphere in front of a wall: the sphere's front surface where the
   ray hits it, the wall elsewhere, and a 4-pixel band of no measurement on the left."""
   fx, fy, cx, cy = INTRINSICS

@@ -23,7 +23,7 @@ REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 def frames(tmp_path_factory):
   """Three 16-bit PNGs in 1/4 mm: two 120×160 hands and an all-zero 60×80 frame."""
   folder = tmp_path_factory.mktemp("frames")
-  depths = [blob_frame(), blob_frame(center_xyz=(15.0, 5.0, 480.0)), np.zeros([60, 80])]
+  depths = [blob_frame(), blob_frame(center_xyz=(15.0, 5.0, 400.0)), np.zeros([60, 80])]
   for index, depth in enumerate(depths):
     png.write_depth16(str(folder / f"frame_{index}.png"), depth, unit_mm=0.25)
   return folder, depths
@@ -74,12 +74,12 @@ def test_checkpoint_and_export_predict_alike(trained_like, checkpoint, frames, t
 def test_reference_file_rows(trained_like, frames, tmp_path):
   folder, _ = frames
   reference_file = tmp_path / "references.txt"
-  reference_file.write_text("75 58 430\n0 0 0\n40 30 500\n", encoding="utf-8")
+  reference_file.write_text("75 58 300\n0 0 0\n40 30 400\n", encoding="utf-8")
   references = predict.read_references(str(reference_file), 3)
   results = _run(trained_like[1], folder, tmp_path, references=references)
   assert [r["reference_source"] for r in results] == ["centre_file", "depth_only",
                                                       "centre_file"]
-  np.testing.assert_allclose(results[0]["reference_uvd"], [75, 58, 430], atol=2e-3)
+  np.testing.assert_allclose(results[0]["reference_uvd"], [75, 58, 300], atol=2e-3)
   with pytest.raises(ValueError, match="expected 2 rows"):
     predict.read_references(str(reference_file), 2)
 

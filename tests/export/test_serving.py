@@ -16,7 +16,7 @@ from handvol.image import preprocess
 from .conftest import INTRINSICS, blob_frame
 
 TOLERANCE_MM = 1e-4
-REFERENCE_UVD = np.array([75.0, 58.0, 430.0], np.float32)
+REFERENCE_UVD = np.array([75.0, 58.0, 300.0], np.float32)
 
 
 def _frame_inputs(depths, references=None):
@@ -52,7 +52,7 @@ def loaded(trained_like):
 
 def test_frames_match_the_keras_model(trained_like, loaded):
   model, _ = trained_like
-  depths = [blob_frame(), blob_frame(center_xyz=(10.0, -20.0, 520.0), radius_mm=60.0)]
+  depths = [blob_frame(), blob_frame(center_xyz=(10.0, -20.0, 380.0), radius_mm=50.0)]
   references = [None, REFERENCE_UVD]
   outputs = loaded.signatures[export.SIGNATURE_FRAME](**_frame_inputs(depths, references))
   examples, expected = _keras_prediction(model, depths, references)
@@ -127,7 +127,8 @@ def test_unusable_frames_are_flagged_and_zero(loaded, bad):
                          [np.array([80.0, 60.0, 3000.0]) if bad == "too_far" else None, None])
   inputs["intrinsics"] = tf.constant(intrinsics)
   outputs = loaded.signatures[export.SIGNATURE_FRAME](**inputs)
-  good = loaded.signatures[export.SIGNATURE_FRAME](**_frame_inputs([blob_frame()]))
+  # Same batch size: oneDNN's convolutions round differently for other batch sizes.
+  good = loaded.signatures[export.SIGNATURE_FRAME](**_frame_inputs([blob_frame()] * 2))
   assert outputs["valid"].numpy().tolist() == [0, 1]
   for key in serving.OUTPUT_KEYS:
     value = outputs[key].numpy()
@@ -135,7 +136,7 @@ def test_unusable_frames_are_flagged_and_zero(loaded, bad):
     if value.dtype == np.float32:
       assert np.all(value[0] == 0), key
     # The other frame of the batch is unaffected.
-    np.testing.assert_allclose(value[1], good[key][0], atol=1e-4, err_msg=key)
+    np.testing.assert_allclose(value[1], good[key][1], atol=1e-4, err_msg=key)
 
 
 def test_empty_crop_is_flagged(loaded):
