@@ -92,8 +92,10 @@ def test_frame_paths(frames, tmp_path):
     predict.frame_paths([str(tmp_path / "missing")])
 
 
-def test_export_command(checkpoint, tmp_path):
-  """`python -m handvol.export` writes a version folder whose metadata names the checkpoint."""
+@pytest.mark.slow
+def test_export_and_predict_commands(checkpoint, frames, tmp_path):
+  """`python -m handvol.export` writes a version folder whose metadata names the checkpoint;
+  `python -m handvol.export.predict` runs on it."""
   env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), TF_CPP_MIN_LOG_LEVEL="2")
   command = [sys.executable, "-m", "handvol.export", f"--checkpoint={checkpoint}",
              f"--export_dir={tmp_path}", "--model_name=hands", "--version=3"]
@@ -106,3 +108,16 @@ def test_export_command(checkpoint, tmp_path):
     metadata = json.load(f)
   assert metadata["checkpoint"] == checkpoint
   assert metadata["outputs"] == list(serving.OUTPUT_KEYS)
+
+  folder, _ = frames
+  command = [sys.executable, "-m", "handvol.export.predict", f"--model={path}",
+             f"--frames={folder / 'frame_0.png'}", f"--frames={folder / 'frame_2.png'}",
+             "--intrinsics=" + ",".join(str(x) for x in INTRINSICS), "--depth_unit_mm=0.25",
+             f"--output_dir={tmp_path / 'predictions'}", "--nooverlays"]
+  child = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300,
+                         check=False)
+  assert child.returncode == 0, child.stderr[-3000:]
+  with open(tmp_path / "predictions" / "predictions.json", encoding="utf-8") as f:
+    written = json.load(f)
+  assert [frame["valid"] for frame in written["frames"]] == [True, False]
+  assert written["keypoint_names"] == metadata["keypoint_names"]
