@@ -79,14 +79,14 @@ CPU = Preset(
 steps per configuration: the 9 trainings within 2 hours on 2 CPU cores.
 
 Basis, measured on the 2-core development machine while other jobs kept its load average at
-6-7 (`train_and_evaluate` on configuration e1/full of this preset, shortened to 3 × 100 steps):
-steady steps of 102-103 ms (epochs 2 and 3, validation included); the first epoch 31 s longer
-(graph tracing); rendering and preprocessing the 1,312 frames of that run 35 s (66 s in a
-second measurement under more load, ≈ 50 ms a frame); evaluating the test set before and
-after training 11 s. Per configuration: ≈ 130 s of overhead (data, tracing, evaluations, the
-study's own predictions) + 2,500 × 0.10 s = 380 s, 57 min for the 9 (the runs without the
-dissimilarity are cheaper). At twice the measured step time the study still ends within
-95 min.
+5-7. `train_and_evaluate` on configuration e1/full of this preset, shortened to 3 × 100 steps:
+steady steps of 102-103 ms (validation included), a first epoch 31 s longer (graph tracing),
+35 s to render and preprocess the run's 1,312 frames then (66 s in another measurement),
+11 s of test evaluation. Estimate: ≈ 130 s of overhead per configuration + 2,500 × 0.10 s
+≈ 380 s, 57 min for the 9. Then e1/full at full length: 510 s (data 80 s, fit 415 s: steps
+of 110-140 ms under that load, evaluation 15 s), which puts the 9 at ≈ 78 min with the
+study's own predictions (the runs without the dissimilarity are cheaper); steps 50 % slower
+than that still end within 2 hours.
 """
 
 PAPER = Preset(
@@ -206,7 +206,11 @@ def configurations(preset):
   )
 
 
+def preset_config(preset):
+  """The default config with the preset's settings (sizes shared by every configuration)."""
+  return configs.override(configs.load("default"), preset.settings)
+
+
 def build_config(preset, configuration):
   """The nested config dict of a configuration at a preset's size."""
-  return configs.override(configs.load("default"),
-                          preset.settings + configuration.settings)
+  return configs.override(preset_config(preset), configuration.settings)

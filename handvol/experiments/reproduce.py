@@ -52,6 +52,19 @@ def _json_round_trip(value):
   return json.loads(json.dumps(value))
 
 
+def _save_arrays(path, arrays):
+  """Writes an `.npz` under a temporary name first: an interruption leaves no partial file."""
+  path.parent.mkdir(parents=True, exist_ok=True)
+  partial = path.with_suffix(".partial.npz")
+  np.savez(partial, **arrays)
+  os.replace(partial, path)
+
+
+def _load_arrays(path):
+  with np.load(path) as arrays:
+    return dict(arrays)
+
+
 def claim_workdir(workdir, preset):
   """Creates `workdir` for `preset`, or checks that it already belongs to it.
 
@@ -83,21 +96,15 @@ def prepare_test_set(name, preset, workdir):
   """
   path = workdir / "test_sets" / f"{name}.npz"
   if path.exists():
-    with np.load(path) as arrays:
-      return dict(arrays)
+    return _load_arrays(path)
   _log(f"rendering and preprocessing the {name} test set")
-  data_config = configurations_lib.build_config(preset, configurations_lib.configurations(
-      preset)[0])["data"]
+  data_config = configurations_lib.preset_config(preset)["data"]
   examples = pipeline.evaluation_dataset(
       data.frame_source(configurations_lib.test_source(name, preset)),
       data.pipeline_config(data_config, data_config["batch_size"], seed=0))
   batches = [{key: batch[key].numpy() for key in TEST_SET_KEYS} for batch in examples]
   arrays = {key: np.concatenate([batch[key] for batch in batches]) for key in TEST_SET_KEYS}
-  path.parent.mkdir(parents=True, exist_ok=True)
-  # Written under a temporary name first, so that an interruption leaves no partial file.
-  partial = path.with_suffix(".partial.npz")
-  np.savez(partial, **arrays)
-  os.replace(partial, path)
+  _save_arrays(path, arrays)
   return arrays
 
 
@@ -137,17 +144,14 @@ def predict(configuration, test_name, test_set, workdir):
   run_dir = workdir / configuration.key
   path = run_dir / f"predictions_{test_name}.npz"
   if path.exists():
-    with np.load(path) as arrays:
-      return dict(arrays)
+    return _load_arrays(path)
   _log(f"{configuration.key}: predicting the {test_name} test set")
   model = keras.saving.load_model(run_dir / "checkpoints" / "last.keras", compile=False)
   batch_size = json.loads((run_dir / "config.json").read_text())["data"]["batch_size"]
   outputs = evaluate.predict(model, tf.data.Dataset.from_tensor_slices(test_set).batch(
       batch_size))
   arrays = {key: outputs[key] for key in ("keypoints", "bone_lengths")}
-  partial = path.with_suffix(".partial.npz")
-  np.savez(partial, **arrays)
-  os.replace(partial, path)
+  _save_arrays(path, arrays)
   keras.backend.clear_session()
   return arrays
 

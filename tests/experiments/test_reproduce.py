@@ -158,6 +158,12 @@ def test_smoke_preset_end_to_end_then_rerun_skips_and_resumes(tmp_path):
   markdown = (tmp_path / "reproduction.md").read_text()
   for target in on_disk["targets"]:
     assert target["target"] in markdown
+  reproduce.publish(tmp_path, written, tmp_path / "published")
+  for relative in written:
+    assert (tmp_path / "published" / relative).read_bytes() == (
+        tmp_path / relative).read_bytes(), relative
+  for figure in ("e1/frame_fractions.png", "e2_qualitative.png", "e3/frame_fractions.png"):
+    assert f"]({figure})" in markdown  # links resolve in the published folder too
 
   # Rerun: every configuration is finished, nothing is trained or predicted again.
   before = _mtimes(tmp_path)
