@@ -2,7 +2,8 @@
 
 A source entry of the config's "data" section is a dict with "source" and its arguments:
 - `{"source": "synthetic", "subjects": ..., "label_mode": ..., "num_frames": N, "seed": s}`:
-  N frames of `handvol.data.synthetic.generate`, made once and held in memory;
+  N frames of `handvol.data.synthetic.generate`, made once and held in memory; an optional
+  "him_offset_mm" sets the HIM-like wrong labels' offset (`synthetic.labels.LabelConfig`);
 - `{"source": "tfrecords", "dir": ..., "name": ...}`: shards written by
   `handvol.data.tfrecords.write_shards` (the fast path for the real datasets);
 - `{"source": "nyu" | "hands2017" | "capture", "args": {...}}`: frames read from a dataset
@@ -20,6 +21,7 @@ from handvol.data import nyu
 from handvol.data import pipeline
 from handvol.data import synthetic
 from handvol.data import tfrecords
+from handvol.data.synthetic import labels as synthetic_labels
 from handvol.image import augment
 
 READERS = {"nyu": nyu.read_frames, "hands2017": hands2017.read_frames,
@@ -31,11 +33,11 @@ Datasets = collections.namedtuple("Datasets", ["train", "validation", "test"])
 in order, cached after their first pass."""
 
 
-def synthetic_records(num_frames, subjects, label_mode, seed):
+def synthetic_records(num_frames, subjects, label_mode, seed, config=None):
   """`num_frames` synthetic frame records, stacked (a progress bar shows the rendering)."""
   progress = keras.utils.Progbar(num_frames, unit_name="frame")
   frames = []
-  for record in synthetic.generate(num_frames, subjects, label_mode, seed):
+  for record in synthetic.generate(num_frames, subjects, label_mode, seed, config):
     frames.append(record)
     progress.add(1)
   return pipeline.stack_records(frames)
@@ -45,8 +47,12 @@ def frame_source(entry):
   """A `tf.data.Dataset` of frame records for one source entry (module docstring)."""
   kind = entry["source"]
   if kind == "synthetic":
+    config = None
+    if "him_offset_mm" in entry:
+      config = synthetic.SyntheticConfig(
+          labels=synthetic_labels.LabelConfig(him_offset_mm=entry["him_offset_mm"]))
     return pipeline.from_records(synthetic_records(entry["num_frames"], entry["subjects"],
-                                                   entry["label_mode"], entry["seed"]))
+                                                   entry["label_mode"], entry["seed"], config))
   if kind == "tfrecords":
     return pipeline.from_tfrecords(tfrecords.list_shards(entry["dir"], entry["name"]))
   if kind in READERS:
