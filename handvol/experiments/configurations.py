@@ -10,7 +10,8 @@ Synthetic subject sets (`handvol.data.synthetic.SUBJECT_SETS`) stand in for the 
 - "NYU-like": one subject, Lab-6 labels in 3D (the paper's NYU train with 6 keypoints);
 - "HandID-like": seven subjects, Lab-6 annotator clicks in 2D (the paper's HandID);
 - "HIM-like": `HIM_LIKE_SUBJECTS`, ten subjects no other set holds, all 21 keypoints with
-  HIM-like systematically wrong 3D labels (the paper's HANDS2017 / BigHand2.2M);
+  HIM-like systematically wrong 3D labels of HIM's strength (`HIM_OFFSET_MM`; the paper's
+  HANDS2017 / BigHand2.2M);
 - the clean test set: the two "unseen_test" subjects (the paper's NYU test), scored against the
   true joints; the HIM-like test set: held-out frames of the HIM-like subjects with their wrong
   labels, scored against the true joints and against the wrong labels.
@@ -29,6 +30,11 @@ NYU_HANDID_RATIO = (3, 1)
 
 HIM_SLACK_MM = 25.0
 """Slack of the keypoint loss on the wrong labels (paper §IV-D)."""
+
+HIM_OFFSET_MM = 26.0
+"""Offset of the HIM-like wrong labels along the dorsal normal. `docs/synthetic.md` measured
+that 26 mm gives HIM's label statistics (median MDPC 21.2 mm against the paper's 21.5 mm for
+HIM, true joints 7.6 mm); the generator's default of 15 mm gives 12.0 mm."""
 
 SEEDS = {"nyu_like": 0, "handid_like": 1, "him_like": 2, "validation": 3, "clean_test": 4,
          "him_test": 5}
@@ -129,9 +135,12 @@ class Configuration:
 
 
 def synthetic_source(subjects, label_mode, num_frames, seed, ratio=None):
-  """A synthetic source entry of a config's "data" section (`handvol.training.data`)."""
+  """A synthetic source entry of a config's "data" section (`handvol.training.data`); wrong
+  labels at `HIM_OFFSET_MM`."""
   entry = {"source": "synthetic", "subjects": subjects, "label_mode": label_mode,
            "num_frames": num_frames, "seed": seed}
+  if label_mode == "him_wrong_3d":
+    entry["him_offset_mm"] = HIM_OFFSET_MM
   if ratio is not None:
     entry["ratio"] = ratio
   return entry

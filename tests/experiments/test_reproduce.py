@@ -48,6 +48,8 @@ def test_ablations_change_one_thing_each():
     config = configurations.build_config(configurations.SMOKE, studied[key])
     assert config["loss"]["slack_mm"] == configurations.HIM_SLACK_MM
     assert [entry["label_mode"] for entry in config["data"]["train"]] == ["him_wrong_3d"]
+    for entry in config["data"]["train"] + [config["data"]["validation"], config["data"]["test"]]:
+      assert entry["him_offset_mm"] == configurations.HIM_OFFSET_MM
   assert configurations.build_config(
       configurations.SMOKE, studied["e2/no_dissim"])["loss"]["weights"]["dissim"] == 0.0
 
