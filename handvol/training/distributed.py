@@ -297,7 +297,7 @@ def train_and_evaluate(config, workdir, strategy=None):
   Returns:
     The summary dict (the chief's; other workers return theirs without writing it).
   """
-  strategy = strategy or tf.distribute.MultiWorkerMirroredStrategy()
+  strategy = strategy or trainer.distribution_strategy("multi_worker")
   if is_chief(strategy):
     os.makedirs(workdir, exist_ok=True)
     with open(os.path.join(workdir, "config.json"), "w", encoding="utf-8") as f:

@@ -31,15 +31,20 @@ from handvol.training import evaluate
 KEYPOINT_SUBSETS = {"all": None, "lab6": skeleton.LAB6}
 """`loss.supervised_keypoints` names → the keypoints whose labels supervise training."""
 
-STRATEGIES = ("default", "mirrored")
+STRATEGIES = ("default", "mirrored", "multi_worker")
 
 
 def distribution_strategy(name):
-  """The `tf.distribute` strategy named in the config ("default" or "mirrored")."""
+  """The `tf.distribute` strategy named in the config: "default"; "mirrored" over this host's
+  GPUs, else its logical CPUs; "multi_worker" over the hosts of `TF_CONFIG` (trained by
+  `distributed.train_and_evaluate`: Keras' `fit` fails under it, docs/distributed.md)."""
   if name not in STRATEGIES:
     raise ValueError(f"train.strategy must be one of {STRATEGIES}, got {name!r}")
   if name == "mirrored":
-    return tf.distribute.MirroredStrategy()
+    devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+    return tf.distribute.MirroredStrategy([device.name for device in devices])
+  if name == "multi_worker":
+    return tf.distribute.MultiWorkerMirroredStrategy()
   return tf.distribute.get_strategy()
 
 
@@ -94,6 +99,8 @@ def train_and_evaluate(config, workdir):
   Returns:
     The summary dict written to `workdir/summary.json`.
   """
+  if config["train"]["strategy"] == "multi_worker":
+    raise ValueError("train.strategy multi_worker runs distributed.train_and_evaluate")
   start = time.time()
   os.makedirs(workdir, exist_ok=True)
   with open(os.path.join(workdir, "config.json"), "w", encoding="utf-8") as f:
