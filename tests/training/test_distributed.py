@@ -73,7 +73,7 @@ initial = trainer.build_model(config)
 initial(distributed._input_shapes_example())
 one = configs.override(config, [f"data.batch_size={2 * config['data']['batch_size']}"])
 single = distributed.train(one, out + "/one", tf.distribute.get_strategy())
-mirrored_strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+mirrored_strategy = trainer.distribution_strategy("mirrored")  # Both logical CPUs.
 mirrored = distributed.train(config, out + "/two", mirrored_strategy,
                              synchronized_batch_norm=True)
 assert single["global_batch"] == mirrored["global_batch"] == 2 * config["data"]["batch_size"]
