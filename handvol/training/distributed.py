@@ -40,6 +40,7 @@ import tensorflow as tf
 
 from handvol.data import pipeline
 from handvol.data import tfrecords
+from handvol.image import preprocess
 from handvol.training import data
 from handvol.training import evaluate
 from handvol.training import trainer
@@ -163,9 +164,11 @@ def worker_training_dataset(config, input_context):
                                    pipeline_config)
 
 
-def _input_shapes_example():
-  """A one-frame input that builds every variable of a `HandPoseModel`."""
-  return {"depth_input": tf.zeros([1, 128, 128, 1]),
+def example_inputs():
+  """A one-frame input (a blank crop 500 mm in front of the camera) whose call builds every
+  variable of a `HandPoseModel`, as the optimizer and the strategy need before training."""
+  size = preprocess.CROP_SIZE
+  return {"depth_input": tf.zeros([1, size, size, 1]),
           "center_xyz": tf.constant([[0.0, 0.0, 500.0]])}
 
 
@@ -214,7 +217,7 @@ def train(config, workdir, strategy, synchronized_batch_norm=False):
       lambda context: worker_training_dataset(config, context))
   with strategy.scope():
     model = trainer.build_model(config)
-    model(_input_shapes_example())
+    model(example_inputs())
     if synchronized_batch_norm:
       synchronize_batch_norm(model)
     trainer.compile_model(model, config)

@@ -42,7 +42,7 @@ task = json.loads(os.environ["TF_CONFIG"])["task"]["index"]
 if task == 0:
   keras.utils.set_random_seed(config["seed"])
   initial = trainer.build_model(config)
-  initial(distributed._input_shapes_example())
+  initial(distributed.example_inputs())
   os.makedirs(workdir, exist_ok=True)
   np.savez(os.path.join(workdir, "weights_initial.npz"), *[np.asarray(w) for w in initial.weights])
 result = distributed.train(config, workdir, strategy)
@@ -70,7 +70,7 @@ config = configs.override(configs.load("default"), json.loads(sys.argv[1]))
 out = sys.argv[2]
 keras.utils.set_random_seed(config["seed"])
 initial = trainer.build_model(config)
-initial(distributed._input_shapes_example())
+initial(distributed.example_inputs())
 one = configs.override(config, [f"data.batch_size={2 * config['data']['batch_size']}"])
 single = distributed.train(one, out + "/one", tf.distribute.get_strategy())
 mirrored_strategy = trainer.distribution_strategy("mirrored")  # Both logical CPUs.
@@ -83,7 +83,7 @@ train = data.build_datasets(config["data"], single["global_batch"], config["seed
 keras.utils.set_random_seed(config["seed"])
 with mirrored_strategy.scope():
   fitted = trainer.build_model(config)
-  fitted(distributed._input_shapes_example())
+  fitted(distributed.example_inputs())
   distributed.synchronize_batch_norm(fitted)
   trainer.compile_model(fitted, config)
 fitted.fit(train, epochs=1, steps_per_epoch=config["train"]["steps_per_epoch"], verbose=0)
