@@ -15,6 +15,11 @@ import time
 
 import numpy as np
 import pytest
+import tensorflow as tf
+
+from handvol.data import synthetic
+from handvol.data import tfrecords
+from handvol.training import distributed
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -153,6 +158,49 @@ def _weights(path):
 
 def _flat(weights):
   return np.concatenate([w.ravel() for w in weights])
+
+
+class _Strategy:
+  """Just what `is_chief` and `write_dir` read of a strategy."""
+
+  def __init__(self, cluster, task_type, task_id):
+    self.cluster_resolver = tf.distribute.cluster_resolver.SimpleClusterResolver(
+        tf.train.ClusterSpec(cluster), task_type=task_type, task_id=task_id)
+
+
+def test_chief_and_where_each_task_writes():
+  workers = {"worker": ["a:1", "b:1"]}
+  assert distributed.is_chief(_Strategy(workers, "worker", 0))
+  assert not distributed.is_chief(_Strategy(workers, "worker", 1))
+  assert distributed.write_dir("/run/ckpt", _Strategy(workers, "worker", 0)) == "/run/ckpt"
+  assert distributed.write_dir("/run/ckpt", _Strategy(workers, "worker", 1)) == (
+      "/run/ckpt/tmp_worker_1")
+  with_chief = {"chief": ["a:1"], "worker": ["b:1"]}
+  assert distributed.is_chief(_Strategy(with_chief, "chief", 0))
+  assert not distributed.is_chief(_Strategy(with_chief, "worker", 0))
+  assert distributed.is_chief(tf.distribute.get_strategy())
+
+
+def _frame_keys(dataset):
+  return sorted(round(float(np.sum(record["truth_xyz"])), 3) for record in dataset)
+
+
+def test_worker_sources_split_the_frames_between_workers(tmp_path):
+  entry = {"source": "synthetic", "subjects": "nyu_like", "label_mode": "lab6_3d",
+           "num_frames": 4, "seed": 3}
+  everything = _frame_keys(distributed.worker_source(entry, 0, 1))
+  assert len(set(everything)) == 4
+  parts = [_frame_keys(distributed.worker_source(entry, i, 2)) for i in range(2)]
+  assert [len(part) for part in parts] == [2, 2]
+  assert sorted(parts[0] + parts[1]) == everything
+
+  shards = tfrecords.write_shards(synthetic.generate(4, "nyu_like", "lab6_3d", 3), tmp_path,
+                                  "frames", frames_per_shard=1, progress=False)
+  assert len(shards) == 4
+  shard_entry = {"source": "tfrecords", "dir": str(tmp_path), "name": "frames"}
+  by_file = [_frame_keys(distributed.worker_source(shard_entry, i, 2)) for i in range(2)]
+  assert [len(part) for part in by_file] == [2, 2]
+  assert sorted(by_file[0] + by_file[1]) == everything
 
 
 @pytest.mark.slow
