@@ -1,5 +1,10 @@
 """Evaluates hand pose predictions and writes metrics.json, metrics.md and plots.
 
+A trained model, from its training work directory (the best checkpoint on the run's held-out
+test frames, every 21-keypoint protocol, MDPC, bone-length F1, a qualitative figure):
+
+  python eval.py --workdir=workdir --out=workdir/eval [--set data.test.subjects=unseen_test]
+
 Prediction files in the community's format (one frame a line, u v d per joint) against a label
 file, several methods side by side:
 
@@ -7,7 +12,7 @@ file, several methods side by side:
       --predictions=V2V-PoseNet=CVPR18_NYU_V2V_PoseNet.txt,DeepPrior=CVWW15_NYU_Prior.txt
       --out=results/nyu
 
-writes results/nyu/metrics.json, metrics.md and plots (docs/evaluation.md).
+docs/evaluation.md describes the outputs.
 """
 
 from absl import app
@@ -15,22 +20,39 @@ from absl import flags
 
 from handvol.evaluation import evaluate
 
+_OUT = flags.DEFINE_string("out", None, "Output folder.")
+_WORKDIR = flags.DEFINE_string("workdir", None,
+                               "A training work directory: evaluate its model.")
+_CHECKPOINT = flags.DEFINE_string("checkpoint", None,
+                                  "With --workdir: a .keras checkpoint other than "
+                                  "checkpoints/best.keras.")
+_SPLIT = flags.DEFINE_enum("split", "test", ["test", "validation"],
+                           "With --workdir: the config's data split.")
+_SET = flags.DEFINE_multi_string("set", [], "With --workdir: config override key.sub=value.")
 _DATASET = flags.DEFINE_enum("dataset", "nyu", sorted(evaluate.DATASETS),
                              "Dataset whose camera and joints the files use.")
 _LABELS = flags.DEFINE_string("labels", None, "Label file, one frame a line, u v d per joint.")
 _PREDICTIONS = flags.DEFINE_list("predictions", None,
                                  "NAME=FILE[,NAME=FILE...]: prediction files in the label "
                                  "file's format, one per method.")
-_OUT = flags.DEFINE_string("out", None, "Output folder.")
 
 
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+  if _WORKDIR.value:
+    if _LABELS.value or _PREDICTIONS.value:
+      raise app.UsageError("--workdir evaluates a model; --labels/--predictions are for files")
+    from handvol.evaluation import model_eval  # Loads the model stack only when needed.
+    model_eval.evaluate_run(_WORKDIR.value, _OUT.value, checkpoint=_CHECKPOINT.value,
+                            split=_SPLIT.value, settings=_SET.value)
+    return
+  if not (_LABELS.value and _PREDICTIONS.value):
+    raise app.UsageError("give --workdir, or --labels and --predictions")
   evaluate.evaluate_prediction_files(_DATASET.value, _LABELS.value,
                                      evaluate.parse_named_paths(_PREDICTIONS.value), _OUT.value)
 
 
 if __name__ == "__main__":
-  flags.mark_flags_as_required(["labels", "predictions", "out"])
+  flags.mark_flags_as_required(["out"])
   app.run(main)

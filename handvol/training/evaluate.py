@@ -38,19 +38,17 @@ def predict(model, dataset):
   return {key: np.concatenate(values) for key, values in batches.items()}
 
 
-def evaluate_model(model, dataset):
+def evaluate_predictions(predictions):
   """Every 21-keypoint metric of `handvol.evaluation` on the frames that carry a truth.
 
   Args:
-    model: A `HandPoseModel`.
-    dataset: A `tf.data.Dataset` of batched training examples.
+    predictions: The dict of `predict`.
 
   Returns:
     The dict of `handvol.evaluation.evaluate.evaluate_keypoints` ("all21_mean_mm",
     "lab6_mean_mm", "unlab15_mean_mm", frame fractions, per joint, per subject, MDPC on the
     crops, bone-length F1 when the frames hold two subjects, ...).
   """
-  predictions = predict(model, dataset)
   with_truth = predictions["has_truth"] > 0
   if not np.any(with_truth):
     raise ValueError("the evaluation dataset has no frame with a 21-keypoint truth")
@@ -59,6 +57,11 @@ def evaluate_model(model, dataset):
       selected["keypoints"], selected["truth_xyz"], LAYOUT, subjects=selected["subject"],
       datasets=selected["dataset"], depth=selected["crop_depth"],
       intrinsics=selected["crop_intrinsics"], bone_length_vectors=selected["bone_lengths"])
+
+
+def evaluate_model(model, dataset):
+  """`evaluate_predictions` of the model's `predict` over a dataset of batched examples."""
+  return evaluate_predictions(predict(model, dataset))
 
 
 def keypoint_errors(model, dataset):
