@@ -29,6 +29,9 @@ def get_config():
                                "scale_range": (0.9, 1.1), "depth_offset_mm": 10.0}
   config["data"]["shuffle_buffer"] = 2000
   config["model"]["encoder_width"] = 64
+  # The paper's formulation: free articulation held in by the joint-limit prior.
+  config["model"]["head"]["articulation"] = "free"
+  config["loss"]["weights"]["lim"] = 1.0
   # The captures' 2D clicks of occluded keypoints are flagged invisible (SPEC §6's v_j).
   config["loss"]["use_visibility"] = True
   config["train"].update(epochs=100, steps_per_epoch=1000, learning_rate=1e-4,
