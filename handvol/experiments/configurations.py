@@ -89,10 +89,10 @@ Basis, measured on the 2-core development machine while other jobs kept its load
 steady steps of 102-103 ms (validation included), a first epoch 31 s longer (graph tracing),
 35 s to render and preprocess the run's 1,312 frames then (66 s in another measurement),
 11 s of test evaluation. Estimate: ≈ 130 s of overhead per configuration + 2,500 × 0.10 s
-≈ 380 s, 57 min for the 9. Then e1/full at full length: 510 s (data 80 s, fit 415 s: steps
-of 110-140 ms under that load, evaluation 15 s), which puts the 9 at ≈ 78 min with the
-study's own predictions (the runs without the dissimilarity are cheaper); steps 50 % slower
-than that still end within 2 hours.
+≈ 380 s, 57 min for the 9. Then at full length: e1/full 510 s (data 80 s, fit 415 s: steps
+of 110-140 ms under that load, evaluation 15 s) and e1/no_dissim 364 s, which put the 9
+(7 with the dissimilarity, 2 without) at ≈ 73 min, plus a few seconds each for the study's
+own predictions; steps 50 % slower than that still end within 2 hours.
 """
 
 PAPER = Preset(
@@ -106,7 +106,9 @@ PAPER = Preset(
               "train.log_every_steps=100", "train.images_every_epochs=5", "train.verbose=2"))
 """The paper's scale for a GPU: the full ResNet-18 and the schedule of
 `configs/paper_nyu_handid` (100 × 1000 steps of batch 16), HandID's 3,601 frames, NYU- and
-HIM-like sets of 16,384 frames (≈ 20 GB of frames in memory per training), 2,048 test frames."""
+HIM-like sets of 16,384 frames, 2,048 test frames. A training holds up to ≈ 24 GB of rendered
+frames (twice that while its pipeline is built) and renders them first (≈ 50 ms a frame on
+one CPU core: ≈ 17 min for E1's 20,000)."""
 
 PRESETS = {preset.name: preset for preset in (SMOKE, CPU, PAPER)}
 
