@@ -38,6 +38,10 @@ def test_ablations_change_one_thing_each():
               "e1/no_limits": {"loss.weights.lim": "0.0"}}
   for key, change in expected.items():
     assert _settings_by_key(studied[key]) == {**full, **change}, key
+  for key, configuration in studied.items():
+    config = configurations.build_config(configurations.SMOKE, configuration)
+    assert config["model"]["head"]["articulation"] == "free", key  # the paper's method
+    assert config["loss"]["weights"]["lim"] == (0.0 if key == "e1/no_limits" else 1.0), key
   config = configurations.build_config(configurations.SMOKE, studied["e1/no_handid"])
   assert [entry["subjects"] for entry in config["data"]["train"]] == ["nyu_like"]
   reference = configurations.build_config(configurations.SMOKE, studied["e1/supervised21"])
