@@ -91,6 +91,8 @@ setuptools.setup(
         "opencv-python-headless>=4.8",
         "absl-py>=2.0",
         "matplotlib>=3.8",
+        # tf.summary and keras.callbacks.TensorBoard need it; tensorflow-cpu does not pull it.
+        "tensorboard>=2.20",
     ],
     extras_require={
         "cpu": [f"tensorflow-cpu=={TF_VERSION}"],
