@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import platform
-import socket
 import subprocess
 import sys
 import tempfile
@@ -38,15 +37,6 @@ def worker_main(settings, workdir):
                                 if key != "model"}), flush=True)
 
 
-def _free_ports(count):
-  sockets = [socket.socket() for _ in range(count)]
-  for s in sockets:
-    s.bind(("localhost", 0))
-  ports = [s.getsockname()[1] for s in sockets]
-  for s in sockets:
-    s.close()
-  return ports
-
 
 def run_workers(num_workers, global_batch, steps, frames, directory):
   """Trains with `num_workers` local workers; returns the chief's result dict."""
@@ -55,7 +45,7 @@ def run_workers(num_workers, global_batch, steps, frames, directory):
   settings = [f"data.batch_size={global_batch // num_workers}",
               f"data.train.0.num_frames={frames}", "train.epochs=1",
               f"train.steps_per_epoch={steps}", "train.verbose=0"]
-  cluster = {"worker": [f"localhost:{port}" for port in _free_ports(num_workers)]}
+  cluster = distributed.local_cluster(num_workers)
   workdir = tempfile.mkdtemp(dir=directory)
   env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2",
              PYTHONPATH=os.pathsep.join([REPO_ROOT, os.environ.get("PYTHONPATH", "")]))

@@ -33,6 +33,7 @@ Work directory (written by the chief): `config.json`, `checkpoints_multi_worker/
 
 import json
 import os
+import socket
 import time
 
 import keras
@@ -162,6 +163,22 @@ def worker_training_dataset(config, input_context):
              for entry in data_config["train"]]
   return pipeline.training_dataset(sources, [entry["ratio"] for entry in data_config["train"]],
                                    pipeline_config)
+
+
+def local_cluster(num_workers):
+  """A `TF_CONFIG` cluster of `num_workers` workers on free localhost ports (tests, benchmarks).
+
+  Returns:
+    A dict {"worker": ["localhost:PORT", ...]}; each worker's `TF_CONFIG` is
+    {"cluster": this, "task": {"type": "worker", "index": i}}.
+  """
+  sockets = [socket.socket() for _ in range(num_workers)]
+  for s in sockets:
+    s.bind(("localhost", 0))
+  ports = [s.getsockname()[1] for s in sockets]
+  for s in sockets:
+    s.close()
+  return {"worker": [f"localhost:{port}" for port in ports]}
 
 
 def example_inputs():

@@ -8,7 +8,6 @@ import json
 import os
 import pathlib
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -108,20 +107,9 @@ def _environment(tf_config=None):
   return env
 
 
-def _free_ports(count):
-  sockets = [socket.socket() for _ in range(count)]
-  for s in sockets:
-    s.bind(("localhost", 0))
-  ports = [s.getsockname()[1] for s in sockets]
-  for s in sockets:
-    s.close()
-  return ports
-
-
-def _start_workers(settings, workdir, ports, log_dir, attempt):
-  cluster = {"worker": [f"localhost:{port}" for port in ports]}
+def _start_workers(settings, workdir, cluster, log_dir, attempt):
   workers = []
-  for index in range(len(ports)):
+  for index in range(len(cluster["worker"])):
     with open(log_dir / f"worker{index}_{attempt}.log", "w", encoding="utf-8") as log:
       workers.append(subprocess.Popen(
           [sys.executable, "-c", WORKER, json.dumps(settings), str(workdir)],
@@ -207,7 +195,7 @@ def test_worker_sources_split_the_frames_between_workers(tmp_path):
 def test_two_workers_end_with_identical_trained_weights(tmp_path):
   settings = TINY_SETTINGS + ["train.epochs=1", "train.steps_per_epoch=3"]
   workdir = tmp_path / "run"
-  workers = _start_workers(settings, workdir, _free_ports(2), tmp_path, 0)
+  workers = _start_workers(settings, workdir, distributed.local_cluster(2), tmp_path, 0)
   logs = _wait(workers, tmp_path, 0)
   result = _result(logs[0])
   assert (result["workers"], result["replicas"]) == (2, 2)
@@ -230,7 +218,7 @@ def test_killed_worker_then_restart_resumes_from_last_checkpoint(tmp_path):
   settings = TINY_SETTINGS + [f"train.epochs={epochs}", f"train.steps_per_epoch={steps_per_epoch}"]
   workdir = tmp_path / "run"
   index_file = workdir / "checkpoints_multi_worker" / "checkpoint"
-  workers = _start_workers(settings, workdir, _free_ports(2), tmp_path, 0)
+  workers = _start_workers(settings, workdir, distributed.local_cluster(2), tmp_path, 0)
   deadline = time.time() + 300
   while time.time() < deadline and not index_file.exists():
     assert all(worker.poll() is None for worker in workers), "a worker ended early"
@@ -251,7 +239,7 @@ def test_killed_worker_then_restart_resumes_from_last_checkpoint(tmp_path):
                  for p in index_file.parent.glob("ckpt-*.index"))
   assert saved and saved[-1] < epochs * steps_per_epoch, saved
 
-  workers = _start_workers(settings, workdir, _free_ports(2), tmp_path, 1)
+  workers = _start_workers(settings, workdir, distributed.local_cluster(2), tmp_path, 1)
   logs = _wait(workers, tmp_path, 1)
   result = _result(logs[0])
   assert result["initial_step"] >= saved[-1] > 0
