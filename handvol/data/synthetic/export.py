@@ -23,7 +23,7 @@ FORMATS = ("nyu", "hands2017", "capture")
 DEFAULT_LABEL_MODES = {"nyu": "all21_3d", "hands2017": "him_wrong_3d", "capture": "lab6_2d"}
 """Each format's usual labels: NYU's full 3D joints, HIM's wrong 3D labels, HandID's 6 clicks."""
 FORMAT_INTRINSICS = {"nyu": nyu.INTRINSICS, "hands2017": hands2017.INTRINSICS,
-                     "capture": generator.NYU_INTRINSICS}
+                     "capture": nyu.INTRINSICS}
 """The camera of each format (NYU and HANDS2017 readers assume their dataset's camera)."""
 TRUTH_FILE = "synthetic_truth.npz"
 """Per frame, in writing order: "truth_xyz" `[N, 21, 3]` mm, "subject" `[N]`."""

@@ -16,6 +16,7 @@ import itertools
 import numpy as np
 import tensorflow as tf
 
+from handvol.data import nyu
 from handvol.data import records
 from handvol.data.synthetic import labels as labels_lib
 from handvol.data.synthetic import poses
@@ -26,9 +27,6 @@ from handvol.data.synthetic import surface as surface_lib
 from handvol.geometry import camera
 from handvol.hand import kinematics
 from handvol.hand import skeleton
-
-NYU_INTRINSICS = (588.03, 587.07, 320.0, 240.0)
-"""The default camera: NYU's Kinect (SPEC §8), 640×480."""
 
 LAB6 = np.array(skeleton.LAB6)
 
@@ -47,7 +45,7 @@ class SyntheticConfig:
     pose, view, sensor, labels: The parts' configs.
     batch_size: Frames per forward-kinematics call (and per random stream).
   """
-  intrinsics: tuple = NYU_INTRINSICS
+  intrinsics: tuple = nyu.INTRINSICS  # NYU's Kinect (SPEC §8), 640×480.
   height: int = 480
   width: int = 640
   pose: poses.PoseConfig = poses.PoseConfig()
