@@ -25,6 +25,9 @@ def get_config():
       "model": {
           "encoder_width": 16,
           "blocks_per_stage": (2, 2, 2, 2),
+          # Batch-norm statistics over all replicas (mirrored, multi_worker): makes an R-replica
+          # step equal a one-device step on the same global batch (docs/distributed.md).
+          "synchronized_batch_norm": False,
           # Bounded: the angles cannot leave the joint limits, so the encoder cannot reach the
           # labelled fingertips by over-bending the fingers of a wrongly rotated hand (measured:
           # All-21 41.5 mm against 45.9 mm with "free"; docs/training.md).

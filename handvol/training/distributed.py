@@ -17,7 +17,7 @@ The loop, on every worker:
 - loss: each replica's batch-mean energy divided by the number of replicas in sync (what
   `compute_loss` returns), so the all-reduced SUM of the gradients is the gradient of the mean
   over the global batch;
-- batch norm: per-replica statistics unless synchronised (`synchronize_batch_norm`); the moving
+- batch norm: per-replica statistics unless synchronised (`handvol.model.batch_norm`); the moving
   statistics are averaged over replicas before every checkpoint, so all workers save and end
   with the same weights;
 - checkpoints: every worker takes part in `CheckpointManager.save` (saving may run collectives),
@@ -42,6 +42,7 @@ import tensorflow as tf
 from handvol.data import pipeline
 from handvol.data import tfrecords
 from handvol.image import preprocess
+from handvol.model import batch_norm
 from handvol.training import data
 from handvol.training import evaluate
 from handvol.training import trainer
@@ -81,28 +82,6 @@ def write_dir(directory, strategy):
   return os.path.join(directory, f"tmp_{resolver.task_type}_{resolver.task_id}")
 
 
-def _batch_norm_layers(model):
-  # Keras 3 has no public recursive walk over nested layers (`Model.layers` is one level).
-  nested = model._flatten_layers(include_self=False, recursive=True)
-  return [layer for layer in nested if isinstance(layer, keras.layers.BatchNormalization)]
-
-
-def synchronize_batch_norm(model):
-  """Makes every `BatchNormalization` of `model` use statistics over all replicas.
-
-  Per-replica statistics (Keras' default) make an R-replica step differ from a one-device step
-  on the same global batch; synchronised statistics make them equal, at the cost of three small
-  all-reduces per layer per step. Call before the first traced step.
-
-  Returns:
-    The number of layers changed.
-  """
-  layers = _batch_norm_layers(model)
-  for layer in layers:
-    layer.synchronized = True
-  return len(layers)
-
-
 def moving_statistics_averager(model, strategy):
   """A function that sets every batch-norm moving mean and variance to its replica average.
 
@@ -112,7 +91,7 @@ def moving_statistics_averager(model, strategy):
   what Keras 2 returned when such a variable was read. A no-op in effect with synchronised
   statistics; one all-reduce per call.
   """
-  variables = [variable for layer in _batch_norm_layers(model)
+  variables = [variable for layer in batch_norm.batch_norm_layers(model)
                for variable in (layer.moving_mean, layer.moving_variance)]
 
   def replica_average():
@@ -207,7 +186,7 @@ def train(config, workdir, strategy, synchronized_batch_norm=False):
     workdir: The (shared) work directory.
     strategy: A `tf.distribute.Strategy` (MultiWorkerMirrored, Mirrored or the default).
     synchronized_batch_norm: Batch-norm statistics over all replicas
-      (`synchronize_batch_norm`) instead of each replica's own.
+      (`handvol.model.batch_norm.synchronize`) instead of each replica's own.
 
   Returns:
     A dict: "model" (the trained `HandPoseModel`), "initial_step" (the step it resumed from,
@@ -236,7 +215,7 @@ def train(config, workdir, strategy, synchronized_batch_norm=False):
     model = trainer.build_model(config)
     model(example_inputs())
     if synchronized_batch_norm:
-      synchronize_batch_norm(model)
+      batch_norm.synchronize(model)
     trainer.compile_model(model, config)
     model.optimizer.build(model.trainable_variables)
   checkpoint = tf.train.Checkpoint(model=model, optimizer=model.optimizer)
@@ -309,7 +288,7 @@ def train_and_evaluate(config, workdir, strategy=None):
 
   Args:
     config: A nested config dict (`handvol/configs/`); an optional
-      "model.synchronized_batch_norm" (default False) switches `synchronize_batch_norm` on.
+      "model.synchronized_batch_norm" switches `batch_norm.synchronize` on.
     workdir: The work directory, shared by all workers.
     strategy: Optional strategy; by default a `MultiWorkerMirroredStrategy` configured by the
       `TF_CONFIG` environment variable (one worker without it).
@@ -323,7 +302,7 @@ def train_and_evaluate(config, workdir, strategy=None):
     with open(os.path.join(workdir, "config.json"), "w", encoding="utf-8") as f:
       json.dump(config, f, indent=2)
   result = train(config, workdir, strategy,
-                 synchronized_batch_norm=config["model"].get("synchronized_batch_norm", False))
+                 synchronized_batch_norm=config["model"]["synchronized_batch_norm"])
   summary = {key: value for key, value in result.items() if key != "model"}
   if not is_chief(strategy):
     return summary

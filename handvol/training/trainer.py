@@ -23,6 +23,7 @@ import tensorflow as tf
 
 from handvol.evaluation import evaluate as evaluation
 from handvol.hand import skeleton
+from handvol.model import batch_norm
 from handvol.model import hand_pose_model
 from handvol.training import callbacks as training_callbacks
 from handvol.training import data
@@ -115,6 +116,8 @@ def train_and_evaluate(config, workdir):
   with strategy.scope():
     model = build_model(config)
     model(_first_examples(datasets.validation, 1))  # BackupAndRestore needs a built model.
+    if config["model"]["synchronized_batch_norm"]:
+      batch_norm.synchronize(model)
     compile_model(model, config)
   untrained = evaluate.evaluate_model(model, datasets.test)
 

@@ -67,6 +67,7 @@ import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 from handvol import configs
+from handvol.model import batch_norm
 from handvol.training import data
 from handvol.training import distributed
 from handvol.training import trainer
@@ -88,7 +89,7 @@ keras.utils.set_random_seed(config["seed"])
 with mirrored_strategy.scope():
   fitted = trainer.build_model(config)
   fitted(distributed.example_inputs())
-  distributed.synchronize_batch_norm(fitted)
+  batch_norm.synchronize(fitted)
   trainer.compile_model(fitted, config)
 fitted.fit(train, epochs=1, steps_per_epoch=config["train"]["steps_per_epoch"], verbose=0)
 for name, model in (("initial", initial), ("one", single["model"]), ("two", mirrored["model"]),
