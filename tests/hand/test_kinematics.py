@@ -9,15 +9,6 @@ from handvol.hand import skeleton
 WRIST = np.array([12.0, -30.0, 480.0])
 
 
-def _random_pose(rng, batch):
-  theta = np.zeros((batch, skeleton.NUM_THETA))
-  theta[:, skeleton.THETA_TRANSLATION] = rng.uniform(-100, 100, (batch, 3)) + [0, 0, 500]
-  theta[:, skeleton.THETA_ROTATION] = rng.uniform(-np.pi, np.pi, (batch, 3))
-  theta[:, skeleton.THETA_ARTICULATION] = rng.uniform(-1.2, 1.2,
-                                                      (batch, skeleton.NUM_ARTICULATIONS))
-  return theta
-
-
 def _random_lengths(rng, batch):
   return rng.uniform(10.0, 90.0, (batch, skeleton.NUM_BONES))
 
@@ -44,9 +35,9 @@ def test_skeleton_tables_are_consistent():
 
 
 @pytest.mark.parametrize("dtype", [tf.float64, tf.float32])
-def test_bone_lengths_measured_on_output_equal_input(dtype):
+def test_bone_lengths_measured_on_output_equal_input(dtype, random_pose):
   rng = np.random.default_rng(0)
-  theta, lengths = _random_pose(rng, 64), _random_lengths(rng, 64)
+  theta, lengths = random_pose(rng, 64), _random_lengths(rng, 64)
   keypoints = kinematics.forward_kinematics(tf.constant(theta, dtype), tf.constant(lengths, dtype))[
       "keypoints"].numpy().astype(np.float64)
   measured = np.linalg.norm(keypoints[:, skeleton.BONE_END] - keypoints[:, skeleton.BONE_START],
@@ -55,9 +46,9 @@ def test_bone_lengths_measured_on_output_equal_input(dtype):
   np.testing.assert_allclose(measured, lengths, rtol=0, atol=1e-4 if dtype == tf.float64 else 3e-4)
 
 
-def test_global_rotation_rotates_rigidly_about_the_wrist():
+def test_global_rotation_rotates_rigidly_about_the_wrist(random_pose):
   rng = np.random.default_rng(1)
-  theta, lengths = _random_pose(rng, 16), _random_lengths(rng, 16)
+  theta, lengths = random_pose(rng, 16), _random_lengths(rng, 16)
   unrotated = theta.copy()
   unrotated[:, skeleton.THETA_ROTATION] = 0.0
   posed = kinematics.forward_kinematics(theta, lengths)["keypoints"].numpy()
@@ -88,9 +79,9 @@ def test_rest_pose_matches_documented_rest_geometry():
       skeleton.KEYPOINT_NAMES.index("little_tip"), 0]
 
 
-def test_bone_frames_are_rotations_along_the_bones():
+def test_bone_frames_are_rotations_along_the_bones(random_pose):
   rng = np.random.default_rng(2)
-  theta, lengths = _random_pose(rng, 8), _random_lengths(rng, 8)
+  theta, lengths = random_pose(rng, 8), _random_lengths(rng, 8)
   fk = kinematics.forward_kinematics(theta, lengths)
   frames = fk["bone_frames"].numpy()
   np.testing.assert_allclose(np.einsum("bkji,bkjl->bkil", frames, frames),
@@ -133,9 +124,9 @@ def test_abduction_turns_fingers_towards_the_thumb():
   np.testing.assert_allclose(posed[tip, 2], rest[tip, 2], atol=1e-9)
 
 
-def test_jacobian_matches_finite_differences():
+def test_jacobian_matches_finite_differences(random_pose):
   rng = np.random.default_rng(3)
-  theta = tf.constant(_random_pose(rng, 1))
+  theta = tf.constant(random_pose(rng, 1))
   lengths = tf.constant(_random_lengths(rng, 1))
   keypoints = tf.function(lambda t, b: kinematics.forward_kinematics(t, b)["keypoints"])
   theoretical, numerical = tf.test.compute_gradient(keypoints, [theta, lengths], delta=1e-6)

@@ -8,15 +8,6 @@ from handvol.hand import skeleton
 from handvol.hand import volume
 
 
-def _random_pose(rng, batch):
-  theta = np.zeros((batch, skeleton.NUM_THETA))
-  theta[:, skeleton.THETA_TRANSLATION] = rng.uniform(-100, 100, (batch, 3)) + [0, 0, 500]
-  theta[:, skeleton.THETA_ROTATION] = rng.uniform(-np.pi, np.pi, (batch, 3))
-  theta[:, skeleton.THETA_ARTICULATION] = rng.uniform(-1.0, 1.0,
-                                                      (batch, skeleton.NUM_ARTICULATIONS))
-  return theta
-
-
 def test_table_shapes():
   assert 30 <= volume.NUM_GAUSSIANS <= 50
   assert volume.SIGMAS_MM.shape == volume.GAUSSIAN_FRACTIONS.shape == (volume.NUM_GAUSSIANS,)
@@ -26,10 +17,10 @@ def test_table_shapes():
   assert set(volume.GAUSSIAN_BONES) == set(range(skeleton.NUM_BONES))
 
 
-def test_gaussians_move_rigidly_with_their_bones():
+def test_gaussians_move_rigidly_with_their_bones(random_pose):
   rng = np.random.default_rng(0)
   lengths = np.tile(bone_lengths.default_bone_model().mean, (6, 1))
-  fk = kinematics.forward_kinematics(_random_pose(rng, 6), lengths)
+  fk = kinematics.forward_kinematics(random_pose(rng, 6, max_articulation=1.0), lengths)
   centres = volume.posed_gaussians(fk).numpy()
   frames = fk["bone_frames"].numpy()[:, volume.GAUSSIAN_BONES]
   starts = fk["bone_starts"].numpy()[:, volume.GAUSSIAN_BONES]
