@@ -7,10 +7,11 @@ are plain TF; the generative loss and its custom op stay out of the graph, so TF
 Two entry points, both batched, both returning the dict of `OUTPUT_KEYS`:
 
 - `predict_frames(model, depth, depth_unit_mm, intrinsics, reference_uvd, has_reference)`:
-  full depth frames. Each frame goes through the training preprocessing
-  (`handvol.image.preprocess`, SPEC §7) as a frame record without labels: the caller's
-  reference point where `has_reference` is 1 (reported as source 1, "centre_file"), else the
-  depth-only centre of the nearest object (source 2, "depth_only").
+  full depth frames. The batch goes through the training preprocessing
+  (`handvol.image.preprocess`, SPEC §7; its batched functions, no per-frame loop) of frames
+  without labels: the caller's reference point where `has_reference` is 1 (reported as source
+  1, "centre_file"), else the depth-only centre of the nearest object (source 2,
+  "depth_only").
 - `predict_crops(model, depth_input, crop_intrinsics, center_xyz)`: preprocessed crops, as in
   a training example.
 
@@ -32,13 +33,13 @@ Output conventions (all float32 except `reference_source` and `valid`, int32):
 A frame is invalid (`valid` = 0) when its intrinsics are not finite and positive in fx, fy, or
 its reference depth is not above `numerics.MIN_DEPTH_MM`, or its crop holds fewer than
 `MIN_VALID_CROP_PIXELS` measured pixels (an all-zero frame, a hand outside the depth range).
-Negative, NaN and infinite depths count as "no measurement".
+Negative, NaN and infinite depths count as "no measurement", and so does every depth of a
+frame whose `depth_unit_mm` is not positive.
 """
 
 import tensorflow as tf
 
 from handvol import numerics
-from handvol.data import records
 from handvol.geometry import camera
 from handvol.image import preprocess
 
@@ -107,51 +108,15 @@ def ensure_signature(inputs, specs, name=None):
             for tensor, spec in zip(inputs, specs)]
 
 
-def depth_in_mm(depth, depth_unit_mm, name=None):
-  """Depth counts → mm, negative values clamped to 0 (no measurement); any batch shape.
-
-  NaN and ±Inf pass through: the preprocessing counts only finite depths in the cube's range as
-  measured (its comparisons are false for NaN and Inf), so no extra pass over the frame is
-  spent on them.
-
-  Args:
-    depth: A tensor of shape `[A1, ..., An, H, W]`, any real dtype.
-    depth_unit_mm: A tensor of shape `[A1, ..., An]`, mm per count.
-    name: Optional name scope.
-
-  Returns:
-    A float32 tensor of shape `[A1, ..., An, H, W]`, mm.
-  """
-  with tf.name_scope(name or "depth_in_mm"):
-    depth_unit_mm = tf.cast(depth_unit_mm, tf.float32)[..., tf.newaxis, tf.newaxis]
-    return tf.maximum(tf.cast(depth, tf.float32) * depth_unit_mm, 0.0)
-
-
-def _label_free_record(depth, intrinsics, reference_uvd, has_reference):
-  """A frame record (tensors) without labels, for `preprocess.preprocess`."""
-  zeros = tf.zeros([records.NUM_KEYPOINTS], tf.float32)
-  return {
-      "depth": depth,
-      "intrinsics": intrinsics,
-      "uv": tf.zeros([records.NUM_KEYPOINTS, 2], tf.float32),
-      "xyz": tf.zeros([records.NUM_KEYPOINTS, 3], tf.float32),
-      "kind": tf.fill([records.NUM_KEYPOINTS], records.KIND_NONE),
-      "visible": zeros,
-      "truth_xyz": tf.zeros([records.NUM_KEYPOINTS, 3], tf.float32),
-      "has_truth": tf.constant(0.0),
-      "subject": tf.constant(0),
-      "dataset": tf.constant(0),
-      "center_uvd": reference_uvd,
-      "has_center": tf.cast(has_reference > 0, tf.float32),
-  }
-
-
 def preprocess_frames(depth, depth_unit_mm, intrinsics, reference_uvd, has_reference,
                       cube_mm=preprocess.CUBE_MM, name=None):
-  """The training preprocessing (`preprocess.preprocess`) of a batch of label-free frames.
+  """The training preprocessing of a batch of label-free frames, vectorised over the batch.
 
-  Each frame is converted to mm (`depth_in_mm`) inside the per-frame loop, so the batch is not
-  copied once more at full resolution.
+  The reference point is `reference_uvd` where `has_reference` is 1, else the depth-only centre
+  (`preprocess.centers_from_depth`, computed for every frame); the crop is
+  `preprocess.crop_frames`, the steps `preprocess.preprocess` runs. Depth counts are converted
+  to mm (`preprocess.depth_in_mm`) only on the pixels these read (a subsample and 128×128
+  crops), never on whole frames.
 
   Args:
     depth: A tensor of shape `[B, H, W]`, counts of `depth_unit_mm` (0 = no measurement).
@@ -168,24 +133,18 @@ def preprocess_frames(depth, depth_unit_mm, intrinsics, reference_uvd, has_refer
     "crop_intrinsics" `[B, 4]`, "center_xyz" `[B, 3]` mm, "center_source" int32 `[B]`.
   """
   with tf.name_scope(name or "preprocess_frames"):
-    keys = ("depth_input", "crop_depth", "crop_intrinsics", "center_xyz", "center_source")
-    size = preprocess.CROP_SIZE
-
-    def one_frame(frame):
-      depth_mm = depth_in_mm(frame[0], frame[1])
-      example = preprocess.preprocess(_label_free_record(depth_mm, *frame[2:]), cube_mm=cube_mm,
-                                      size=size)
-      return {key: example[key] for key in keys}
-
-    return tf.map_fn(
-        one_frame, (depth, depth_unit_mm, intrinsics, reference_uvd, has_reference),
-        fn_output_signature={
-            "depth_input": tf.TensorSpec([size, size, 1], tf.float32),
-            "crop_depth": tf.TensorSpec([size, size], tf.float32),
-            "crop_intrinsics": tf.TensorSpec([4], tf.float32),
-            "center_xyz": tf.TensorSpec([3], tf.float32),
-            "center_source": tf.TensorSpec([], tf.int32),
-        })
+    depth = tf.convert_to_tensor(depth)
+    depth_unit_mm = tf.convert_to_tensor(depth_unit_mm, tf.float32)
+    intrinsics = tf.convert_to_tensor(intrinsics, tf.float32)
+    given = tf.convert_to_tensor(has_reference, tf.float32) > 0
+    from_depth = preprocess.centers_from_depth(depth, intrinsics, cube_mm, depth_unit_mm)
+    center_uvd = tf.where(given[:, tf.newaxis], tf.convert_to_tensor(reference_uvd, tf.float32),
+                          from_depth)
+    crops = preprocess.crop_frames(depth, center_uvd, intrinsics, cube_mm,
+                                   preprocess.CROP_SIZE, depth_unit_mm)
+    del crops["window"]
+    crops["center_source"] = tf.where(given, SOURCE_GIVEN, SOURCE_DEPTH_ONLY)
+    return crops
 
 
 def _usable_camera(intrinsics, center_xyz):

@@ -1,8 +1,11 @@
-"""Preprocessing of one depth frame (SPEC §7): reference point, cube crop, normalised input.
+"""Preprocessing of depth frames (SPEC §7): reference point, cube crop, normalised input.
 
-All functions act on one frame (no batch dimension) with TF ops, so they run inside
-`tf.data` maps. Pixel coordinates follow `handvol.geometry.camera` (pixel centres at integers,
-windows by their continuous edges).
+The per-frame functions (no batch dimension; `preprocess`, `reference_point`,
+`center_from_depth`, `resample_window`) run inside `tf.data` maps for training. They call the
+batched ones (`centers_from_depth`, `resample_windows`, `crop_frames`; leading dimension B) on
+a batch of one, which the serving graph (`handvol.export.serving`) runs on whole batches: one
+implementation for both. All are TF ops. Pixel coordinates follow `handvol.geometry.camera`
+(pixel centres at integers, windows by their continuous edges).
 
 Steps, as `preprocess` runs them:
 1. A reference point (u, v, d), from the first available of (`CENTER_SOURCES`):
@@ -12,9 +15,15 @@ Steps, as `preprocess` runs them:
      point (the paper re-crops "the same cube, but centered at the average depth");
    - a centre file: the record's `center_uvd`, as given;
    - depth alone: the centre of mass of the nearest object. The nearest surface depth is the
-     smallest depth of any fully valid 4×4 pixel block (so isolated flying pixels are
-     ignored); the object is every valid pixel within one cube side behind it; its (u, v, d)
-     centre of mass is then recomputed once over the pixels inside the cube around it.
+     smallest depth of any fully valid 4×4 pixel block (a block's depth: its largest; blocks
+     start at pixel 0, so isolated flying pixels are ignored; without such a block, the
+     nearest valid pixel of the subsample below). A first (u, v, d) centre of mass is taken
+     over the valid pixels within one cube side behind it among every 4th pixel in each
+     direction (the top-left pixel of each whole 4×4 block). It is refined once: the centre of
+     mass of the valid pixels within d ± cube/2 among those that the 128×128 (`CROP_SIZE`)
+     resampling of the cube's window around the first estimate (step 2) reads, each pixel
+     counted once at its original (u, v): every pixel of the window (± ½ pixel) when it spans
+     at most 128 pixels, else a regular subsample of it (spacing window/128).
 2. The window: the cube's extent (`cube_mm`) projected at depth d, centred at (u, v):
    half-widths fx·cube/2d and fy·cube/2d pixels. Resampled to `size`×`size` by nearest
    neighbour (crop pixel j samples the original pixel nearest to u_min + (j + ½)·w/size);
@@ -25,6 +34,8 @@ Steps, as `preprocess` runs them:
    crop pixels (`camera.image_to_crop`); 3D labels stay in the camera frame, which the crop
    shares.
 """
+
+import functools
 
 import tensorflow as tf
 
@@ -50,6 +61,70 @@ def _nearest_pixel(coordinate, extent):
   index = tf.cast(tf.floor(coordinate + 0.5), tf.int32)
   inside = (index >= 0) & (index < extent)
   return tf.clip_by_value(index, 0, extent - 1), inside
+
+
+def _window_samples(low, high, size, extent):
+  """The pixels that a `size`-sample nearest-neighbour resampling of [low, high] reads.
+
+  Args:
+    low: A tensor of shape `[B]`, the window's lower continuous edge, pixels.
+    high: A tensor of shape `[B]`, its upper edge.
+    size: Number of samples.
+    extent: The image's extent along this axis, pixels (int32 scalar).
+
+  Returns:
+    A tuple of tensors of shape `[B, size]`: the pixel indices (int32, clipped to the image),
+    whether each lies inside the image, and whether it is the first sample of its pixel (the
+    indices do not decrease, so a pixel's samples are consecutive).
+  """
+  steps = (tf.range(size, dtype=tf.float32) + 0.5) / size
+  coordinate = low[:, tf.newaxis] + steps * (high - low)[:, tf.newaxis]
+  index, inside = _nearest_pixel(coordinate, extent)
+  unclipped = tf.floor(coordinate + 0.5)
+  first = tf.concat([tf.ones_like(inside[:, :1]), unclipped[:, 1:] > unclipped[:, :-1]],
+                    axis=1)
+  return index, inside, first
+
+
+def _resample(depth, windows, size):
+  """`resample_windows`, plus the samples' pixels: `(crop, (rows, columns), (first_row,
+  first_column))`, each of the last four `[B, size]` (`_window_samples`)."""
+  rows, rows_in, first_row = _window_samples(windows[:, 1], windows[:, 3], size,
+                                             tf.shape(depth)[1])
+  columns, columns_in, first_column = _window_samples(windows[:, 0], windows[:, 2], size,
+                                                      tf.shape(depth)[2])
+  # One gather from the flattened batch (much faster than two with batch_dims on CPU).
+  shape = tf.shape(depth, out_type=tf.int64)
+  row_starts = (tf.range(shape[0])[:, tf.newaxis] * shape[1] + tf.cast(rows, tf.int64)) * shape[2]
+  crop = tf.gather(tf.reshape(depth, [-1]),
+                   row_starts[:, :, tf.newaxis] + tf.cast(columns, tf.int64)[:, tf.newaxis, :])
+  inside = rows_in[:, :, tf.newaxis] & columns_in[:, tf.newaxis, :]
+  crop = tf.where(inside, crop, tf.zeros_like(crop))
+  return crop, (rows, columns), (first_row, first_column)
+
+
+def depth_in_mm(depth, depth_unit_mm=None, name=None):
+  """Depth counts → float32 mm; negative counts, and every count of a unit that is not > 0,
+  give 0 (no measurement); any batch shape.
+
+  NaN and ±Inf pass through: every step here counts as measured only the depths in a finite
+  range (their comparisons are false for NaN and Inf), so no pass is spent on them.
+
+  Args:
+    depth: A tensor of shape `[A1, ..., An, H, W]`, any real dtype.
+    depth_unit_mm: A tensor of shape `[A1, ..., An]`, mm per count; None: `depth` is in mm.
+    name: Optional name scope.
+
+  Returns:
+    A float32 tensor of shape `[A1, ..., An, H, W]`, mm.
+  """
+  with tf.name_scope(name or "depth_in_mm"):
+    depth = tf.cast(depth, tf.float32)
+    if depth_unit_mm is not None:
+      unit = tf.cast(depth_unit_mm, tf.float32)
+      unit = tf.where(unit > 0, unit, tf.zeros_like(unit))
+      depth = depth * unit[..., tf.newaxis, tf.newaxis]
+    return tf.maximum(depth, 0.0)
 
 
 def as_record_tensors(record):
@@ -78,32 +153,35 @@ def crop_window(center_uvd, intrinsics, cube_mm=CUBE_MM, name=None):
     return tf.concat([center_uvd[..., :2] - half, center_uvd[..., :2] + half], axis=-1)
 
 
-def resample_window(depth, window, size=CROP_SIZE, name=None):
-  """Nearest-neighbour resampling of a window of a depth image.
+def resample_windows(depth, windows, size=CROP_SIZE, name=None):
+  """Nearest-neighbour resampling of one window per image of a batch (any depth dtype).
 
   Args:
-    depth: A tensor of shape `[H, W]`, mm (0 = no measurement).
-    window: A tensor of shape `[4]`, (u_min, v_min, u_max, v_max) in pixels.
+    depth: A tensor of shape `[B, H, W]` (0 = no measurement).
+    windows: A tensor of shape `[B, 4]`, (u_min, v_min, u_max, v_max) in pixels.
     size: Output side in pixels.
     name: Optional name scope.
 
   Returns:
-    A tensor of shape `[size, size]`: crop pixel (row i, column j) holds the original pixel
-    nearest to (u_min + (j + ½)·w/size, v_min + (i + ½)·h/size); 0 outside the image.
+    A tensor of shape `[B, size, size]` and the dtype of `depth`: crop pixel (row i, column j)
+    of image b holds its original pixel nearest to (u_min + (j + ½)·w/size,
+    v_min + (i + ½)·h/size); 0 outside the image.
   """
+  with tf.name_scope(name or "resample_windows"):
+    depth = tf.convert_to_tensor(depth)
+    if depth.shape.rank is not None and depth.shape.rank != 3:
+      raise ValueError(f"depth must have rank 3 ([B, H, W]), got shape {depth.shape}")
+    return _resample(depth, tf.convert_to_tensor(windows, tf.float32), size)[0]
+
+
+def resample_window(depth, window, size=CROP_SIZE, name=None):
+  """`resample_windows` of one image: depth `[H, W]` mm, window `[4]` → `[size, size]` mm."""
   with tf.name_scope(name or "resample_window"):
     depth = tf.convert_to_tensor(depth, tf.float32)
     if depth.shape.rank is not None and depth.shape.rank != 2:
       raise ValueError(f"depth must have rank 2 ([H, W]), got shape {depth.shape}")
     window = tf.convert_to_tensor(window, tf.float32)
-    steps = (tf.range(size, dtype=tf.float32) + 0.5) / size
-    columns, columns_in = _nearest_pixel(window[0] + steps * (window[2] - window[0]),
-                                         tf.shape(depth)[1])
-    rows, rows_in = _nearest_pixel(window[1] + steps * (window[3] - window[1]),
-                                   tf.shape(depth)[0])
-    crop = tf.gather(tf.gather(depth, rows, axis=0), columns, axis=1)
-    inside = rows_in[:, tf.newaxis] & columns_in[tf.newaxis, :]
-    return tf.where(inside, crop, tf.zeros_like(crop))
+    return resample_windows(depth[tf.newaxis], window[tf.newaxis], size)[0]
 
 
 def _mean_valid_depth(depth, center_uvd, intrinsics, cube_mm):
@@ -143,48 +221,86 @@ def center_from_labels(record, cube_mm=CUBE_MM, name=None):
     return tf.concat([center_uv, refined[tf.newaxis]], axis=0)
 
 
-def center_from_depth(depth, intrinsics, cube_mm=CUBE_MM, name=None):
-  """Reference point from the depth alone: the nearest object's centre of mass (module doc).
+def centers_from_depth(depth, intrinsics, cube_mm=CUBE_MM, depth_unit_mm=None, name=None):
+  """Reference points from the depth alone, for a batch (module docstring, step 1).
+
+  The only pass over the full frames is the blocks' maxima and minima of the nearest surface;
+  the centres of mass read a subsample (every 4th pixel in each direction) and the `CROP_SIZE`²
+  resampling of the cube's window, converted to mm there only.
 
   Args:
-    depth: A tensor of shape `[H, W]`, mm.
-    intrinsics: A tensor of shape `[4]`.
+    depth: A tensor of shape `[B, H, W]`, counts of `depth_unit_mm` (any real dtype), H and W
+      at least `NEAREST_BLOCK`; negative, NaN and ±Inf are no measurement.
+    intrinsics: A tensor of shape `[B, 4]`.
     cube_mm: Cube side, mm.
+    depth_unit_mm: A tensor of shape `[B]`, mm per count (> 0); None: `depth` is in mm.
     name: Optional name scope.
 
   Returns:
-    A tensor of shape `[3]`, (u, v) pixels and d mm; for an image without valid pixels, the
+    A tensor of shape `[B, 3]`, (u, v) pixels and d mm; for an image without valid pixels, the
     image centre at depth `numerics.MIN_DEPTH_MM`.
   """
+  with tf.name_scope(name or "centers_from_depth"):
+    depth = tf.convert_to_tensor(depth)
+    if depth.shape.rank is not None and depth.shape.rank != 3:
+      raise ValueError(f"depth must have rank 3 ([B, H, W]), got shape {depth.shape}")
+    if depth.dtype != tf.float32:
+      depth = tf.cast(depth, tf.float32)
+    intrinsics = tf.convert_to_tensor(intrinsics, tf.float32)
+    unit = (tf.ones(tf.shape(depth)[:1]) if depth_unit_mm is None
+            else tf.convert_to_tensor(depth_unit_mm, tf.float32))
+    batch, height, width = tf.unstack(tf.shape(depth))
+    # Nearest surface, in counts (a positive unit keeps their order). Each 4×4 block's maximum,
+    # and whether its minimum is > 0 (min and max propagate NaN): first elementwise over its
+    # rows, the only pass over the full frames, then over its columns.
+    down, across = height // NEAREST_BLOCK, width // NEAREST_BLOCK
+    grouped = tf.reshape(depth[:, :down * NEAREST_BLOCK, :across * NEAREST_BLOCK],
+                         [batch, down, NEAREST_BLOCK, across * NEAREST_BLOCK])
+    block_rows = [grouped[:, :, row] for row in range(NEAREST_BLOCK)]
+    row_max = functools.reduce(tf.maximum, block_rows)
+    row_valid = functools.reduce(tf.minimum, block_rows) > 0
+    far = tf.where(row_valid, row_max, tf.float32.max)
+    block_far = tf.reduce_max(tf.reshape(far, [batch, down, across, NEAREST_BLOCK]), axis=3)
+    block_nearest = tf.reduce_min(block_far, axis=[1, 2])
+    # The subsample: each block's top-left pixel, so a fully valid block is never missed.
+    sample = tf.reshape(block_rows[0], [batch, down, across, NEAREST_BLOCK])[..., 0]
+    sample = depth_in_mm(sample, depth_unit_mm)
+    valid = sample > 0
+    sample_nearest = tf.reduce_min(tf.where(valid, sample, tf.float32.max), axis=[1, 2])
+    nearest = tf.where(block_nearest < tf.float32.max, block_nearest * unit, sample_nearest)
+
+    def centre_of_mass(mask, crop, rows, columns, fallback):
+      weight = tf.cast(mask, tf.float32)
+      count = tf.reduce_sum(weight, axis=[1, 2])
+      sums = tf.stack([
+          tf.reduce_sum(tf.reduce_sum(weight, axis=1) * tf.cast(columns, tf.float32), axis=1),
+          tf.reduce_sum(tf.reduce_sum(weight, axis=2) * tf.cast(rows, tf.float32), axis=1),
+          tf.reduce_sum(tf.where(mask, crop, 0.0), axis=[1, 2])], axis=1)
+      mean = numerics.safe_divide(sums, count[:, tf.newaxis])
+      return tf.where(count[:, tf.newaxis] > 0, mean, fallback)
+
+    image_centre = tf.stack([tf.fill([batch], tf.cast(width - 1, tf.float32) / 2),
+                             tf.fill([batch], tf.cast(height - 1, tf.float32) / 2),
+                             tf.fill([batch], numerics.MIN_DEPTH_MM)], axis=1)
+    sample_rows = tf.tile(tf.range(down)[tf.newaxis] * NEAREST_BLOCK, [batch, 1])
+    sample_columns = tf.tile(tf.range(across)[tf.newaxis] * NEAREST_BLOCK, [batch, 1])
+    first = centre_of_mass(valid & (sample <= (nearest + cube_mm)[:, tf.newaxis, tf.newaxis]),
+                           sample, sample_rows, sample_columns, image_centre)
+    # Refinement over the pixels that the cube's crop samples, each counted once.
+    crop, (rows, columns), (first_row, first_column) = _resample(
+        depth, crop_window(first, intrinsics, cube_mm), CROP_SIZE)
+    crop = depth_in_mm(crop, depth_unit_mm)
+    in_cube = ((crop > 0) & (tf.abs(crop - first[:, 2:3, tf.newaxis]) <= 0.5 * cube_mm)
+               & first_row[:, :, tf.newaxis] & first_column[:, tf.newaxis, :])
+    return centre_of_mass(in_cube, crop, rows, columns, first)
+
+
+def center_from_depth(depth, intrinsics, cube_mm=CUBE_MM, name=None):
+  """`centers_from_depth` of one frame: depth `[H, W]` mm, intrinsics `[4]` → `[3]`."""
   with tf.name_scope(name or "center_from_depth"):
     depth = tf.convert_to_tensor(depth, tf.float32)
     intrinsics = tf.convert_to_tensor(intrinsics, tf.float32)
-    valid = depth > 0
-    far = tf.where(valid, depth, tf.float32.max)
-    blocks = tf.nn.max_pool2d(far[tf.newaxis, :, :, tf.newaxis], NEAREST_BLOCK, NEAREST_BLOCK,
-                              "VALID")
-    block_nearest = tf.reduce_min(blocks)
-    nearest = tf.where(block_nearest < tf.float32.max, block_nearest,
-                       tf.reduce_min(far))
-    height, width = tf.shape(depth)[0], tf.shape(depth)[1]
-    v, u = tf.meshgrid(tf.range(height, dtype=tf.float32), tf.range(width, dtype=tf.float32),
-                       indexing="ij")
-
-    def centre_of_mass(mask, fallback):
-      weight = tf.cast(mask, tf.float32)
-      count = tf.reduce_sum(weight)
-      mean = numerics.safe_divide(
-          tf.stack([tf.reduce_sum(weight * u), tf.reduce_sum(weight * v),
-                    tf.reduce_sum(weight * depth)]), count)
-      return tf.where(count > 0, mean, fallback)
-
-    image_centre = tf.stack([tf.cast(width - 1, tf.float32) / 2,
-                             tf.cast(height - 1, tf.float32) / 2, numerics.MIN_DEPTH_MM])
-    first = centre_of_mass(valid & (depth <= nearest + cube_mm), image_centre)
-    window = crop_window(first, intrinsics, cube_mm)
-    in_cube = (valid & (tf.abs(depth - first[2]) <= 0.5 * cube_mm) & (u >= window[0])
-               & (u <= window[2]) & (v >= window[1]) & (v <= window[3]))
-    return centre_of_mass(in_cube, first)
+    return centers_from_depth(depth[tf.newaxis], intrinsics[tf.newaxis], cube_mm)[0]
 
 
 def reference_point(record, cube_mm=CUBE_MM, name=None):
@@ -224,6 +340,42 @@ def normalize_depth(crop_depth, center_depth, cube_mm=CUBE_MM, name=None):
     return tf.where(crop_depth > 0, scaled, tf.ones_like(scaled))[..., tf.newaxis]
 
 
+def crop_frames(depth, center_uvd, intrinsics, cube_mm=CUBE_MM, size=CROP_SIZE,
+                depth_unit_mm=None, name=None):
+  """Steps 2–4 (module docstring) for a batch: window, crop and network input.
+
+  Args:
+    depth: A tensor of shape `[B, H, W]`, counts of `depth_unit_mm` (any real dtype; converted
+      to mm on the crop only).
+    center_uvd: A tensor of shape `[B, 3]`, the reference points: (u, v) pixels, d mm.
+    intrinsics: A tensor of shape `[B, 4]`.
+    cube_mm: Cube side, mm.
+    size: Crop side, pixels.
+    depth_unit_mm: A tensor of shape `[B]`, mm per count (> 0); None: `depth` is in mm.
+    name: Optional name scope.
+
+  Returns:
+    A dict: `"depth_input"` `[B, size, size, 1]`, `"crop_depth"` `[B, size, size]` mm (0 outside
+    d ± cube/2), `"crop_intrinsics"` `[B, 4]`, `"center_xyz"` `[B, 3]` mm and `"window"`
+    `[B, 4]` (u_min, v_min, u_max, v_max) pixels.
+  """
+  with tf.name_scope(name or "crop_frames"):
+    center_uvd = tf.convert_to_tensor(center_uvd, tf.float32)
+    intrinsics = tf.convert_to_tensor(intrinsics, tf.float32)
+    window = crop_window(center_uvd, intrinsics, cube_mm)
+    crop = depth_in_mm(resample_windows(depth, window, size), depth_unit_mm)
+    center_depth = center_uvd[:, 2]
+    crop = tf.where(tf.abs(crop - center_depth[:, tf.newaxis, tf.newaxis]) <= 0.5 * cube_mm,
+                    crop, tf.zeros_like(crop))
+    return {
+        "depth_input": normalize_depth(crop, center_depth, cube_mm),
+        "crop_depth": crop,
+        "crop_intrinsics": camera.crop_intrinsics(intrinsics, window, size),
+        "center_xyz": camera.uvd_to_xyz(center_uvd, intrinsics),
+        "window": window,
+    }
+
+
 def preprocess(record, cube_mm=CUBE_MM, size=CROP_SIZE, name=None):
   """One frame record (tensors) → the training example without its image Gaussians.
 
@@ -241,18 +393,13 @@ def preprocess(record, cube_mm=CUBE_MM, size=CROP_SIZE, name=None):
   """
   with tf.name_scope(name or "preprocess"):
     record = as_record_tensors(record)
-    intrinsics = record["intrinsics"]
     center_uvd, source = reference_point(record, cube_mm)
-    window = crop_window(center_uvd, intrinsics, cube_mm)
-    crop = resample_window(record["depth"], window, size)
-    crop = tf.where(tf.abs(crop - center_uvd[2]) <= 0.5 * cube_mm, crop, tf.zeros_like(crop))
+    example = {key: value[0] for key, value in crop_frames(
+        record["depth"][tf.newaxis], center_uvd[tf.newaxis], record["intrinsics"][tf.newaxis],
+        cube_mm, size).items()}
     labelled = (record["kind"] >= records.KIND_2D)[:, tf.newaxis]
-    uv = camera.image_to_crop(record["uv"], window, size)
-    return {
-        "depth_input": normalize_depth(crop, center_uvd[2], cube_mm),
-        "crop_depth": crop,
-        "crop_intrinsics": camera.crop_intrinsics(intrinsics, window, size),
-        "center_xyz": camera.uvd_to_xyz(center_uvd, intrinsics),
+    uv = camera.image_to_crop(record["uv"], example.pop("window"), size)
+    example.update({
         "uv": tf.where(labelled, uv, tf.zeros_like(uv)),
         "xyz": record["xyz"],
         "kind": record["kind"],
@@ -262,4 +409,5 @@ def preprocess(record, cube_mm=CUBE_MM, size=CROP_SIZE, name=None):
         "subject": record["subject"],
         "dataset": record["dataset"],
         "center_source": source,
-    }
+    })
+    return example

@@ -112,7 +112,30 @@ def test_crop_signature_matches_the_keras_model(trained_like, loaded):
                              atol=1e-3)
 
 
-@pytest.mark.parametrize("bad", ["zeros", "garbage", "too_far", "no_camera"])
+def test_frames_batched_equal_one_at_a_time():
+  depths = [blob_frame(), blob_frame(center_xyz=(10.0, -20.0, 380.0), radius_mm=50.0),
+            np.zeros_like(blob_frame())]
+  batched = serving.preprocess_frames(**_frame_inputs(depths))
+  for index, depth in enumerate(depths):
+    single = serving.preprocess_frames(**_frame_inputs([depth]))
+    for key, value in single.items():
+      np.testing.assert_allclose(batched[key][index], value[0], atol=1e-5, err_msg=key)
+
+
+def test_nan_inf_and_negative_depths_are_no_measurement(loaded):
+  clean = blob_frame()
+  dirty = clean.copy()
+  wall = np.flatnonzero(clean == clean.max())
+  rng = np.random.default_rng(0)
+  for value in (np.nan, np.inf, -np.inf, -300.0):
+    dirty.flat[rng.choice(wall, 300, replace=False)] = value
+  outputs = loaded.signatures[export.SIGNATURE_FRAME](**_frame_inputs([dirty, clean]))
+  assert outputs["valid"].numpy().tolist() == [1, 1]
+  for key in serving.OUTPUT_KEYS:
+    np.testing.assert_allclose(outputs[key][0], outputs[key][1], atol=1e-4, err_msg=key)
+
+
+@pytest.mark.parametrize("bad", ["zeros", "garbage", "too_far", "no_camera", "no_unit"])
 def test_unusable_frames_are_flagged_and_zero(loaded, bad):
   depth = blob_frame()
   intrinsics = np.tile(INTRINSICS, (2, 1))
@@ -126,6 +149,8 @@ def test_unusable_frames_are_flagged_and_zero(loaded, bad):
   inputs = _frame_inputs([depth, blob_frame()],
                          [np.array([80.0, 60.0, 3000.0]) if bad == "too_far" else None, None])
   inputs["intrinsics"] = tf.constant(intrinsics)
+  if bad == "no_unit":
+    inputs["depth_unit_mm"] = tf.constant([-1.0, 1.0])
   outputs = loaded.signatures[export.SIGNATURE_FRAME](**inputs)
   # Same batch size: oneDNN's convolutions round differently for other batch sizes.
   good = loaded.signatures[export.SIGNATURE_FRAME](**_frame_inputs([blob_frame()] * 2))

@@ -114,3 +114,66 @@ def test_empty_frame_gives_finite_example():
 def test_resample_window_rejects_a_batch():
   with pytest.raises(ValueError, match="depth must have rank 2"):
     preprocess.resample_window(tf.zeros([2, 8, 8]), [0.0, 0.0, 8.0, 8.0], 4)
+
+
+def test_batched_functions_equal_the_per_frame_ones(scene_record):
+  frames = [scene_record(seed=seed) for seed in (8, 9, 10)]
+  frames[1]["depth"][100:140, 0:320] = 650.0  # a wall behind the disc
+  depth = np.stack([record["depth"] for record in frames]).astype(np.float32)
+  intrinsics = np.stack([record["intrinsics"] for record in frames]).astype(np.float32)
+  centers = preprocess.centers_from_depth(depth, intrinsics).numpy()
+  windows = preprocess.crop_window(centers, intrinsics).numpy()
+  crops = preprocess.resample_windows(depth, windows, 128).numpy()
+  examples = preprocess.crop_frames(depth, centers, intrinsics)
+  for index, record in enumerate(frames):
+    np.testing.assert_array_equal(
+        centers[index], preprocess.center_from_depth(depth[index], intrinsics[index]).numpy())
+    np.testing.assert_array_equal(
+        crops[index], preprocess.resample_window(depth[index], windows[index], 128).numpy())
+    bare = records.make_record(record["depth"], record["intrinsics"], "nyu")
+    example = preprocess.preprocess(as_tensors(bare))
+    assert int(example["center_source"]) == preprocess.CENTER_SOURCES.index("depth_only")
+    for key in ("depth_input", "crop_depth", "crop_intrinsics", "center_xyz"):
+      np.testing.assert_allclose(examples[key][index], example[key], atol=1e-4, err_msg=key)
+
+
+def test_depth_only_centre_in_counts_of_a_unit(scene_record):
+  depth = scene_record(seed=11)["depth"]
+  intrinsics = np.asarray(scene_record(seed=11)["intrinsics"], np.float32)
+  counts = np.round(depth * 8.0)  # 1/8 mm
+  in_mm = preprocess.centers_from_depth(counts[None] / 8.0, intrinsics[None])
+  for dtype in (np.float32, np.uint16):
+    in_counts = preprocess.centers_from_depth(counts[None].astype(dtype), intrinsics[None],
+                                              depth_unit_mm=[0.125])
+    np.testing.assert_allclose(in_counts, in_mm, atol=1e-3)
+  # A unit that is not positive leaves no measurement: the image centre, as for no depth.
+  no_unit = preprocess.centers_from_depth(counts[None], intrinsics[None], depth_unit_mm=[0.0])
+  np.testing.assert_allclose(no_unit[0], (159.5, 119.5, 1.0))
+
+
+def test_depth_only_centre_ignores_nan_inf_and_negative_pixels(scene_record):
+  record = scene_record(seed=12)
+  depth = record["depth"].astype(np.float32)
+  clean = preprocess.center_from_depth(depth, record["intrinsics"]).numpy()
+  dirty = depth.copy()
+  off_disc = np.flatnonzero(dirty == 0)
+  rng = np.random.default_rng(0)
+  for value in (np.nan, np.inf, -np.inf, -300.0):
+    dirty.flat[rng.choice(off_disc, 500, replace=False)] = value
+  np.testing.assert_array_equal(preprocess.center_from_depth(dirty, record["intrinsics"]), clean)
+
+
+def test_depth_only_centre_of_frames_without_a_full_block():
+  intrinsics = np.array([[12.0, 12.0, 3.5, 3.5]], np.float32)
+  empty = preprocess.centers_from_depth(np.zeros([1, 8, 8], np.float32), intrinsics).numpy()
+  np.testing.assert_array_equal(empty[0], (3.5, 3.5, 1.0))
+  # A 4×4 object that straddles the blocks: no block is fully valid, its sampled pixel is.
+  depth = np.zeros([1, 8, 8], np.float32)
+  depth[0, 2:6, 2:6] = np.arange(590.0, 606.0).reshape(4, 4)
+  center = preprocess.centers_from_depth(depth, intrinsics).numpy()
+  np.testing.assert_allclose(center[0], (3.5, 3.5, 597.5), atol=1e-4)
+
+
+def test_resample_windows_rejects_a_single_frame():
+  with pytest.raises(ValueError, match="depth must have rank 3"):
+    preprocess.resample_windows(tf.zeros([8, 8]), [[0.0, 0.0, 8.0, 8.0]], 4)
