@@ -151,6 +151,53 @@ def summarize_mdpc(distances):
   }
 
 
+PALM_TRIANGLE = tuple(skeleton.KEYPOINT_NAMES.index(name)
+                      for name in ("wrist", "index_mcp", "little_mcp"))
+"""Keypoints (hand21 order) whose triangle gives the palm's normal in `palm_normal_angles`."""
+
+
+def palm_normal_angles(predicted, truth, triangle=PALM_TRIANGLE):
+  """Angle between the predicted and the true palm normal of each frame.
+
+  The palm normal is n = (b − a) × (c − a) for the keypoints (a, b, c) = `triangle` (wrist,
+  index MCP, little MCP): it points out of the palm or out of the back of the hand, so an angle
+  above 90° means the prediction shows the other side of the hand to the camera (a global
+  rotation error that fitting the fingertips alone does not reveal).
+
+  Args:
+    predicted: An array of shape `[F, J, 3]`, xyz in mm (J ≥ the largest index of `triangle`).
+    truth: An array of shape `[F, J, 3]`, xyz in mm.
+    triangle: Three keypoint indices.
+
+  Returns:
+    A float64 array of shape `[F]`, degrees in [0, 180]; NaN where either triangle is
+    degenerate (collinear or coincident keypoints).
+  """
+  predicted = _check_keypoints(predicted, "predicted")
+  truth = _check_keypoints(truth, "truth")
+  if predicted.shape != truth.shape:
+    raise ValueError(f"predicted and truth must have the same shape, got {predicted.shape} "
+                     f"and {truth.shape}")
+
+  def normal(keypoints):
+    a, b, c = (keypoints[:, index] for index in triangle)
+    return np.cross(b - a, c - a)
+
+  first, second = normal(predicted), normal(truth)
+  norms = np.linalg.norm(first, axis=-1) * np.linalg.norm(second, axis=-1)
+  with np.errstate(invalid="ignore", divide="ignore"):
+    cosine = np.where(norms > 0, np.sum(first * second, axis=-1) / norms, np.nan)
+  return np.degrees(np.arccos(np.clip(cosine, -1.0, 1.0)))
+
+
+def palm_flipped_percent(predicted, truth):
+  """Percentage of frames whose predicted palm normal is more than 90° from the true one
+  (`palm_normal_angles`; degenerate frames are left out). A float, or None without frames."""
+  angles = palm_normal_angles(predicted, truth)
+  angles = angles[np.isfinite(angles)]
+  return float(100.0 * np.mean(angles > 90.0)) if angles.size else None
+
+
 def bone_lengths(keypoints, parents=skeleton.KEYPOINT_PARENTS):
   """Lengths of the bones of a kinematic tree: bone k joins keypoint k + 1 to its parent.
 

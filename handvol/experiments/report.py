@@ -35,17 +35,24 @@ REFERENCE = "supervised21"
 
 
 def _evaluate_models(predictions, test_set):
-  """`evaluate_keypoints` against the true joints, per model (MDPC and F1 included)."""
-  return {key: evaluate.evaluate_keypoints(
-      outputs["keypoints"], test_set["truth_xyz"], "hand21", subjects=test_set["subject"],
-      depth=test_set["crop_depth"], intrinsics=test_set["crop_intrinsics"],
-      bone_length_vectors=outputs["bone_lengths"]) for key, outputs in predictions.items()}
+  """`evaluate_keypoints` against the true joints, per model (MDPC and F1 included), and the
+  percentage of frames whose predicted palm faces the other way (`palm_flipped_percent`)."""
+  results = {}
+  for key, outputs in predictions.items():
+    results[key] = evaluate.evaluate_keypoints(
+        outputs["keypoints"], test_set["truth_xyz"], "hand21", subjects=test_set["subject"],
+        depth=test_set["crop_depth"], intrinsics=test_set["crop_intrinsics"],
+        bone_length_vectors=outputs["bone_lengths"])
+    results[key]["palm_flipped_percent"] = metrics.palm_flipped_percent(
+        outputs["keypoints"], test_set["truth_xyz"])
+  return results
 
 
 def _label_statistics(keypoints, test_set):
   """Error to the true joints and MDPC of keypoints that are not a model's (labels, truth)."""
   errors = metrics.joint_errors(keypoints, test_set["truth_xyz"])
   return {"error_to_truth_mean_mm": metrics.mean_error(errors),
+          "palm_flipped_percent": metrics.palm_flipped_percent(keypoints, test_set["truth_xyz"]),
           **metrics.summarize_mdpc(metrics.mdpc(keypoints, test_set["crop_depth"],
                                                 test_set["crop_intrinsics"]))}
 
@@ -200,6 +207,17 @@ def _mm(value):
   return "–" if value is None else f"{value:.2f}"
 
 
+PALM_FLIPPED_NOTE = (
+    "Palm flipped: the percentage of frames whose predicted palm normal (wrist, index and "
+    "little MCP) is more than 90° from the true one, i.e. the model shows the other side of "
+    "the hand to the camera (`handvol.evaluation.metrics.palm_normal_angles`).")
+
+
+def _percent(result):
+  value = result.get("palm_flipped_percent")
+  return "–" if value is None else f"{value:.1f}"
+
+
 def _met(met):
   return {True: "met", False: "**missed**", None: "not measured"}[met]
 
@@ -247,18 +265,21 @@ def format_markdown(study, figures):
             "NYU-like (Lab-6, 3D) and HandID-like (Lab-6, 2D clicks) frames mixed 3 : 1; "
             "tested against the true joints of two unseen subjects. Mean errors in mm; "
             "bone-length k-means F1 per test subject.", "",
-            _table(["method", "Lab-6", "Unlab-15", "All-21"]
+            _table(["method", "Lab-6", "Unlab-15", "All-21", "palm flipped (%)"]
                    + [f"F1 subject {s}" for s in subjects],
                    [[titles[k], _mm(r["lab6_mean_mm"]), _mm(r["unlab15_mean_mm"]),
-                     _mm(r["all21_mean_mm"])] + _f1_cells(r, subjects)
+                     _mm(r["all21_mean_mm"]), _percent(r)] + _f1_cells(r, subjects)
                     for k, r in e1["methods"].items()]
-                   + [["true joints", "0", "0", "0"] + _f1_cells(e1["true_joints"], subjects)]),
+                   + [["true joints", "0", "0", "0", "0"]
+                      + _f1_cells(e1["true_joints"], subjects)]),
+            "", PALM_FLIPPED_NOTE,
             "", f"![E1 fractions of frames]({figures['e1_frame_fractions']})", "",
             f"More tables (per joint, per subject, MDPC): `{figures['e1_metrics']}`.", ""]
 
   e2 = results["e2"]
   rows = [[titles[k], _mm(r["all21_mean_mm"]), _mm(r["error_to_labels_mean_mm"]),
-           _mm(r["mdpc_median_mm"]), _mm(r["mdpc_mean_mm"]), f"{r['mdpc_ratio_to_truth']:.2f}"]
+           _mm(r["mdpc_median_mm"]), _mm(r["mdpc_mean_mm"]), f"{r['mdpc_ratio_to_truth']:.2f}",
+           _percent(r)]
           for k, r in e2["methods"].items()]
   truth_median = e2["true_joints"]["mdpc_median_mm"]
   labels_error = e2["wrong_labels"]["error_to_truth_mean_mm"]
@@ -266,13 +287,13 @@ def format_markdown(study, figures):
                                  ("true joints", e2["true_joints"], labels_error)):
     rows.append([name, _mm(stats["error_to_truth_mean_mm"]), _mm(to_labels),
                  _mm(stats["mdpc_median_mm"]), _mm(stats["mdpc_mean_mm"]),
-                 f"{stats['mdpc_median_mm'] / truth_median:.2f}"])
+                 f"{stats['mdpc_median_mm'] / truth_median:.2f}", _percent(stats)])
   lines += ["## E2: systematically wrong labels (paper §IV-D, Fig. 6)", "",
             "Trained on the HIM-like set alone (all 21 keypoints with wrong 3D labels, slack "
             f"{configurations_lib.HIM_SLACK_MM:g} mm); tested on held-out HIM-like frames. "
             "Errors and MDPC in mm; the ratio is the median MDPC over the true joints'.", "",
             _table(["method", "error to true joints", "error to wrong labels", "MDPC median",
-                    "MDPC mean", "MDPC ratio"], rows), "",
+                    "MDPC mean", "MDPC ratio", "palm flipped (%)"], rows), "",
             f"![E2 camera and side views]({figures['e2_qualitative']})", "",
             "Wrong labels blue, with the dissimilarity green, without black, true joints "
             "orange; frames evenly spaced over the test set.", "",
@@ -282,9 +303,9 @@ def format_markdown(study, figures):
   lines += ["## E3: across benchmarks (paper Fig. 5c)", "",
             "The E2 models (trained on wrong labels only) tested on the clean test set of E1. "
             "Mean errors in mm.", "",
-            _table(["method", "Lab-6", "Unlab-15", "All-21"],
+            _table(["method", "Lab-6", "Unlab-15", "All-21", "palm flipped (%)"],
                    [[titles[k], _mm(r["lab6_mean_mm"]), _mm(r["unlab15_mean_mm"]),
-                     _mm(r["all21_mean_mm"])] for k, r in e3["methods"].items()]),
+                     _mm(r["all21_mean_mm"]), _percent(r)] for k, r in e3["methods"].items()]),
             "", f"![E3 fractions of frames]({figures['e3_frame_fractions']})", "",
             f"More tables: `{figures['e3_metrics']}`.", ""]
 

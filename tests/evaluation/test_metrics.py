@@ -143,3 +143,39 @@ def test_kmeans_f1_of_one_predicted_hand_shape():
   # F1 = 0.8 (and 0 for subject 9), more than the 0.5 of matching it to subject 9.
   scores = metrics.kmeans_f1(np.full((6, 20), 30.0), np.array([7, 7, 7, 7, 9, 9]))
   assert scores == {7: pytest.approx(0.8), 9: 0.0}
+
+
+def _palm(normal_sign=1.0):
+  """Wrist, index MCP and little MCP of a hand21 array: a palm in the z = 500 plane whose
+  normal (b − a) × (c − a) is +z (or −z, mirrored in x)."""
+  keypoints = np.full((1, skeleton.NUM_KEYPOINTS, 3), 500.0)
+  wrist, index_mcp, little_mcp = metrics.PALM_TRIANGLE
+  keypoints[0, wrist] = (0.0, 0.0, 500.0)
+  keypoints[0, index_mcp] = (normal_sign * 20.0, 80.0, 500.0)
+  keypoints[0, little_mcp] = (-normal_sign * 20.0, 70.0, 500.0)
+  return keypoints
+
+
+def test_palm_normal_angles_of_a_rotated_and_a_mirrored_palm():
+  truth = _palm()
+  assert metrics.palm_normal_angles(truth, truth)[0] == pytest.approx(0.0, abs=1e-6)
+  # Turned 30° about the palm's long (y) axis: the normal turns 30°.
+  angle = np.radians(30.0)
+  rotation = np.array([[np.cos(angle), 0, np.sin(angle)], [0, 1, 0],
+                       [-np.sin(angle), 0, np.cos(angle)]])
+  turned = (truth - 500.0 * np.array([0, 0, 1])) @ rotation.T
+  assert metrics.palm_normal_angles(turned, truth)[0] == pytest.approx(30.0, abs=1e-6)
+  mirrored = _palm(-1.0)
+  assert metrics.palm_normal_angles(mirrored, truth)[0] == pytest.approx(180.0, abs=1e-6)
+  both = np.concatenate([truth, mirrored, turned])
+  assert metrics.palm_flipped_percent(both, np.repeat(truth, 3, axis=0)) == pytest.approx(
+      100.0 / 3)
+
+
+def test_palm_normal_angles_of_a_degenerate_palm_is_nan():
+  truth = _palm()
+  collapsed = np.full_like(truth, 500.0)
+  assert np.isnan(metrics.palm_normal_angles(collapsed, truth)[0])
+  assert metrics.palm_flipped_percent(collapsed, truth) is None
+  with pytest.raises(ValueError, match="same shape"):
+    metrics.palm_normal_angles(truth, np.zeros((2, skeleton.NUM_KEYPOINTS, 3)))

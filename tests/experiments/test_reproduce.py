@@ -149,6 +149,7 @@ def test_smoke_preset_end_to_end_then_rerun_skips_and_resumes(tmp_path):
       assert result[f"{protocol}_mean_mm"] > 0.0
       assert len(result[f"frac_max_le_mm" if protocol == "all21"
                         else f"{protocol}_frac_max_le_mm"]) == 81
+    assert 0.0 <= result["palm_flipped_percent"] <= 100.0
   for key in e2_keys:
     result = results["e2"]["methods"][key]
     for name in ("all21_mean_mm", "error_to_labels_mean_mm", "mdpc_median_mm", "mdpc_mean_mm"):
@@ -162,6 +163,7 @@ def test_smoke_preset_end_to_end_then_rerun_skips_and_resumes(tmp_path):
   for relative in written:
     assert (tmp_path / relative).stat().st_size > 0, relative
   markdown = (tmp_path / "reproduction.md").read_text()
+  assert markdown.count("palm flipped (%)") == 3  # the E1, E2 and E3 tables
   for target in on_disk["targets"]:
     assert target["target"] in markdown
   reproduce.publish(tmp_path, written, tmp_path / "published")
