@@ -256,11 +256,12 @@ def centers_from_depth(depth, intrinsics, cube_mm=CUBE_MM, depth_unit_mm=None, n
     down, across = height // NEAREST_BLOCK, width // NEAREST_BLOCK
     grouped = tf.reshape(depth[:, :down * NEAREST_BLOCK, :across * NEAREST_BLOCK],
                          [batch, down, NEAREST_BLOCK, across * NEAREST_BLOCK])
-    block_rows = [grouped[:, :, row] for row in range(NEAREST_BLOCK)]
+    block_rows = tf.unstack(grouped, axis=2)
     row_max = functools.reduce(tf.maximum, block_rows)
     row_valid = functools.reduce(tf.minimum, block_rows) > 0
     far = tf.where(row_valid, row_max, tf.float32.max)
-    block_far = tf.reduce_max(tf.reshape(far, [batch, down, across, NEAREST_BLOCK]), axis=3)
+    block_far = functools.reduce(tf.maximum, tf.unstack(
+        tf.reshape(far, [batch, down, across, NEAREST_BLOCK]), axis=3))
     block_nearest = tf.reduce_min(block_far, axis=[1, 2])
     # The subsample: each block's top-left pixel, so a fully valid block is never missed.
     sample = tf.reshape(block_rows[0], [batch, down, across, NEAREST_BLOCK])[..., 0]
