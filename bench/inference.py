@@ -9,12 +9,13 @@ the same batch size for the encoder (its cost does not depend on the content). T
 alternate between the calls (one of each per round), so that load from other processes hits
 them alike; each figure is the median over `--repeats` rounds after `--warmup` rounds, in
 wall-clock and in the process's CPU time (all threads; less sensitive to the other jobs on a
-shared machine), and the minimum wall-clock (the least disturbed round). A third call, the batched preprocessing alone (`serving.preprocess_frames` in
-a `tf.function`), shows where the extra time goes.
+shared machine), and the minimum wall-clock (the least disturbed round). A third call, the
+batched preprocessing alone (`serving.preprocess_frames` in a `tf.function`), shows where the
+extra time goes.
 
-`serving_default` does, beyond the encoder: depth-unit conversion, the reference point from
-depth alone (the costliest part: passes over the full frame), crop and resampling, and forward
-kinematics. The last line is one JSON object with `latency_ratio_b1` (serving_default /
+`serving_default` does, beyond the encoder: the reference point from depth alone (one pass over
+the full frame for the nearest surface, then a subsample and a 128×128 resampling), crop and
+resampling, depth-unit conversion of the pixels these read, and forward kinematics. The last line is one JSON object with `latency_ratio_b1` (serving_default /
 encoder at batch 1, median wall-clock), `latency_ratio_b64`, the same from minima
 (`min_latency_ratio_b*`) and CPU times (`cpu_ratio_b*`), and the latencies in ms.
 
