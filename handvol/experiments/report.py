@@ -102,6 +102,50 @@ def analyze(configurations, test_sets, predictions):
   return {"e1": e1, "e2": e2, "e3": e3}
 
 
+SUMMARY_KEYS = ("all21_mean_mm", "lab6_mean_mm", "unlab15_mean_mm", "palm_flipped_percent",
+                "mdpc_median_mm", "mdpc_mean_mm")
+"""The numbers `summarize` keeps of each model on each test set."""
+
+
+def summarize(configurations, test_sets, predictions):
+  """The main numbers of any subset of the study's models (a partial or variant run).
+
+  Args:
+    configurations: The `configurations.Configuration`s that ran.
+    test_sets: As in `analyze`.
+    predictions: As in `analyze`, for each configuration's `test_sets`.
+
+  Returns:
+    A JSON-ready dict: configuration key → test-set name → `SUMMARY_KEYS` (errors to the true
+    joints, mm; percent), plus "error_to_labels_mean_mm" on the HIM-like test set.
+  """
+  summary = {}
+  for configuration in configurations:
+    for test_name in configuration.test_sets:
+      test_set = test_sets[test_name]
+      outputs = predictions[(configuration.key, test_name)]
+      result = _evaluate_models({configuration.key: outputs}, test_set)[configuration.key]
+      numbers = {key: result.get(key) for key in SUMMARY_KEYS}
+      if test_name == configurations_lib.HIM_TEST:
+        numbers["error_to_labels_mean_mm"] = metrics.mean_error(
+            metrics.joint_errors(outputs["keypoints"], test_set["xyz"]))
+      summary.setdefault(configuration.key, {})[test_name] = numbers
+  return summary
+
+
+def format_summary(summary, command):
+  """Markdown of a `summarize` result under the command that made it."""
+  rows = [[key, test_name, _mm(n["all21_mean_mm"]), _mm(n["lab6_mean_mm"]),
+           _mm(n["unlab15_mean_mm"]), _percent(n), _mm(n["mdpc_median_mm"]),
+           _mm(n.get("error_to_labels_mean_mm"))]
+          for key, by_test in summary.items() for test_name, n in by_test.items()]
+  return "\n".join([
+      "# Reproduction study: a partial or variant run", "", f"    {command}", "",
+      "Errors to the true joints in mm; not the study's report (no targets are checked).", "",
+      _table(["configuration", "test set", "All-21", "Lab-6", "Unlab-15", "palm flipped (%)",
+              "MDPC median", "error to wrong labels"], rows), "", PALM_FLIPPED_NOTE, ""])
+
+
 def _target(experiment, text, met, values, detail):
   return {"experiment": experiment, "target": text, "met": met, "values": values,
           "detail": detail}

@@ -7,6 +7,13 @@ Trains every configuration of `configurations.configurations(preset)` through
 `DIR/reproduction.json` (every number), `DIR/reproduction.md` (the targets and tables) and the
 figures; `--publish` copies them to `--results_dir` (`docs/results/`).
 
+A part or a variant of the study (e.g. another loss weight) trains only the named
+configurations, with extra settings, in a work directory of its own, and writes `variant.md`
+and `variant.json` (errors, palm flips and MDPC per model and test set) instead of the report:
+
+    python -m handvol.experiments.reproduce --preset cpu --workdir DIR2 --only e1/full \\
+        --set loss.weights.lim=1.0
+
 Work directory:
 - `preset.json`: the preset the directory belongs to (another preset is refused);
 - `test_sets/<name>.npz`: the preprocessed test frames, made once;
@@ -156,21 +163,53 @@ def predict(configuration, test_name, test_set, workdir):
   return arrays
 
 
-def run(preset, workdir, command):
-  """Runs (or continues) the whole study and writes its report.
+def select_configurations(preset, only=(), extra_settings=()):
+  """The study's configurations, or those named in `only`, each with `extra_settings` appended.
+
+  Args:
+    preset: A `configurations.Preset`.
+    only: Configuration keys ("e1/full", ...) to keep, in the study's order; all when empty.
+    extra_settings: `key=value` settings applied after each configuration's own.
+
+  Returns:
+    A tuple of `configurations.Configuration`.
+
+  Raises:
+    ValueError: A key of `only` is not a configuration of the study.
+  """
+  study = configurations_lib.configurations(preset)
+  unknown = sorted(set(only) - {c.key for c in study})
+  if unknown:
+    raise ValueError(f"no configuration {unknown} in the study; the configurations are "
+                     f"{[c.key for c in study]}")
+  return tuple(dataclasses.replace(c, settings=c.settings + tuple(extra_settings))
+               for c in study if not only or c.key in only)
+
+
+def run(preset, workdir, command, only=(), extra_settings=()):
+  """Runs (or continues) the whole study and writes its report; or a part or a variant of it.
+
+  With `only` or `extra_settings`, the named configurations train with the extra settings
+  (`select_configurations`) and the run writes `variant.json` and `variant.md`
+  (`report.summarize`: errors, palm flips, MDPC per model and test set) instead of the
+  study's report, whose targets compare the study's own configurations. A variant needs a work
+  directory of its own (each configuration's `config.json` must match).
 
   Args:
     preset: A `configurations.Preset`.
     workdir: The work directory.
     command: The command line, recorded in the report.
+    only: Configuration keys to run (all when empty).
+    extra_settings: `key=value` settings applied after each configuration's own.
 
   Returns:
-    A tuple (the `reproduction.json` dict, the written paths relative to `workdir`).
+    A tuple (the `reproduction.json` dict, or the `variant.json` dict, and the written paths
+    relative to `workdir`).
   """
   start = time.time()
   workdir = pathlib.Path(workdir)
   claim_workdir(workdir, preset)
-  study_configurations = configurations_lib.configurations(preset)
+  study_configurations = select_configurations(preset, only, extra_settings)
   test_sets = {name: prepare_test_set(name, preset, workdir)
                for name in configurations_lib.TEST_SETS}
   summaries, predictions = {}, {}
@@ -181,6 +220,19 @@ def run(preset, workdir, command):
       predictions[(configuration.key, test_name)] = predict(configuration, test_name,
                                                             test_sets[test_name], workdir)
   _log("evaluating")
+  if only or extra_settings:
+    variant = {"command": command, "preset": dataclasses.asdict(preset),
+               "extra_settings": list(extra_settings),
+               "configurations": {c.key: {"settings": list(c.settings),
+                                          "training": summaries[c.key]}
+                                  for c in study_configurations},
+               "summary": report.summarize(study_configurations, test_sets, predictions),
+               "wall_seconds": time.time() - start}
+    (workdir / "variant.json").write_text(json.dumps(variant, indent=1) + "\n",
+                                          encoding="utf-8")
+    (workdir / "variant.md").write_text(report.format_summary(variant["summary"], command),
+                                        encoding="utf-8")
+    return variant, ["variant.json", "variant.md"]
   results = report.analyze(study_configurations, test_sets, predictions)
   total_seconds = float(sum(s["total_seconds"] for s in summaries.values()))
   study = {
@@ -222,16 +274,21 @@ _WORKDIR = flags.DEFINE_string("workdir", None, "Work directory (rerun to resume
                                required=True)
 _PUBLISH = flags.DEFINE_bool("publish", False, "Copy the report and figures to --results_dir.")
 _RESULTS_DIR = flags.DEFINE_string("results_dir", "docs/results", "Where --publish copies to.")
+_ONLY = flags.DEFINE_list("only", [], "Configuration keys to run (e.g. e1/full,e1/no_dissim); "
+                          "writes variant.md instead of the study's report.")
+_SET = flags.DEFINE_multi_string("set", [], "Extra key=value setting for every configuration "
+                                 "run (repeatable); writes variant.md.")
 
 
 def main(argv):
   del argv
   study, written = run(configurations_lib.PRESETS[_PRESET.value], _WORKDIR.value,
-                   " ".join(["python -m handvol.experiments.reproduce"] + sys.argv[1:]))
+                       " ".join(["python -m handvol.experiments.reproduce"] + sys.argv[1:]),
+                       tuple(_ONLY.value), tuple(_SET.value))
   if _PUBLISH.value:
     publish(_WORKDIR.value, written, _RESULTS_DIR.value)
   _log(f"done in {study['wall_seconds'] / 60:.1f} min; report: "
-       f"{pathlib.Path(_WORKDIR.value) / 'reproduction.md'}")
+       f"{pathlib.Path(_WORKDIR.value) / written[-1]}")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 import json
 import math
 
+import numpy as np
 import pytest
 
 from handvol.experiments import configurations
@@ -192,3 +193,38 @@ def test_smoke_preset_end_to_end_then_rerun_skips_and_resumes(tmp_path):
   for name in ("all21_mean_mm", "error_to_labels_mean_mm", "mdpc_median_mm"):
     assert resumed["results"]["e2"]["methods"]["e2/no_dissim"][name] == pytest.approx(
         results["e2"]["methods"]["e2/no_dissim"][name], rel=1e-5), name
+
+
+def test_select_configurations_filters_and_appends_settings():
+  chosen = reproduce.select_configurations(configurations.SMOKE, ("e2/full", "e1/full"),
+                                           ("loss.weights.lim=1.0",))
+  assert [c.key for c in chosen] == ["e1/full", "e2/full"]  # the study's order
+  for configuration in chosen:
+    assert configuration.settings[-1] == "loss.weights.lim=1.0"
+    assert configurations.build_config(configurations.SMOKE, configuration)["loss"]["weights"][
+        "lim"] == 1.0
+  assert len(reproduce.select_configurations(configurations.SMOKE)) == 9
+  with pytest.raises(ValueError, match="no configuration"):
+    reproduce.select_configurations(configurations.SMOKE, ("e1/fulll",))
+
+
+def test_summarize_a_variant():
+  rng = np.random.default_rng(0)
+  frames = 6
+  truth = 400.0 + 50.0 * rng.standard_normal((frames, 21, 3))
+  test_set = {"truth_xyz": truth, "xyz": truth + 10.0, "subject": np.array([8, 8, 8, 9, 9, 9]),
+              "crop_depth": np.full((frames, 16, 16), 450.0),
+              "crop_intrinsics": np.tile([20.0, 20.0, 7.5, 7.5], (frames, 1))}
+  chosen = reproduce.select_configurations(configurations.SMOKE, ("e1/full", "e2/full"))
+  predictions = {(c.key, name): {"keypoints": truth + 3.0, "bone_lengths": np.ones((frames, 20))}
+                 for c in chosen for name in c.test_sets}
+  test_sets = {name: test_set for name in configurations.TEST_SETS}
+  summary = report.summarize(chosen, test_sets, predictions)
+  assert set(summary) == {"e1/full", "e2/full"}
+  assert set(summary["e2/full"]) == {configurations.HIM_TEST, configurations.CLEAN_TEST}
+  him = summary["e2/full"][configurations.HIM_TEST]
+  assert him["all21_mean_mm"] == pytest.approx(3.0 * math.sqrt(3.0))
+  assert him["error_to_labels_mean_mm"] == pytest.approx(7.0 * math.sqrt(3.0))
+  assert him["palm_flipped_percent"] == 0.0  # shifted, not turned
+  markdown = report.format_summary(summary, "the command")
+  assert "the command" in markdown and markdown.count("| e2/full |") == 2
