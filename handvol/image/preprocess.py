@@ -249,7 +249,8 @@ def centers_from_depth(depth, intrinsics, cube_mm=CUBE_MM, depth_unit_mm=None, n
     intrinsics = tf.convert_to_tensor(intrinsics, tf.float32)
     unit = (tf.ones(tf.shape(depth)[:1]) if depth_unit_mm is None
             else tf.convert_to_tensor(depth_unit_mm, tf.float32))
-    batch, height, width = tf.unstack(tf.shape(depth))
+    shape = tf.shape(depth)
+    batch, height, width = shape[0], shape[1], shape[2]
     # Nearest surface, in counts (a positive unit keeps their order). Each 4×4 block's maximum,
     # and whether its minimum is > 0 (min and max propagate NaN): first elementwise over its
     # rows, the only pass over the full frames, then over its columns.

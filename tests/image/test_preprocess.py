@@ -177,3 +177,12 @@ def test_depth_only_centre_of_frames_without_a_full_block():
 def test_resample_windows_rejects_a_single_frame():
   with pytest.raises(ValueError, match="depth must have rank 3"):
     preprocess.resample_windows(tf.zeros([8, 8]), [[0.0, 0.0, 8.0, 8.0]], 4)
+
+
+def test_depth_only_centre_traces_with_unknown_shapes(scene_record):
+  record = scene_record(seed=13)
+  traced = tf.function(preprocess.center_from_depth,
+                       input_signature=[tf.TensorSpec(None, tf.float32)] * 2)
+  np.testing.assert_array_equal(
+      traced(record["depth"].astype(np.float32), np.float32(record["intrinsics"])),
+      preprocess.center_from_depth(record["depth"], record["intrinsics"]))
