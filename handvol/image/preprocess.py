@@ -107,8 +107,8 @@ def depth_in_mm(depth, depth_unit_mm=None, name=None):
   """Depth counts → float32 mm; negative counts, and every count of a unit that is not > 0,
   give 0 (no measurement); any batch shape.
 
-  NaN and ±Inf pass through: every step here counts as measured only the depths in a finite
-  range (their comparisons are false for NaN and Inf), so no pass is spent on them.
+  NaN and +Inf pass through (−Inf becomes 0): every step here counts as measured only depths in
+  a finite range (their comparisons are false for NaN and Inf), so no pass is spent on them.
 
   Args:
     depth: A tensor of shape `[A1, ..., An, H, W]`, any real dtype.
