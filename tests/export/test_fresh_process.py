@@ -86,7 +86,7 @@ def test_fresh_process_loads_and_runs_the_export(trained_like, tmp_path):
   assert report["handvol_modules"] == [] and not report["op_library_mapped"]
   assert report["unregistered"] == []
   assert not [op for op in report["ops"] if op.startswith("Handvol>")]
-  assert {"Conv2D", "StatelessWhile"} <= set(report["ops"])  # The listing saw the bodies.
+  assert "Conv2D" in report["ops"]  # Only in the function bodies: the listing saw them.
 
   # Same numbers as this process gets from the same export.
   outputs = np.load(tmp_path / "outputs.npz")
