@@ -31,8 +31,9 @@ def get_config():
           # Bounded: the angles cannot leave the joint limits, so the encoder cannot reach the
           # labelled fingertips by over-bending the fingers of a wrongly rotated hand (measured:
           # All-21 41.5 mm against 45.9 mm with "free"; docs/training.md).
+          # rotation_offset: the Euler angles of zero outputs (`handvol.model.head`).
           "head": {"translation_scale_mm": 150.0, "rotation_scale": 1.0, "beta_scale": 1.0,
-                   "articulation": "bounded"},
+                   "rotation_offset": (0.0, 0.0, 0.0), "articulation": "bounded"},
       },
       "loss": {
           # E_lim is identically 0 with bounded articulation.

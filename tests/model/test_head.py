@@ -47,3 +47,15 @@ def test_rejects_bad_arguments():
     head.PoseHead(articulation="clipped")
   with pytest.raises(ValueError, match="outputs"):
     head.PoseHead()(tf.zeros([1, 45]), CENTER)
+
+
+def test_rotation_offset_is_the_rotation_of_zero_outputs():
+  offset = (1.5, -0.25, 0.5)
+  layer = head.PoseHead(rotation_offset=offset, rotation_scale=2.0)
+  outputs = np.zeros([2, head.NUM_OUTPUTS], np.float32)
+  outputs[1, 3:6] = [0.5, 0.5, -1.0]
+  rotation = layer(outputs, np.repeat(CENTER, 2, axis=0))["theta"][:, skeleton.THETA_ROTATION]
+  np.testing.assert_allclose(rotation, [offset, [2.5, 0.75, -1.5]], rtol=1e-6)
+  assert head.PoseHead.from_config(layer.get_config()).rotation_offset == list(offset)
+  with pytest.raises(ValueError, match="rotation_offset"):
+    head.PoseHead(rotation_offset=(0.0, 1.0))
