@@ -27,6 +27,10 @@ MDPC_RATIO_NO_DISSIM_MIN = 1.6
 CPU_BUDGET_SECONDS = 2 * 3600
 """`--preset cpu` must finish within 2 hours on 2 cores."""
 
+FILE_PREFIX = "reproduction_"
+"""Prefix of the report's folders and figures (`reproduction_e1/`, ...), so that they sit
+beside `reproduction.md` in `docs/results/` without mixing with other results."""
+
 QUALITATIVE_FRAMES = 3
 """Frames of the Fig. 6-like figure: evenly spaced over the HIM-like test set, not chosen."""
 
@@ -387,22 +391,24 @@ def write(out_dir, study, test_sets, predictions):
   figures, written = {}, []
   for experiment, title in (("e1", "E1 clean test set"), ("e2", "E2 HIM-like test set"),
                             ("e3", "E3 clean test set")):
-    paths = _experiment_report(out_dir / experiment, study["results"][experiment]["methods"],
+    folder = f"{FILE_PREFIX}{experiment}"
+    paths = _experiment_report(out_dir / folder, study["results"][experiment]["methods"],
                                titles, title)
-    figures[f"{experiment}_frame_fractions"] = f"{experiment}/{paths['frame_fractions'].name}"
-    figures[f"{experiment}_metrics"] = f"{experiment}/{paths['markdown'].name}"
-    written += [f"{experiment}/{path.name}" for path in paths.values()]
+    figures[f"{experiment}_frame_fractions"] = f"{folder}/{paths['frame_fractions'].name}"
+    figures[f"{experiment}_metrics"] = f"{folder}/{paths['markdown'].name}"
+    written += [f"{folder}/{path.name}" for path in paths.values()]
 
   him = test_sets[configurations_lib.HIM_TEST]
   frames = np.unique(np.linspace(0, len(him["xyz"]) - 1, QUALITATIVE_FRAMES).astype(int))
   shown = {titles[key]: predictions[(key, configurations_lib.HIM_TEST)]["keypoints"][frames]
            for key in ("e2/full", "e2/no_dissim")}
   shown["true joints"] = him["truth_xyz"][frames]
-  plots.plot_qualitative(out_dir / "e2_qualitative.png", him["crop_depth"][frames],
+  qualitative = f"{FILE_PREFIX}e2_qualitative.png"
+  plots.plot_qualitative(out_dir / qualitative, him["crop_depth"][frames],
                          him["crop_intrinsics"][frames], him["xyz"][frames], shown,
                          parents=skeleton.KEYPOINT_PARENTS, label_name="wrong labels")
-  figures["e2_qualitative"] = "e2_qualitative.png"
+  figures["e2_qualitative"] = qualitative
   (out_dir / "reproduction.json").write_text(
       json.dumps(study, indent=1, allow_nan=False) + "\n", encoding="utf-8")
   (out_dir / "reproduction.md").write_text(format_markdown(study, figures), encoding="utf-8")
-  return written + ["e2_qualitative.png", "reproduction.json", "reproduction.md"]
+  return written + [qualitative, "reproduction.json", "reproduction.md"]

@@ -172,7 +172,8 @@ def test_smoke_preset_end_to_end_then_rerun_skips_and_resumes(tmp_path):
   for relative in written:
     assert (tmp_path / "published" / relative).read_bytes() == (
         tmp_path / relative).read_bytes(), relative
-  for figure in ("e1/frame_fractions.png", "e2_qualitative.png", "e3/frame_fractions.png"):
+  for figure in ("reproduction_e1/frame_fractions.png", "reproduction_e2_qualitative.png",
+                 "reproduction_e3/frame_fractions.png"):
     assert f"]({figure})" in markdown  # links resolve in the published folder too
 
   # Rerun: every configuration is finished, nothing is trained or predicted again.
