@@ -40,10 +40,11 @@ LIMIT_WEIGHT = 100.0
 """λ_lim of the study. At the λ_lim = 1 of `configs/paper_*` the prior (rad²) is weak against
 the keypoint term (λ_joint = 1e-3 on mm²: a 20 mm error weighs 0.4, a 0.5 rad excess 0.25), and
 the network reaches the labelled fingertips of a hand turned the wrong way round by bending the
-fingers past their limits. Measured on configuration e1/full of `--preset cpu` (2026-11-24,
-`docs/reproduction.md`): λ_lim = 1 → All-21 45.7 mm, Unlab-15 52.8 mm, palm flipped in 46.5 %
-of the clean test frames; λ_lim = 100 → 40.8 mm, 45.4 mm, 16.0 % (bounded articulation without
-the prior: 41.7 mm, 46.7 mm, 15.6 %)."""
+fingers past their limits. Measured on configuration e1/full of `--preset cpu` with the rest
+orientation (2026-11-24; `docs/reproduction.md`, `docs/results/reproduction_variants/`):
+λ_lim = 1 → All-21 45.82 mm, Unlab-15 52.96 mm, palm flipped in 46.1 % of the clean test
+frames; λ_lim = 100 → 40.75 mm, 45.40 mm, 16.0 % (bounded articulation without the prior:
+41.81 mm, 46.81 mm, 16.0 %)."""
 
 EDGE_ON_ROTATION = (1.5707963, 0.0, 1.5707963)
 """Global rotation (Euler angles, radians) of the network's zero outputs in the study
@@ -53,8 +54,8 @@ one (π, 0, π). From the rest orientation, a frame that shows the back of the h
 180° saddle, where turning the hand does not reduce the keypoint error to first order; from
 edge-on, both sides are a quarter turn away with a gradient towards each. Measured on e1/full
 of `--preset cpu` with λ_lim = 100, clean test set (2026-11-24, `docs/reproduction.md`): rest
-orientation → All-21 40.8 mm, Unlab-15 45.4 mm, palm flipped in 16.0 % of frames; edge-on →
-34.5 mm, 36.6 mm, 3.9 %."""
+orientation → All-21 40.75 mm, Unlab-15 45.40 mm, palm flipped in 16.0 % of frames; edge-on
+(the study's Full) → 34.53 mm, 36.64 mm, 3.5 %."""
 
 METHOD_SETTINGS = ("model.head.articulation=free", f"loss.weights.lim={LIMIT_WEIGHT}",
                    f"model.head.rotation_offset={EDGE_ON_ROTATION}")
