@@ -52,6 +52,12 @@ def _evaluate_models(predictions, test_set):
   return results
 
 
+def _error_to_labels(keypoints, test_set):
+  """Mean error (mm) of keypoints `[F, 21, 3]` to the test set's labels (the wrong ones of the
+  HIM-like set)."""
+  return metrics.mean_error(metrics.joint_errors(keypoints, test_set["xyz"]))
+
+
 def _label_statistics(keypoints, test_set):
   """Error to the true joints and MDPC of keypoints that are not a model's (labels, truth)."""
   errors = metrics.joint_errors(keypoints, test_set["truth_xyz"])
@@ -98,8 +104,7 @@ def analyze(configurations, test_sets, predictions):
   e2["wrong_labels"] = _label_statistics(him["xyz"], him)
   truth_median = e2["true_joints"]["mdpc_median_mm"]
   for key, result in e2["methods"].items():
-    result["error_to_labels_mean_mm"] = metrics.mean_error(
-        metrics.joint_errors(him_predictions[key]["keypoints"], him["xyz"]))
+    result["error_to_labels_mean_mm"] = _error_to_labels(him_predictions[key]["keypoints"], him)
     result["mdpc_ratio_to_truth"] = result["mdpc_median_mm"] / truth_median
 
   e3 = {"methods": _evaluate_models(models("e2", configurations_lib.CLEAN_TEST), clean)}
@@ -131,8 +136,7 @@ def summarize(configurations, test_sets, predictions):
       result = _evaluate_models({configuration.key: outputs}, test_set)[configuration.key]
       numbers = {key: result.get(key) for key in SUMMARY_KEYS}
       if test_name == configurations_lib.HIM_TEST:
-        numbers["error_to_labels_mean_mm"] = metrics.mean_error(
-            metrics.joint_errors(outputs["keypoints"], test_set["xyz"]))
+        numbers["error_to_labels_mean_mm"] = _error_to_labels(outputs["keypoints"], test_set)
       summary.setdefault(configuration.key, {})[test_name] = numbers
   return summary
 

@@ -228,7 +228,7 @@ def run(preset, workdir, command, only=(), extra_settings=()):
                                   for c in study_configurations},
                "summary": report.summarize(study_configurations, test_sets, predictions),
                "wall_seconds": time.time() - start}
-    (workdir / "variant.json").write_text(json.dumps(variant, indent=1) + "\n",
+    (workdir / "variant.json").write_text(json.dumps(variant, indent=1, allow_nan=False) + "\n",
                                           encoding="utf-8")
     (workdir / "variant.md").write_text(report.format_summary(variant["summary"], command),
                                         encoding="utf-8")
