@@ -57,12 +57,23 @@ of `--preset cpu` with λ_lim = 100, clean test set (2026-11-24, `docs/reproduct
 orientation → All-21 40.75 mm, Unlab-15 45.40 mm, palm flipped in 16.0 % of frames; edge-on
 (the study's Full) → 34.53 mm, 36.64 mm, 3.5 %."""
 
+COLLISION_WEIGHT = 1e-6
+"""λ_collision of the study, a tenth of the default config's 1e-5. E_collision is not zero on a
+real hand: neighbouring fingers touch, and Σ S3 over the collision pairs of the true poses of
+the NYU-like training subject is ≈ 24,000 mm³ per frame (mean of 128 generated poses;
+`scripts/collision_at_truth.py`). At 1e-5 that is 0.24 per frame, as much as the whole
+dissimilarity gains in training (≈ 0.26), and the prior pushes the fingers apart: e1/full's
+training predictions ended at 14,200 mm³, 40 % below the true hands. At 1e-6 they end at
+20,600 mm³ (`--preset cpu` at 25 × 100 steps, 2026-11-24; `docs/reproduction.md`)."""
+
 METHOD_SETTINGS = ("model.head.articulation=free", f"loss.weights.lim={LIMIT_WEIGHT}",
-                   f"model.head.rotation_offset={EDGE_ON_ROTATION}")
+                   f"model.head.rotation_offset={EDGE_ON_ROTATION}",
+                   f"loss.weights.collision={COLLISION_WEIGHT}")
 """The method of every configuration: the paper's free articulation angles kept plausible by
-the joint-limit prior (at `LIMIT_WEIGHT`), and the network's rotation starting edge-on
-(`EDGE_ON_ROTATION`). (The default config bounds the angles in the head instead and switches
-E_lim off, which would make the "w/o Lim." ablation the same training as Full.)"""
+the joint-limit prior (at `LIMIT_WEIGHT`), the network's rotation starting edge-on
+(`EDGE_ON_ROTATION`), and the collision prior at `COLLISION_WEIGHT`. (The default config
+bounds the angles in the head instead and switches E_lim off, which would make the "w/o Lim."
+ablation the same training as Full.)"""
 
 SEEDS = {"nyu_like": 0, "handid_like": 1, "him_like": 2, "validation": 3, "clean_test": 4,
          "him_test": 5}
@@ -107,7 +118,7 @@ SMOKE = Preset(
 CPU = Preset(
     name="cpu", nyu_frames=1024, handid_frames=512, him_frames=1024, validation_frames=32,
     test_frames=256,
-    settings=("train.epochs=25", "train.steps_per_epoch=100", "train.warmup_steps=100",
+    settings=("train.epochs=25", "train.steps_per_epoch=200", "train.warmup_steps=200",
               "train.verbose=2"))
 """The default config's network (ResNet-18 at width 16, batch 16, every loss term) for 2,500
 steps per configuration: the 9 trainings within 2 hours on 2 CPU cores.
