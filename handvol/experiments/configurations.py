@@ -59,12 +59,12 @@ orientation → All-21 40.75 mm, Unlab-15 45.40 mm, palm flipped in 16.0 % of fr
 
 COLLISION_WEIGHT = 1e-6
 """λ_collision of the study, a tenth of the default config's 1e-5. E_collision is not zero on a
-real hand: neighbouring fingers touch, and Σ S3 over the collision pairs of the true poses of
-the NYU-like training subject is ≈ 24,000 mm³ per frame (mean of 128 generated poses;
-`scripts/collision_at_truth.py`). At 1e-5 that is 0.24 per frame, as much as the whole
-dissimilarity gains in training (≈ 0.26), and the prior pushes the fingers apart: e1/full's
-training predictions ended at 14,200 mm³, 40 % below the true hands. At 1e-6 they end at
-20,600 mm³ (`--preset cpu` at 25 × 100 steps, 2026-11-24; `docs/reproduction.md`)."""
+real hand: neighbouring fingers touch, and at the true poses of the NYU-like training subject it
+is 22,562 mm³ per frame (mean of 128 frames; `python scripts/collision_at_truth.py`, 2026-11-24).
+At 1e-5 that costs a perfect prediction 0.23 per frame, about what the whole dissimilarity
+gained in training (≈ 0.26), and the prior pushes the fingers apart: e1/full's training
+predictions ended at 14,200 mm³, 37 % below the true hands. At 1e-6 (0.023 per frame) they
+ended at 20,600 mm³ (`--preset cpu` at 25 × 100 steps, 2026-11-24; `docs/reproduction.md`)."""
 
 METHOD_SETTINGS = ("model.head.articulation=free", f"loss.weights.lim={LIMIT_WEIGHT}",
                    f"model.head.rotation_offset={EDGE_ON_ROTATION}",

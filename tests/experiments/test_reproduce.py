@@ -44,6 +44,8 @@ def test_ablations_change_one_thing_each():
     assert config["model"]["head"]["articulation"] == "free", key  # the paper's method
     assert config["loss"]["weights"]["lim"] == (0.0 if key == "e1/no_limits"
                                                else configurations.LIMIT_WEIGHT), key
+    assert config["loss"]["weights"]["collision"] == (
+        0.0 if key == "e1/no_collision" else configurations.COLLISION_WEIGHT), key
   config = configurations.build_config(configurations.SMOKE, studied["e1/no_handid"])
   assert [entry["subjects"] for entry in config["data"]["train"]] == ["nyu_like"]
   reference = configurations.build_config(configurations.SMOKE, studied["e1/supervised21"])
