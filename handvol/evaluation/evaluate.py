@@ -87,7 +87,8 @@ def evaluate_keypoints(predicted, truth, layout, subjects=None, datasets=None, d
     truth: An array of shape `[F, J, 3]`, the true keypoints, same frames and order.
     layout: The `protocols.LAYOUTS` key of both arrays ("nyu14" or "hand21").
     subjects: Optional subject id per frame `[F]`: adds "per_subject", and, for exactly two
-      subjects with bone lengths available, "bone_length_f1".
+      subjects with bone lengths available, "bone_length_f1" and
+      "bone_length_subject_distance_mm" (`metrics.subject_mean_distance`).
     datasets: Optional dataset id per frame `[F]` (`handvol.data.records.DATASETS` indices):
       adds "per_dataset", keyed by dataset name.
     depth: Optional depth crops `[F, H, W]` in mm (0 invalid) that the predictions were made
@@ -129,6 +130,8 @@ def evaluate_keypoints(predicted, truth, layout, subjects=None, datasets=None, d
       and np.unique(subjects).size == 2):
     result["bone_length_f1"] = {str(s): f1 for s, f1 in
                                 metrics.kmeans_f1(bone_length_vectors, subjects).items()}
+    result["bone_length_subject_distance_mm"] = metrics.subject_mean_distance(
+        bone_length_vectors, subjects)
   return result
 
 

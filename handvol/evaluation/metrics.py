@@ -261,6 +261,30 @@ def matched_f1(clusters, subjects):
   return best
 
 
+def subject_mean_distance(features, subjects):
+  """How far apart a method puts two subjects on average: ‖mean_s1 − mean_s2‖.
+
+  With the 20 bone lengths as features, this tells a method that tells hands apart
+  (close to the true hands' distance) from one that predicts one hand shape for all (≈ 0),
+  whatever the frame-to-frame noise that `kmeans_f1` also sees.
+
+  Args:
+    features: An array of shape `[F, D]`, e.g. the 20 predicted bone lengths in mm.
+    subjects: An array of shape `[F]` holding exactly two distinct subject ids.
+
+  Returns:
+    A float, in the features' unit (mm for bone lengths).
+  """
+  features = np.asarray(features, dtype=np.float64)
+  subjects = np.asarray(subjects)
+  first, second = _two_subjects(subjects)
+  if features.ndim != 2 or features.shape[0] != subjects.shape[0]:
+    raise ValueError(f"features must have shape [frames, dims] with as many frames as subjects "
+                     f"({subjects.shape[0]}), got shape {features.shape}")
+  return float(np.linalg.norm(features[subjects == first].mean(axis=0)
+                              - features[subjects == second].mean(axis=0)))
+
+
 def kmeans_f1(features, subjects, seed=KMEANS_SEED):
   """Bone-length consistency: k-means (k = 2) on per-frame feature vectors of two subjects,
   scored by `matched_f1`.

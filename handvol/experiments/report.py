@@ -92,11 +92,14 @@ def analyze(configurations, test_sets, predictions):
             if c.experiment == experiment}
 
   e1 = {"methods": _evaluate_models(models("e1", configurations_lib.CLEAN_TEST), clean)}
-  true_f1 = None
+  true_f1 = true_distance = None
   if np.unique(clean["subject"]).size == 2:
-    true_f1 = {str(s): f1 for s, f1 in metrics.kmeans_f1(
-        metrics.bone_lengths(clean["truth_xyz"]), clean["subject"]).items()}
-  e1["true_joints"] = {"bone_length_f1": true_f1}
+    true_lengths = metrics.bone_lengths(clean["truth_xyz"])
+    true_f1 = {str(s): f1 for s, f1 in metrics.kmeans_f1(true_lengths,
+                                                          clean["subject"]).items()}
+    true_distance = metrics.subject_mean_distance(true_lengths, clean["subject"])
+  e1["true_joints"] = {"bone_length_f1": true_f1,
+                       "bone_length_subject_distance_mm": true_distance}
 
   him_predictions = models("e2", configurations_lib.HIM_TEST)
   e2 = {"methods": _evaluate_models(him_predictions, him)}
@@ -274,6 +277,10 @@ def _met(met):
   return {True: "met", False: "**missed**", None: "not measured"}[met]
 
 
+def _subjects_apart(result):
+  return _mm((result or {}).get("bone_length_subject_distance_mm"))
+
+
 def _f1_cells(result, subjects):
   f1 = (result or {}).get("bone_length_f1") or {}
   return [f"{f1[s]:.2f}" if s in f1 else "–" for s in subjects]
@@ -316,14 +323,17 @@ def format_markdown(study, figures):
   lines += ["## E1: ablation (paper Table Ia, Ic; Fig. 5a)", "",
             "NYU-like (Lab-6, 3D) and HandID-like (Lab-6, 2D clicks) frames mixed 3 : 1; "
             "tested against the true joints of two unseen subjects. Mean errors in mm; "
-            "bone-length k-means F1 per test subject.", "",
+            "bone-length k-means F1 per test subject; \"subjects apart\": the distance between "
+            "the two subjects' mean bone-length vectors (mm; ≈ 0 for a method that predicts "
+            "one hand for all).", "",
             _table(["method", "Lab-6", "Unlab-15", "All-21", "palm flipped (%)"]
-                   + [f"F1 subject {s}" for s in subjects],
+                   + [f"F1 subject {s}" for s in subjects] + ["subjects apart"],
                    [[titles[k], _mm(r["lab6_mean_mm"]), _mm(r["unlab15_mean_mm"]),
                      _mm(r["all21_mean_mm"]), _percent(r)] + _f1_cells(r, subjects)
-                    for k, r in e1["methods"].items()]
+                    + [_subjects_apart(r)] for k, r in e1["methods"].items()]
                    + [["true joints", "0", "0", "0", "0"]
-                      + _f1_cells(e1["true_joints"], subjects)]),
+                      + _f1_cells(e1["true_joints"], subjects)
+                      + [_subjects_apart(e1["true_joints"])]]),
             "", PALM_FLIPPED_NOTE,
             "", f"![E1 fractions of frames]({figures['e1_frame_fractions']})", "",
             f"More tables (per joint, per subject, MDPC): `{figures['e1_metrics']}`.", ""]

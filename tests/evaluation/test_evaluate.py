@@ -48,6 +48,7 @@ def test_hand21_protocols_fractions_breakdowns_and_f1():
   # Predicted tips move, so the predicted bones differ from the truth, but the subjects' hand
   # sizes differ by 30 %, which k-means separates.
   assert result["bone_length_f1"] == {"0": 1.0, "1": 1.0}
+  assert result["bone_length_subject_distance_mm"] > 0.0
   assert "mdpc_median_mm" not in result
 
 

@@ -179,3 +179,18 @@ def test_palm_normal_angles_of_a_degenerate_palm_is_nan():
   assert metrics.palm_flipped_percent(collapsed, truth) is None
   with pytest.raises(ValueError, match="same shape"):
     metrics.palm_normal_angles(truth, np.zeros((2, skeleton.NUM_KEYPOINTS, 3)))
+
+
+def test_subject_mean_distance_hand_computed():
+  features = np.array([[1.0, 0.0], [3.0, 0.0], [2.0, 4.0], [2.0, 6.0]])
+  subjects = np.array([7, 7, 9, 9])
+  # Means (2, 0) and (2, 5).
+  assert metrics.subject_mean_distance(features, subjects) == pytest.approx(5.0)
+  assert metrics.subject_mean_distance(np.full((4, 20), 30.0), subjects) == 0.0
+
+
+def test_subject_mean_distance_rejects_bad_input():
+  with pytest.raises(ValueError, match="exactly two"):
+    metrics.subject_mean_distance(np.zeros((3, 2)), np.array([1, 2, 3]))
+  with pytest.raises(ValueError, match="as many frames"):
+    metrics.subject_mean_distance(np.zeros((3, 2)), np.array([1, 2, 2, 1]))

@@ -149,6 +149,7 @@ def test_smoke_preset_end_to_end_then_rerun_skips_and_resumes(tmp_path):
   for key in e1_keys:
     result = results["e1"]["methods"][key]
     assert set(result["bone_length_f1"]) == {"8", "9"}  # the two unseen subjects
+    assert result["bone_length_subject_distance_mm"] >= 0.0
     for protocol in ("all21", "lab6", "unlab15"):
       assert result[f"{protocol}_mean_mm"] > 0.0
       assert len(result[f"frac_max_le_mm" if protocol == "all21"
