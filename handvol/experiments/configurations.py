@@ -120,8 +120,13 @@ CPU = Preset(
     test_frames=256,
     settings=("train.epochs=25", "train.steps_per_epoch=200", "train.warmup_steps=200",
               "train.verbose=2"))
-"""The default config's network (ResNet-18 at width 16, batch 16, every loss term) for 2,500
-steps per configuration: the 9 trainings within 2 hours on 2 CPU cores.
+"""The default config's network (ResNet-18 at width 16, batch 16, every loss term) for 5,000
+steps per configuration: the 9 trainings within 2 hours on 2 CPU cores. The study at this
+schedule took 61.1 min on the idle 2-core machine (2026-11-24, `docs/reproduction.md`); the
+first study, at 25 × 100 steps, 33.9 min and clearly undertrained (validation error still
+falling steeply at the end).
+
+Earlier basis, for 25 × 100 steps:
 
 Basis, measured on the 2-core development machine while other jobs kept its load average at
 5-7. `train_and_evaluate` on configuration e1/full of this preset, shortened to 3 × 100 steps:
