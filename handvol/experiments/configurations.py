@@ -55,7 +55,7 @@ one (π, 0, π). From the rest orientation, a frame that shows the back of the h
 edge-on, both sides are a quarter turn away with a gradient towards each. Measured on e1/full
 of `--preset cpu` with λ_lim = 100, clean test set (2026-11-24, `docs/reproduction.md`): rest
 orientation → All-21 40.75 mm, Unlab-15 45.40 mm, palm flipped in 16.0 % of frames; edge-on
-(the study's Full) → 34.53 mm, 36.64 mm, 3.5 %."""
+(the first study's Full, λ_collision 1e-5) → 34.53 mm, 36.64 mm, 3.5 %."""
 
 COLLISION_WEIGHT = 1e-6
 """λ_collision of the study, a tenth of the default config's 1e-5. E_collision is not zero on a
