@@ -224,6 +224,17 @@ def _two_subjects(subjects):
   return ids
 
 
+def _subject_features(features, subjects):
+  """Float64 `[F, D]` features and `[F]` subjects, checked; the two subject ids."""
+  features = np.asarray(features, dtype=np.float64)
+  subjects = np.asarray(subjects)
+  ids = _two_subjects(subjects)
+  if features.ndim != 2 or features.shape[0] != subjects.shape[0]:
+    raise ValueError(f"features must have shape [frames, dims] with as many frames as subjects "
+                     f"({subjects.shape[0]}), got shape {features.shape}")
+  return features, subjects, ids
+
+
 def _f1(selected, relevant):
   hits = np.sum(selected & relevant)
   if hits == 0:
@@ -275,12 +286,7 @@ def subject_mean_distance(features, subjects):
   Returns:
     A float, in the features' unit (mm for bone lengths).
   """
-  features = np.asarray(features, dtype=np.float64)
-  subjects = np.asarray(subjects)
-  first, second = _two_subjects(subjects)
-  if features.ndim != 2 or features.shape[0] != subjects.shape[0]:
-    raise ValueError(f"features must have shape [frames, dims] with as many frames as subjects "
-                     f"({subjects.shape[0]}), got shape {features.shape}")
+  features, subjects, (first, second) = _subject_features(features, subjects)
   return float(np.linalg.norm(features[subjects == first].mean(axis=0)
                               - features[subjects == second].mean(axis=0)))
 
@@ -298,11 +304,7 @@ def kmeans_f1(features, subjects, seed=KMEANS_SEED):
     A dict subject id → F1 in [0, 1]. When every frame has the same vector (a method that
     predicts one hand shape for all) they form one cluster, which F1 scores like any split.
   """
-  features = np.asarray(features, dtype=np.float64)
-  _two_subjects(subjects)
-  if features.ndim != 2 or features.shape[0] != np.shape(subjects)[0]:
-    raise ValueError(f"features must have shape [frames, dims] with as many frames as subjects "
-                     f"({np.shape(subjects)[0]}), got shape {features.shape}")
+  features, subjects, _ = _subject_features(features, subjects)
   if np.all(features == features[0]):
     # k-means++ cannot seed a second centre among identical points (its weights are 0/0).
     return matched_f1(np.zeros(len(features), dtype=int), subjects)

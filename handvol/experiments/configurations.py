@@ -126,17 +126,15 @@ schedule took 61.1 min on the idle 2-core machine (2026-11-24, `docs/reproductio
 first study, at 25 × 100 steps, 33.9 min and clearly undertrained (validation error still
 falling steeply at the end).
 
-Earlier basis, for 25 × 100 steps:
-
-Basis, measured on the 2-core development machine while other jobs kept its load average at
-5-7. `train_and_evaluate` on configuration e1/full of this preset, shortened to 3 × 100 steps:
+The first schedule's basis (25 × 100 steps), measured on the 2-core development machine while
+other jobs kept its load average at 5-7. `train_and_evaluate` on configuration e1/full of this preset, shortened to 3 × 100 steps:
 steady steps of 102-103 ms (validation included), a first epoch 31 s longer (graph tracing),
 35 s to render and preprocess the run's 1,312 frames then (66 s in another measurement),
 11 s of test evaluation. Estimate: ≈ 130 s of overhead per configuration + 2,500 × 0.10 s
 ≈ 380 s, 57 min for the 9. Then at full length: e1/full 510 s (data 80 s, fit 415 s: steps
 of 110-140 ms under that load, evaluation 15 s) and e1/no_dissim 364 s, which put the 9
 (7 with the dissimilarity, 2 without) at ≈ 73 min, plus a few seconds each for the study's
-own predictions; steps 50 % slower than that still end within 2 hours.
+own predictions; at that schedule, steps 50 % slower still ended within 2 hours.
 """
 
 PAPER = Preset(
