@@ -115,7 +115,8 @@ def analyze(configurations, test_sets, predictions):
 
 
 SUMMARY_KEYS = ("all21_mean_mm", "lab6_mean_mm", "unlab15_mean_mm", "palm_flipped_percent",
-                "mdpc_median_mm", "mdpc_mean_mm")
+                "mdpc_median_mm", "mdpc_mean_mm", "bone_length_f1",
+                "bone_length_subject_distance_mm")
 """The numbers `summarize` keeps of each model on each test set."""
 
 
@@ -129,7 +130,8 @@ def summarize(configurations, test_sets, predictions):
 
   Returns:
     A JSON-ready dict: configuration key → test-set name → `SUMMARY_KEYS` (errors to the true
-    joints, mm; percent), plus "error_to_labels_mean_mm" on the HIM-like test set.
+    joints, mm; percent; the bone-length F1 per subject and subjects apart where the test set
+    has two subjects, else None), plus "error_to_labels_mean_mm" on the HIM-like test set.
   """
   summary = {}
   for configuration in configurations:
@@ -148,13 +150,14 @@ def format_summary(summary, command):
   """Markdown of a `summarize` result under the command that made it."""
   rows = [[key, test_name, _mm(n["all21_mean_mm"]), _mm(n["lab6_mean_mm"]),
            _mm(n["unlab15_mean_mm"]), _percent(n), _mm(n["mdpc_median_mm"]),
-           _mm(n.get("error_to_labels_mean_mm"))]
+           _mm(n.get("error_to_labels_mean_mm")), _f1_text(n), _subjects_apart(n)]
           for key, by_test in summary.items() for test_name, n in by_test.items()]
   return "\n".join([
       "# Reproduction study: a partial or variant run", "", f"    {command}", "",
       "Errors to the true joints in mm; not the study's report (no targets are checked).", "",
       _table(["configuration", "test set", "All-21", "Lab-6", "Unlab-15", "palm flipped (%)",
-              "MDPC median", "error to wrong labels"], rows), "", PALM_FLIPPED_NOTE, ""])
+              "MDPC median", "error to wrong labels", "bone-length F1", "subjects apart"], rows),
+      "", PALM_FLIPPED_NOTE, "", SUBJECTS_NOTE, ""])
 
 
 def _target(experiment, text, met, values, detail):
@@ -279,6 +282,18 @@ def _met(met):
 
 def _subjects_apart(result):
   return _mm((result or {}).get("bone_length_subject_distance_mm"))
+
+
+SUBJECTS_NOTE = (
+    "Bone-length F1: k-means (k = 2) on the predicted bone lengths, per test subject "
+    "(`metrics.kmeans_f1`); subjects apart: the distance between the two subjects' mean "
+    "predicted bone-length vectors in mm (`metrics.subject_mean_distance`); – where the test "
+    "set does not hold two subjects.")
+
+
+def _f1_text(result):
+  f1 = (result or {}).get("bone_length_f1") or {}
+  return " / ".join(f"{f1[s]:.2f}" for s in sorted(f1)) or "–"
 
 
 def _f1_cells(result, subjects):

@@ -220,7 +220,9 @@ def test_summarize_a_variant():
               "crop_depth": np.full((frames, 16, 16), 450.0),
               "crop_intrinsics": np.tile([20.0, 20.0, 7.5, 7.5], (frames, 1))}
   chosen = reproduce.select_configurations(configurations.SMOKE, ("e1/full", "e2/full"))
-  predictions = {(c.key, name): {"keypoints": truth + 3.0, "bone_lengths": np.ones((frames, 20))}
+  # Bone lengths of 1 mm for subject 8 and 3 mm for subject 9: told apart, 2·√20 mm apart.
+  lengths = np.repeat([[1.0], [3.0]], 3, axis=0) * np.ones((frames, 20))
+  predictions = {(c.key, name): {"keypoints": truth + 3.0, "bone_lengths": lengths}
                  for c in chosen for name in c.test_sets}
   test_sets = {name: test_set for name in configurations.TEST_SETS}
   summary = report.summarize(chosen, test_sets, predictions)
@@ -230,5 +232,9 @@ def test_summarize_a_variant():
   assert him["all21_mean_mm"] == pytest.approx(3.0 * math.sqrt(3.0))
   assert him["error_to_labels_mean_mm"] == pytest.approx(7.0 * math.sqrt(3.0))
   assert him["palm_flipped_percent"] == 0.0  # shifted, not turned
+  clean = summary["e1/full"][configurations.CLEAN_TEST]
+  assert clean["bone_length_f1"] == {"8": 1.0, "9": 1.0}
+  assert clean["bone_length_subject_distance_mm"] == pytest.approx(2.0 * math.sqrt(20.0))
   markdown = report.format_summary(summary, "the command")
   assert "the command" in markdown and markdown.count("| e2/full |") == 2
+  assert "| 1.00 / 1.00 | 8.94 |" in markdown
