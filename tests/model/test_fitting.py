@@ -1,0 +1,66 @@
+"""Per-example fitting of θ and β on the model's energy (`handvol.model.fitting`)."""
+
+import numpy as np
+import pytest
+
+from handvol.data import records
+from handvol.hand import skeleton
+from handvol.model import fitting
+from handvol.model import hand_pose_model
+
+BATCH = 2
+
+
+def _target_and_examples():
+  """A target pose per example at 500 mm, and examples labelled with its 21 keypoints in 3D
+  (only the keypoint term is used: no image, no custom op)."""
+  rng = np.random.default_rng(0)
+  theta = np.zeros([BATCH, skeleton.NUM_THETA], np.float32)
+  theta[:, 2] = 500.0
+  theta[:, 3:] = rng.uniform(-0.3, 0.3, [BATCH, skeleton.NUM_THETA - 3])
+  beta = rng.uniform(-1.0, 1.0, [BATCH, skeleton.NUM_BETA]).astype(np.float32)
+  model = hand_pose_model.HandPoseModel(
+      encoder_width=4, loss_weights={"dissim": 0.0, "collision": 0.0, "bone": 0.0, "lim": 0.0,
+                                     "joint": 1e-3})
+  keypoints = model.hand(theta, beta)["keypoints"].numpy()
+  examples = {
+      "uv": np.zeros([BATCH, skeleton.NUM_KEYPOINTS, 2], np.float32),
+      "xyz": keypoints,
+      "kind": np.full([BATCH, skeleton.NUM_KEYPOINTS], records.KIND_3D, np.int32),
+      "visible": np.ones([BATCH, skeleton.NUM_KEYPOINTS], np.float32),
+      "crop_intrinsics": np.tile(np.float32([200.0, 200.0, 63.5, 63.5]), [BATCH, 1]),
+  }
+  return model, examples, theta, beta, keypoints
+
+
+def _keypoint_error(model, theta, beta, keypoints):
+  return float(np.mean(np.linalg.norm(model.hand(theta, beta)["keypoints"].numpy() - keypoints,
+                                      axis=-1)))
+
+
+def test_fit_moves_a_perturbed_pose_back_to_its_labels():
+  model, examples, theta, beta, keypoints = _target_and_examples()
+  start = theta.copy()
+  start[:, :3] += [12.0, -8.0, 10.0]  # mm: the normalised translation must cover this
+  start[:, 3:] += 0.1
+  before = _keypoint_error(model, start, beta, keypoints)
+  fitted = fitting.fit_parameters(model, examples, start, beta, steps=200, learning_rate=0.02,
+                                  fit=("theta",), verbose=False)
+  after = _keypoint_error(model, fitted["theta"], fitted["beta"], keypoints)
+  assert before > 10.0 and after < 0.2 * before
+  np.testing.assert_array_equal(fitted["beta"], beta)  # not freed
+  # The energy is the weighted sum of the returned terms.
+  np.testing.assert_allclose(fitted["energy"], 1e-3 * fitted["terms"]["joint"], rtol=1e-6)
+
+
+def test_zero_steps_return_the_start_and_bad_arguments_are_refused():
+  model, examples, theta, beta, _ = _target_and_examples()
+  unchanged = fitting.fit_parameters(model, examples, theta, beta, steps=0, verbose=False)
+  np.testing.assert_array_equal(unchanged["theta"], theta)
+  np.testing.assert_allclose(unchanged["energy"], 0.0, atol=1e-6)  # the labels' own pose
+  with pytest.raises(ValueError, match="subset"):
+    fitting.fit_parameters(model, examples, theta, beta, 1, fit=("pose",))
+  with pytest.raises(ValueError, match="non-negative"):
+    fitting.fit_parameters(model, examples, theta, beta, -1)
+  with pytest.raises(ValueError, match="shapes"):
+    fitting.fit_parameters(model, examples, theta[:, :20], beta, 1)
