@@ -146,15 +146,19 @@ def summarize(configurations, test_sets, predictions):
   return summary
 
 
-def format_summary(summary, command):
-  """Markdown of a `summarize` result under the command that made it."""
+VARIANT_TITLE = "Reproduction study: a partial or variant run"
+VARIANT_NOTE = "Errors to the true joints in mm; not the study's report (no targets are checked)."
+
+
+def format_summary(summary, command, title=VARIANT_TITLE, note=VARIANT_NOTE):
+  """Markdown of a `summarize` result under the command that made it: a title, the command,
+  a note, the table (a row per key of `summary` and test set) and the columns' notes."""
   rows = [[key, test_name, _mm(n["all21_mean_mm"]), _mm(n["lab6_mean_mm"]),
            _mm(n["unlab15_mean_mm"]), _percent(n), _mm(n["mdpc_median_mm"]),
            _mm(n.get("error_to_labels_mean_mm")), _f1_text(n), _subjects_apart(n)]
           for key, by_test in summary.items() for test_name, n in by_test.items()]
   return "\n".join([
-      "# Reproduction study: a partial or variant run", "", f"    {command}", "",
-      "Errors to the true joints in mm; not the study's report (no targets are checked).", "",
+      f"# {title}", "", f"    {command}", "", note, "",
       _table(["configuration", "test set", "All-21", "Lab-6", "Unlab-15", "palm flipped (%)",
               "MDPC median", "error to wrong labels", "bone-length F1", "subjects apart"], rows),
       "", PALM_FLIPPED_NOTE, "", SUBJECTS_NOTE, ""])

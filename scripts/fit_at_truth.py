@@ -1,0 +1,146 @@
+"""Where does the study's loss take a perfect prediction? Per-frame fits started at the truth.
+
+    python scripts/fit_at_truth.py --configurations e1/full,e2/full,e2/no_dissim \
+        [--frames 64] [--steps 300] [--fit theta,beta] [--start_beta truth] \
+        [--set KEY=VALUE ...] [--sweep KEY=V1,V2,...]
+
+The reproduction study (`docs/reproduction.md`) trains networks on its configurations' losses.
+This takes the network out: for frames of each configuration's test set (the clean set for E1,
+the HIM-like set with its wrong labels for E2; `configurations.test_source`, `--frames` of
+them) it starts from the true pose θ and bone-length coefficients β (or β = 0, the mean hand,
+with `--start_beta mean`), and minimises the configuration's weighted energy (SPEC §6, at
+`--preset cpu`'s settings plus `--set`) over the parameters named by `--fit`, per frame, by
+Adam (`handvol.model.fitting`). A loss that agrees with the truth keeps it; a biased one moves
+it. The markdown table has a row for the start and one per fit, with the study's numbers:
+errors to the true joints, palm flips, MDPC, the error to the labels (the wrong ones on the
+HIM-like set), bone-length F1 and how far apart the two subjects' mean bone lengths are
+(`report.summarize`). `--sweep` repeats each fit for every value of one setting.
+
+Examples. What the study's losses do to the truth:
+    python scripts/fit_at_truth.py --configurations e1/full,e2/full,e2/no_dissim
+Can the image tell the two test hands apart (β alone, from the mean hand, image and prior only):
+    python scripts/fit_at_truth.py --configurations e1/full --fit beta --start_beta mean \
+        --set loss.weights.joint=0.0 --set loss.weights.collision=0.0 \
+        --sweep loss.weights.bone=1e-2,3e-3,1e-3,3e-4,1e-4,0.0
+"""
+
+import argparse
+import dataclasses
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import numpy as np  # pylint: disable=wrong-import-position
+
+from handvol.data import pipeline  # pylint: disable=wrong-import-position
+from handvol.data import synthetic  # pylint: disable=wrong-import-position
+from handvol.data.synthetic import generator  # pylint: disable=wrong-import-position
+from handvol.data.synthetic import labels as labels_lib  # pylint: disable=wrong-import-position
+from handvol.data.synthetic import subjects as subjects_lib  # pylint: disable=wrong-import-position
+from handvol.experiments import configurations  # pylint: disable=wrong-import-position
+from handvol.experiments import report  # pylint: disable=wrong-import-position
+from handvol.experiments import reproduce  # pylint: disable=wrong-import-position
+from handvol.model import fitting  # pylint: disable=wrong-import-position
+from handvol.training import trainer  # pylint: disable=wrong-import-position
+
+START_BETA = ("truth", "mean")
+
+
+def test_frames(test_name, num_frames):
+  """`num_frames` frames of a study test set: (true θ `[F, 26]`, true β `[F, 20]`, the batch of
+  preprocessed examples as tensors)."""
+  entry = configurations.test_source(test_name, configurations.CPU)
+  config = synthetic.SyntheticConfig()
+  if "him_offset_mm" in entry:
+    config = dataclasses.replace(
+        config, labels=labels_lib.LabelConfig(him_offset_mm=entry["him_offset_mm"]))
+  thetas, betas, frame_records = [], [], []
+  for frame in generator.generate_frames(num_frames, entry["subjects"], entry["seed"], config):
+    thetas.append(frame["theta"])
+    betas.append(subjects_lib.make_subject(frame["subject"]).beta)
+    frame_records.append(generator.to_record(frame, entry["label_mode"], config.intrinsics))
+  source = pipeline.from_records(pipeline.stack_records(frame_records))
+  examples = next(iter(pipeline.evaluation_dataset(
+      source, pipeline.PipelineConfig(batch_size=num_frames))))
+  return (np.stack(thetas).astype(np.float32), np.stack(betas).astype(np.float32), examples)
+
+
+def summary_row(configuration, test_name, test_set, model, theta, beta):
+  """`report.summarize`'s numbers for parameters (θ, β) on the test set."""
+  hand = model.hand(theta, beta)
+  predictions = {(configuration.key, test_name): {
+      "keypoints": hand["keypoints"].numpy(), "bone_lengths": hand["bone_lengths"].numpy()}}
+  only_this_test = dataclasses.replace(configuration, test_sets=(test_name,))
+  return report.summarize([only_this_test], {test_name: test_set},
+                          predictions)[configuration.key][test_name]
+
+
+def parse_sweep(sweep):
+  """"KEY=V1,V2" → ["KEY=V1", "KEY=V2"]; no sweep → [None]."""
+  if sweep is None:
+    return [None]
+  key, separator, values = sweep.partition("=")
+  if not separator or not values:
+    raise ValueError(f"--sweep must read KEY=V1,V2,..., got {sweep!r}")
+  return [f"{key}={value}" for value in values.split(",")]
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("--configurations", default="e1/full,e2/full,e2/no_dissim")
+  parser.add_argument("--frames", type=int, default=64)
+  parser.add_argument("--steps", type=int, default=300)
+  parser.add_argument("--learning_rate", type=float, default=0.01)
+  parser.add_argument("--fit", default="theta,beta")
+  parser.add_argument("--start_beta", choices=START_BETA, default="truth")
+  parser.add_argument("--set", dest="settings", action="append", default=[])
+  parser.add_argument("--sweep")
+  args = parser.parse_args()
+  if args.frames < 2:
+    parser.error("--frames must be at least 2")
+  fit = tuple(name for name in args.fit.split(",") if name)
+  if not set(fit) <= set(fitting.FITTED):
+    parser.error(f"--fit must name some of {fitting.FITTED}, got {args.fit!r}")
+  try:
+    chosen = reproduce.select_configurations(configurations.CPU,
+                                             tuple(args.configurations.split(",")),
+                                             tuple(args.settings))
+    sweep = parse_sweep(args.sweep)
+  except ValueError as error:
+    parser.error(str(error))
+
+  summary, frames = {}, {}
+  for configuration in chosen:
+    test_name = configuration.test_sets[0]
+    if test_name not in frames:
+      frames[test_name] = test_frames(test_name, args.frames)
+    theta, true_beta, examples = frames[test_name]
+    test_set = {key: examples[key].numpy() for key in reproduce.TEST_SET_KEYS}
+    beta = true_beta if args.start_beta == "truth" else np.zeros_like(true_beta)
+    for index, setting in enumerate(sweep):
+      settings = configuration.settings + ((setting,) if setting else ())
+      model = trainer.build_model(configurations.build_config(
+          configurations.CPU, dataclasses.replace(configuration, settings=settings)))
+      if index == 0:
+        start = "truth" if args.start_beta == "truth" else "true θ, mean hand"
+        summary[f"{configuration.key}, start: {start}"] = {
+            test_name: summary_row(configuration, test_name, test_set, model, theta, beta)}
+      print(f"fitting {configuration.key} on the {test_name} test set"
+            + (f", {setting}" if setting else ""), flush=True)
+      fitted = fitting.fit_parameters(model, examples, theta, beta, args.steps,
+                                      args.learning_rate, fit)
+      label = f"{configuration.key}, fitted" + (f", {setting}" if setting else "")
+      summary[label] = {test_name: summary_row(configuration, test_name, test_set, model,
+                                               fitted["theta"], fitted["beta"])}
+  command = " ".join(["python", "scripts/fit_at_truth.py", *sys.argv[1:]])
+  print()
+  print(report.format_summary(
+      summary, command, title="Per-frame fits of the study's losses, started at the truth",
+      note=f"{args.frames} frames per test set, {args.steps} Adam steps at "
+           f"{args.learning_rate:g} on {', '.join(fit)}; errors to the true joints in mm."))
+
+
+if __name__ == "__main__":
+  main()

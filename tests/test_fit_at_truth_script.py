@@ -1,0 +1,43 @@
+"""scripts/fit_at_truth.py end to end: its table and its refusals."""
+
+import pathlib
+import subprocess
+import sys
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
+SCRIPT = REPO_ROOT / "scripts" / "fit_at_truth.py"
+
+
+def _run(*flags):
+  return subprocess.run([sys.executable, str(SCRIPT), *flags], cwd=REPO_ROOT,
+                        capture_output=True, text=True, check=False)
+
+
+def _rows(stdout):
+  return [[cell.strip() for cell in line.strip("|").split("|")]
+          for line in stdout.splitlines() if line.startswith("| e")]
+
+
+def test_a_start_row_and_a_row_per_swept_fit():
+  result = _run("--configurations", "e2/no_dissim", "--frames", "4", "--steps", "3",
+                "--sweep", "loss.weights.bone=1e-2,0.0")
+  assert result.returncode == 0, result.stderr
+  rows = _rows(result.stdout)
+  assert [row[0] for row in rows] == [
+      "e2/no_dissim, start: truth", "e2/no_dissim, fitted, loss.weights.bone=1e-2",
+      "e2/no_dissim, fitted, loss.weights.bone=0.0"]
+  start = rows[0]
+  assert start[1] == "him" and start[2:5] == ["0.00", "0.00", "0.00"]  # the truth itself
+  # The HIM-like wrong labels are ≈ 26 mm from the truth.
+  assert 20.0 < float(start[7]) < 32.0
+  for fitted in rows[1:]:
+    assert 0.0 < float(fitted[2]) < 10.0  # three small steps move it, a little
+
+
+def test_refuses_unknown_configurations_parameters_and_sweeps():
+  for flags, message in ((("--configurations", "e1/fulll"), "no configuration"),
+                         (("--fit", "pose"), "--fit must name"),
+                         (("--sweep", "loss.weights.bone"), "--sweep must read"),
+                         (("--frames", "1"), "at least 2")):
+    result = _run(*flags)
+    assert result.returncode == 2 and message in result.stderr, (flags, result.stderr)
