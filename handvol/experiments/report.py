@@ -67,6 +67,13 @@ def _label_statistics(keypoints, test_set):
                                                 test_set["crop_intrinsics"]))}
 
 
+def _add_mdpc_ratios(experiment):
+  """Each method's median MDPC over the true joints' on the same frames ("mdpc_ratio_to_truth")."""
+  truth_median = experiment["true_joints"]["mdpc_median_mm"]
+  for result in experiment["methods"].values():
+    result["mdpc_ratio_to_truth"] = result["mdpc_median_mm"] / truth_median
+
+
 def analyze(configurations, test_sets, predictions):
   """Every number of the study.
 
@@ -79,10 +86,10 @@ def analyze(configurations, test_sets, predictions):
 
   Returns:
     A JSON-ready dict with "e1", "e2", "e3": each "methods" (configuration key →
-    `evaluate_keypoints` result, MDPC and bone-length F1 included); E1 adds "true_joints"
-    (the F1 of the true bone lengths); E2 adds per method "error_to_labels_mean_mm" and
-    "mdpc_ratio_to_truth", and "wrong_labels" and "true_joints" (their error to the truth and
-    their MDPC).
+    `evaluate_keypoints` result, MDPC and bone-length F1 included); E1 and E2 add per method
+    "mdpc_ratio_to_truth" (median MDPC over the true joints') and "true_joints" (their MDPC;
+    for E1 also the F1 of the true bone lengths); E2 adds per method
+    "error_to_labels_mean_mm", and "wrong_labels" (their error to the truth and their MDPC).
   """
   clean = test_sets[configurations_lib.CLEAN_TEST]
   him = test_sets[configurations_lib.HIM_TEST]
@@ -99,16 +106,17 @@ def analyze(configurations, test_sets, predictions):
                                                           clean["subject"]).items()}
     true_distance = metrics.subject_mean_distance(true_lengths, clean["subject"])
   e1["true_joints"] = {"bone_length_f1": true_f1,
-                       "bone_length_subject_distance_mm": true_distance}
+                       "bone_length_subject_distance_mm": true_distance,
+                       **_label_statistics(clean["truth_xyz"], clean)}
+  _add_mdpc_ratios(e1)
 
   him_predictions = models("e2", configurations_lib.HIM_TEST)
   e2 = {"methods": _evaluate_models(him_predictions, him)}
   e2["true_joints"] = _label_statistics(him["truth_xyz"], him)
   e2["wrong_labels"] = _label_statistics(him["xyz"], him)
-  truth_median = e2["true_joints"]["mdpc_median_mm"]
+  _add_mdpc_ratios(e2)
   for key, result in e2["methods"].items():
     result["error_to_labels_mean_mm"] = _error_to_labels(him_predictions[key]["keypoints"], him)
-    result["mdpc_ratio_to_truth"] = result["mdpc_median_mm"] / truth_median
 
   e3 = {"methods": _evaluate_models(models("e2", configurations_lib.CLEAN_TEST), clean)}
   return {"e1": e1, "e2": e2, "e3": e3}
@@ -344,15 +352,19 @@ def format_markdown(study, figures):
             "tested against the true joints of two unseen subjects. Mean errors in mm; "
             "bone-length k-means F1 per test subject; \"subjects apart\": the distance between "
             "the two subjects' mean bone-length vectors (mm; ≈ 0 for a method that predicts "
-            "one hand for all).", "",
+            "one hand for all); MDPC ratio: the median MDPC over the true joints' (as in E2, "
+            "here with correct labels).", "",
             _table(["method", "Lab-6", "Unlab-15", "All-21", "palm flipped (%)"]
-                   + [f"F1 subject {s}" for s in subjects] + ["subjects apart"],
+                   + [f"F1 subject {s}" for s in subjects]
+                   + ["subjects apart", "MDPC median", "MDPC ratio"],
                    [[titles[k], _mm(r["lab6_mean_mm"]), _mm(r["unlab15_mean_mm"]),
                      _mm(r["all21_mean_mm"]), _percent(r)] + _f1_cells(r, subjects)
-                    + [_subjects_apart(r)] for k, r in e1["methods"].items()]
+                    + [_subjects_apart(r), _mm(r["mdpc_median_mm"]),
+                       f"{r['mdpc_ratio_to_truth']:.2f}"] for k, r in e1["methods"].items()]
                    + [["true joints", "0", "0", "0", "0"]
                       + _f1_cells(e1["true_joints"], subjects)
-                      + [_subjects_apart(e1["true_joints"])]]),
+                      + [_subjects_apart(e1["true_joints"]),
+                         _mm(e1["true_joints"]["mdpc_median_mm"]), "1.00"]]),
             "", PALM_FLIPPED_NOTE,
             "", f"![E1 fractions of frames]({figures['e1_frame_fractions']})", "",
             f"More tables (per joint, per subject, MDPC): `{figures['e1_metrics']}`.", ""]

@@ -155,6 +155,9 @@ def test_smoke_preset_end_to_end_then_rerun_skips_and_resumes(tmp_path):
       assert len(result[f"frac_max_le_mm" if protocol == "all21"
                         else f"{protocol}_frac_max_le_mm"]) == 81
     assert 0.0 <= result["palm_flipped_percent"] <= 100.0
+    assert result["mdpc_ratio_to_truth"] == pytest.approx(
+        result["mdpc_median_mm"] / results["e1"]["true_joints"]["mdpc_median_mm"])
+  assert results["e1"]["true_joints"]["error_to_truth_mean_mm"] == 0.0
   for key in e2_keys:
     result = results["e2"]["methods"][key]
     for name in ("all21_mean_mm", "error_to_labels_mean_mm", "mdpc_median_mm", "mdpc_mean_mm"):
