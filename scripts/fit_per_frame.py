@@ -1,27 +1,36 @@
-"""Where does the study's loss take a perfect prediction? Per-frame fits started at the truth.
+"""Where does the study's loss take a prediction? Per-frame fits from the truth or a network.
 
-    python scripts/fit_at_truth.py --configurations e1/full,e2/full,e2/no_dissim \
-        [--frames 64] [--steps 300] [--fit theta,beta] [--start_beta truth] \
+    python scripts/fit_per_frame.py --configurations e1/full,e2/full,e2/no_dissim \
+        [--frames 64] [--steps 300] [--fit theta,beta] [--start truth|mean_hand|MODEL.keras] \
         [--set KEY=VALUE ...] [--sweep KEY=V1,V2,...]
 
 The reproduction study (`docs/reproduction.md`) trains networks on its configurations' losses.
 This takes the network out: for frames of each configuration's test set (the clean set for E1,
 the HIM-like set with its wrong labels for E2; `configurations.test_source`, `--frames` of
-them) it starts from the true pose θ and bone-length coefficients β (or β = 0, the mean hand,
-with `--start_beta mean`), and minimises the configuration's weighted energy (SPEC §6, at
+them) it starts from `--start` and minimises the configuration's weighted energy (SPEC §6, at
 `--preset cpu`'s settings plus `--set`) over the parameters named by `--fit`, per frame, by
-Adam (`handvol.model.fitting`). A loss that agrees with the truth keeps it; a biased one moves
-it. The markdown table has a row for the start and one per fit, with the study's numbers:
-errors to the true joints, palm flips, MDPC, the error to the labels (the wrong ones on the
-HIM-like set), bone-length F1 and how far apart the two subjects' mean bone lengths are
+Adam (`handvol.model.fitting`). The starts:
+- "truth": the true pose θ and bone-length coefficients β. A loss that agrees with the truth
+  keeps it; one that is biased moves it, and a perfect network trained on it would learn that
+  bias.
+- "mean_hand": the true θ with β = 0.
+- a trained model (`.keras`, e.g. a study run's `checkpoints/last.keras`): its predictions.
+  Whether the loss carries them further says whether a network that stopped short was held
+  back by the loss or by its training.
+The markdown table has a row for the start and one per fit, with the study's numbers: errors
+to the true joints, palm flips, MDPC, the error to the labels (the wrong ones on the HIM-like
+set), bone-length F1 and how far apart the two subjects' mean bone lengths are
 (`report.summarize`). `--sweep` repeats each fit for every value of one setting.
 
 Examples. What the study's losses do to the truth:
-    python scripts/fit_at_truth.py --configurations e1/full,e2/full,e2/no_dissim
+    python scripts/fit_per_frame.py --configurations e1/full,e2/full,e2/no_dissim
 Can the image tell the two test hands apart (β alone, from the mean hand, image and prior only):
-    python scripts/fit_at_truth.py --configurations e1/full --fit beta --start_beta mean \
+    python scripts/fit_per_frame.py --configurations e1/full --fit beta --start mean_hand \
         --set loss.weights.joint=0.0 --set loss.weights.collision=0.0 \
         --sweep loss.weights.bone=1e-2,3e-3,1e-3,3e-4,1e-4,0.0
+Does E2's loss take the trained E2 model's predictions to the surface:
+    python scripts/fit_per_frame.py --configurations e2/full \
+        --start runs/reproduction/e2/full/checkpoints/last.keras
 """
 
 import argparse
@@ -32,6 +41,7 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+import keras  # pylint: disable=wrong-import-position
 import numpy as np  # pylint: disable=wrong-import-position
 
 from handvol.data import pipeline  # pylint: disable=wrong-import-position
@@ -43,9 +53,11 @@ from handvol.experiments import configurations  # pylint: disable=wrong-import-p
 from handvol.experiments import report  # pylint: disable=wrong-import-position
 from handvol.experiments import reproduce  # pylint: disable=wrong-import-position
 from handvol.model import fitting  # pylint: disable=wrong-import-position
+from handvol.training import data  # pylint: disable=wrong-import-position
 from handvol.training import trainer  # pylint: disable=wrong-import-position
 
-START_BETA = ("truth", "mean")
+STARTS = ("truth", "mean_hand")
+"""The named starts; anything else is a model file."""
 
 
 def test_frames(test_name, num_frames):
@@ -62,9 +74,23 @@ def test_frames(test_name, num_frames):
     betas.append(subjects_lib.make_subject(frame["subject"]).beta)
     frame_records.append(generator.to_record(frame, entry["label_mode"], config.intrinsics))
   source = pipeline.from_records(pipeline.stack_records(frame_records))
+  # Preprocessed as the study's test sets are (`reproduce.prepare_test_set`), in one batch.
+  data_config = configurations.preset_config(configurations.CPU)["data"]
   examples = next(iter(pipeline.evaluation_dataset(
-      source, pipeline.PipelineConfig(batch_size=num_frames))))
+      source, data.pipeline_config(data_config, num_frames, seed=0))))
   return (np.stack(thetas).astype(np.float32), np.stack(betas).astype(np.float32), examples)
+
+
+def start_parameters(start, theta, beta, examples):
+  """θ `[F, 26]` and β `[F, 20]` of a `--start`, given the true ones and the examples."""
+  if start == "truth":
+    return theta, beta
+  if start == "mean_hand":
+    return theta, np.zeros_like(beta)
+  model = keras.saving.load_model(start, compile=False)
+  outputs = model.predict_joints(examples["depth_input"], examples["crop_intrinsics"],
+                                 examples["center_xyz"])
+  return outputs["theta"].numpy(), outputs["beta"].numpy()
 
 
 def summary_row(configuration, test_name, test_set, model, theta, beta):
@@ -94,12 +120,15 @@ def main():
   parser.add_argument("--steps", type=int, default=300)
   parser.add_argument("--learning_rate", type=float, default=0.01)
   parser.add_argument("--fit", default="theta,beta")
-  parser.add_argument("--start_beta", choices=START_BETA, default="truth")
+  parser.add_argument("--start", default="truth",
+                      help=f"one of {STARTS} or a trained model's .keras file")
   parser.add_argument("--set", dest="settings", action="append", default=[])
   parser.add_argument("--sweep")
   args = parser.parse_args()
   if args.frames < 2:
     parser.error("--frames must be at least 2")
+  if args.start not in STARTS and not os.path.isfile(args.start):
+    parser.error(f"--start must be one of {STARTS} or a model file, got {args.start!r}")
   fit = tuple(name for name in args.fit.split(",") if name)
   if not set(fit) <= set(fitting.FITTED):
     parser.error(f"--fit must name some of {fitting.FITTED}, got {args.fit!r}")
@@ -116,15 +145,15 @@ def main():
     test_name = configuration.test_sets[0]
     if test_name not in frames:
       frames[test_name] = test_frames(test_name, args.frames)
-    theta, true_beta, examples = frames[test_name]
+    true_theta, true_beta, examples = frames[test_name]
     test_set = {key: examples[key].numpy() for key in reproduce.TEST_SET_KEYS}
-    beta = true_beta if args.start_beta == "truth" else np.zeros_like(true_beta)
+    theta, beta = start_parameters(args.start, true_theta, true_beta, examples)
     for index, setting in enumerate(sweep):
       settings = configuration.settings + ((setting,) if setting else ())
       model = trainer.build_model(configurations.build_config(
           configurations.CPU, dataclasses.replace(configuration, settings=settings)))
       if index == 0:
-        start = "truth" if args.start_beta == "truth" else "true θ, mean hand"
+        start = {"truth": "truth", "mean_hand": "true θ, mean hand"}.get(args.start, "model")
         summary[f"{configuration.key}, start: {start}"] = {
             test_name: summary_row(configuration, test_name, test_set, model, theta, beta)}
       print(f"fitting {configuration.key} on the {test_name} test set"
@@ -134,10 +163,10 @@ def main():
       label = f"{configuration.key}, fitted" + (f", {setting}" if setting else "")
       summary[label] = {test_name: summary_row(configuration, test_name, test_set, model,
                                                fitted["theta"], fitted["beta"])}
-  command = " ".join(["python", "scripts/fit_at_truth.py", *sys.argv[1:]])
+  command = " ".join(["python", "scripts/fit_per_frame.py", *sys.argv[1:]])
   print()
   print(report.format_summary(
-      summary, command, title="Per-frame fits of the study's losses, started at the truth",
+      summary, command, title=f"Per-frame fits of the study's losses, from {args.start}",
       note=f"{args.frames} frames per test set, {args.steps} Adam steps at "
            f"{args.learning_rate:g} on {', '.join(fit)}; errors to the true joints in mm."))
 

@@ -1,11 +1,15 @@
-"""scripts/fit_at_truth.py end to end: its table and its refusals."""
+"""scripts/fit_per_frame.py end to end: its table and its refusals."""
 
 import pathlib
 import subprocess
 import sys
 
+import numpy as np
+
+from handvol.model import hand_pose_model
+
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
-SCRIPT = REPO_ROOT / "scripts" / "fit_at_truth.py"
+SCRIPT = REPO_ROOT / "scripts" / "fit_per_frame.py"
 
 
 def _run(*flags):
@@ -38,6 +42,22 @@ def test_refuses_unknown_configurations_parameters_and_sweeps():
   for flags, message in ((("--configurations", "e1/fulll"), "no configuration"),
                          (("--fit", "pose"), "--fit must name"),
                          (("--sweep", "loss.weights.bone"), "--sweep must read"),
-                         (("--frames", "1"), "at least 2")):
+                         (("--frames", "1"), "at least 2"),
+                         (("--start", "no/such/model.keras"), "--start must be")):
     result = _run(*flags)
     assert result.returncode == 2 and message in result.stderr, (flags, result.stderr)
+
+
+def test_starts_from_a_saved_model(tmp_path):
+  model = hand_pose_model.HandPoseModel(encoder_width=4, blocks_per_stage=(1, 1, 1, 1))
+  model({"depth_input": np.zeros([1, 128, 128, 1], np.float32),
+         "center_xyz": np.float32([[0.0, 0.0, 500.0]])})
+  path = tmp_path / "untrained.keras"
+  model.save(path)
+  result = _run("--configurations", "e1/full", "--frames", "4", "--steps", "2", "--start",
+                str(path))
+  assert result.returncode == 0, result.stderr
+  rows = _rows(result.stdout)
+  assert [row[0] for row in rows] == ["e1/full, start: model", "e1/full, fitted"]
+  # The untrained network predicts the neutral hand at the crop centre, far from the truth.
+  assert float(rows[0][2]) > 30.0
