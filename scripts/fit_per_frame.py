@@ -60,7 +60,7 @@ STARTS = ("truth", "mean_hand")
 """The named starts; anything else is a model file."""
 
 
-def test_frames(test_name, num_frames):
+def study_test_frames(test_name, num_frames):
   """`num_frames` frames of a study test set: (true θ `[F, 26]`, true β `[F, 20]`, the batch of
   preprocessed examples as tensors)."""
   entry = configurations.test_source(test_name, configurations.CPU)
@@ -127,6 +127,8 @@ def main():
   args = parser.parse_args()
   if args.frames < 2:
     parser.error("--frames must be at least 2")
+  if args.steps < 0:
+    parser.error("--steps must be non-negative")
   if args.start not in STARTS and not os.path.isfile(args.start):
     parser.error(f"--start must be one of {STARTS} or a model file, got {args.start!r}")
   fit = tuple(name for name in args.fit.split(",") if name)
@@ -144,10 +146,11 @@ def main():
   for configuration in chosen:
     test_name = configuration.test_sets[0]
     if test_name not in frames:
-      frames[test_name] = test_frames(test_name, args.frames)
-    true_theta, true_beta, examples = frames[test_name]
+      true_theta, true_beta, examples = study_test_frames(test_name, args.frames)
+      frames[test_name] = (examples, *start_parameters(args.start, true_theta, true_beta,
+                                                       examples))
+    examples, theta, beta = frames[test_name]
     test_set = {key: examples[key].numpy() for key in reproduce.TEST_SET_KEYS}
-    theta, beta = start_parameters(args.start, true_theta, true_beta, examples)
     for index, setting in enumerate(sweep):
       settings = configuration.settings + ((setting,) if setting else ())
       model = trainer.build_model(configurations.build_config(

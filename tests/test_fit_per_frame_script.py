@@ -43,6 +43,7 @@ def test_refuses_unknown_configurations_parameters_and_sweeps():
                          (("--fit", "pose"), "--fit must name"),
                          (("--sweep", "loss.weights.bone"), "--sweep must read"),
                          (("--frames", "1"), "at least 2"),
+                         (("--steps", "-1"), "non-negative"),
                          (("--start", "no/such/model.keras"), "--start must be")):
     result = _run(*flags)
     assert result.returncode == 2 and message in result.stderr, (flags, result.stderr)
