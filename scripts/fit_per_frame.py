@@ -20,7 +20,8 @@ Adam (`handvol.model.fitting`). The starts:
 The markdown table has a row for the start and one per fit, with the study's numbers: errors
 to the true joints, palm flips, MDPC, the error to the labels (the wrong ones on the HIM-like
 set), bone-length F1 and how far apart the two subjects' mean bone lengths are
-(`report.summarize`). `--sweep` repeats each fit for every value of one setting.
+(`report.summarize`); a second table has each row's mean energy per loss term. `--sweep`
+repeats each fit for every value of one setting.
 
 Examples. What the study's losses do to the truth:
     python scripts/fit_per_frame.py --configurations e1/full,e2/full,e2/no_dissim
@@ -53,6 +54,7 @@ from handvol.experiments import configurations  # pylint: disable=wrong-import-p
 from handvol.experiments import report  # pylint: disable=wrong-import-position
 from handvol.experiments import reproduce  # pylint: disable=wrong-import-position
 from handvol.model import fitting  # pylint: disable=wrong-import-position
+from handvol.model import hand_pose_model  # pylint: disable=wrong-import-position
 from handvol.training import data  # pylint: disable=wrong-import-position
 from handvol.training import trainer  # pylint: disable=wrong-import-position
 
@@ -103,6 +105,18 @@ def summary_row(configuration, test_name, test_set, model, theta, beta):
                           predictions)[configuration.key][test_name]
 
 
+def energy_table(energies):
+  """Markdown: per row, the frames' mean unweighted energy of each term its loss enables (– for
+  the others; SPEC §6 units) and the mean weighted total, from `fit_parameters` results."""
+  header = ["row", *hand_pose_model.LOSS_TERMS, "weighted total"]
+  lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+  for label, result in energies.items():
+    cells = [f"{np.mean(result['terms'][term]):.4g}" if term in result["terms"] else "–"
+             for term in hand_pose_model.LOSS_TERMS]
+    lines.append("| " + " | ".join([label, *cells, f"{np.mean(result['energy']):.4g}"]) + " |")
+  return "\n".join(["Mean energies per frame, unweighted (λ = 0: –):", "", *lines, ""])
+
+
 def parse_sweep(sweep):
   """"KEY=V1,V2" → ["KEY=V1", "KEY=V2"]; no sweep → [None]."""
   if sweep is None:
@@ -142,7 +156,7 @@ def main():
   except ValueError as error:
     parser.error(str(error))
 
-  summary, frames = {}, {}
+  summary, energies, frames = {}, {}, {}
   for configuration in chosen:
     test_name = configuration.test_sets[0]
     if test_name not in frames:
@@ -157,8 +171,11 @@ def main():
           configurations.CPU, dataclasses.replace(configuration, settings=settings)))
       if index == 0:
         start = {"truth": "truth", "mean_hand": "true θ, mean hand"}.get(args.start, "model")
-        summary[f"{configuration.key}, start: {start}"] = {
+        label = f"{configuration.key}, start: {start}"
+        summary[label] = {
             test_name: summary_row(configuration, test_name, test_set, model, theta, beta)}
+        energies[label] = fitting.fit_parameters(model, examples, theta, beta, 0,
+                                                 verbose=False)
       print(f"fitting {configuration.key} on the {test_name} test set"
             + (f", {setting}" if setting else ""), flush=True)
       fitted = fitting.fit_parameters(model, examples, theta, beta, args.steps,
@@ -166,12 +183,14 @@ def main():
       label = f"{configuration.key}, fitted" + (f", {setting}" if setting else "")
       summary[label] = {test_name: summary_row(configuration, test_name, test_set, model,
                                                fitted["theta"], fitted["beta"])}
+      energies[label] = fitted
   command = " ".join(["python", "scripts/fit_per_frame.py", *sys.argv[1:]])
   print()
   print(report.format_summary(
       summary, command, title=f"Per-frame fits of the study's losses, from {args.start}",
       note=f"{args.frames} frames per test set, {args.steps} Adam steps at "
            f"{args.learning_rate:g} on {', '.join(fit)}; errors to the true joints in mm."))
+  print(energy_table(energies))
 
 
 if __name__ == "__main__":

@@ -17,9 +17,11 @@ def _run(*flags):
                         capture_output=True, text=True, check=False)
 
 
-def _rows(stdout):
+def _rows(stdout, table=0):
+  """Rows of the results table (0) or of the energies table (1)."""
+  part = stdout.split("Mean energies per frame")[table]
   return [[cell.strip() for cell in line.strip("|").split("|")]
-          for line in stdout.splitlines() if line.startswith("| e")]
+          for line in part.splitlines() if line.startswith("| e")]
 
 
 def test_a_start_row_and_a_row_per_swept_fit():
@@ -36,6 +38,12 @@ def test_a_start_row_and_a_row_per_swept_fit():
   assert 20.0 < float(start[7]) < 32.0
   for fitted in rows[1:]:
     assert 0.0 < float(fitted[2]) < 10.0  # three small steps move it, a little
+  energies = _rows(result.stdout, table=1)
+  assert [row[0] for row in energies] == [row[0] for row in rows]
+  # w/o Dissim.: that term is off; the truth lies outside the 25 mm slack of some wrong labels.
+  assert all(row[1] == "–" for row in energies) and float(energies[0][5]) > 0.0
+  # The bone prior's weight is swept: off in the last fit.
+  assert energies[1][3] != "–" and energies[2][3] == "–"
 
 
 def test_refuses_unknown_configurations_parameters_and_sweeps():
