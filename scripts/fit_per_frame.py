@@ -46,10 +46,9 @@ import keras  # pylint: disable=wrong-import-position
 import numpy as np  # pylint: disable=wrong-import-position
 
 from handvol.data import pipeline  # pylint: disable=wrong-import-position
-from handvol.data import synthetic  # pylint: disable=wrong-import-position
 from handvol.data.synthetic import generator  # pylint: disable=wrong-import-position
-from handvol.data.synthetic import labels as labels_lib  # pylint: disable=wrong-import-position
 from handvol.data.synthetic import subjects as subjects_lib  # pylint: disable=wrong-import-position
+from handvol.evaluation import evaluate  # pylint: disable=wrong-import-position
 from handvol.experiments import configurations  # pylint: disable=wrong-import-position
 from handvol.experiments import report  # pylint: disable=wrong-import-position
 from handvol.experiments import reproduce  # pylint: disable=wrong-import-position
@@ -66,10 +65,7 @@ def study_test_frames(test_name, num_frames):
   """`num_frames` frames of a study test set: (true θ `[F, 26]`, true β `[F, 20]`, the batch of
   preprocessed examples as tensors)."""
   entry = configurations.test_source(test_name, configurations.CPU)
-  config = synthetic.SyntheticConfig()
-  if "him_offset_mm" in entry:
-    config = dataclasses.replace(
-        config, labels=labels_lib.LabelConfig(him_offset_mm=entry["him_offset_mm"]))
+  config = data.synthetic_config(entry)
   thetas, betas, frame_records = [], [], []
   for frame in generator.generate_frames(num_frames, entry["subjects"], entry["seed"], config):
     thetas.append(frame["theta"])
@@ -108,13 +104,14 @@ def summary_row(configuration, test_name, test_set, model, theta, beta):
 def energy_table(energies):
   """Markdown: per row, the frames' mean unweighted energy of each term its loss enables (– for
   the others; SPEC §6 units) and the mean weighted total, from `fit_parameters` results."""
-  header = ["row", *hand_pose_model.LOSS_TERMS, "weighted total"]
-  lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+  rows = []
   for label, result in energies.items():
     cells = [f"{np.mean(result['terms'][term]):.4g}" if term in result["terms"] else "–"
              for term in hand_pose_model.LOSS_TERMS]
-    lines.append("| " + " | ".join([label, *cells, f"{np.mean(result['energy']):.4g}"]) + " |")
-  return "\n".join(["Mean energies per frame, unweighted (λ = 0: –):", "", *lines, ""])
+    rows.append([label, *cells, f"{np.mean(result['energy']):.4g}"])
+  return "\n".join(["Mean energies per frame, unweighted (λ = 0: –):", "",
+                    evaluate.markdown_table(["row", *hand_pose_model.LOSS_TERMS,
+                                             "weighted total"], rows), ""])
 
 
 def parse_sweep(sweep):

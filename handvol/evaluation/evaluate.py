@@ -135,7 +135,8 @@ def evaluate_keypoints(predicted, truth, layout, subjects=None, datasets=None, d
   return result
 
 
-def _markdown_table(header, rows):
+def markdown_table(header, rows):
+  """A markdown table: `header` a list of column titles, `rows` lists of cell strings."""
   lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
   lines += ["| " + " | ".join(row) + " |" for row in rows]
   return "\n".join(lines)
@@ -164,10 +165,10 @@ def format_markdown(results, layout, title):
   rows = [[name] + [_fmt(r[f"{p.name}_mean_mm"]) for p in layout_protocols]
           + [f"{r['frac_max_le_mm'][str(t)]:.2f}" for t in REPORT_THRESHOLDS_MM]
           for name, r in results.items()]
-  sections.append(_markdown_table(header, rows) + "\n\nFractions of frames count a frame when "
+  sections.append(markdown_table(header, rows) + "\n\nFractions of frames count a frame when "
                   f"its maximum error over the {layout_protocols[0].title} keypoints is ≤ T.")
   names = protocols.LAYOUTS[layout]
-  sections.append("## Mean error per joint (mm)\n\n" + _markdown_table(
+  sections.append("## Mean error per joint (mm)\n\n" + markdown_table(
       ["joint"] + list(results),
       [[joint] + [_fmt(r["per_joint_mm"][joint]) for r in results.values()]
        for joint in names]))
@@ -176,17 +177,17 @@ def format_markdown(results, layout, title):
       rows = [[name, group, str(g["num_frames"])]
               + [_fmt(g[f"{p.name}_mean_mm"]) for p in layout_protocols]
               for name, r in results.items() for group, g in r.get(key, {}).items()]
-      sections.append(f"## Per {heading}\n\n" + _markdown_table(
+      sections.append(f"## Per {heading}\n\n" + markdown_table(
           ["method", heading, "frames"] + [f"{p.title} mean (mm)" for p in layout_protocols],
           rows))
   if any("mdpc_median_mm" in r for r in results.values()):
-    sections.append("## Minimum distance to the point cloud (MDPC)\n\n" + _markdown_table(
+    sections.append("## Minimum distance to the point cloud (MDPC)\n\n" + markdown_table(
         ["method", "median (mm)", "mean (mm)", "frames without depth"],
         [[name, _fmt(r["mdpc_median_mm"]), _fmt(r["mdpc_mean_mm"]),
           str(r["mdpc_frames_without_depth"])]
          for name, r in results.items() if "mdpc_median_mm" in r]))
   if any("bone_length_f1" in r for r in results.values()):
-    sections.append("## Bone-length consistency (k-means F1 per subject)\n\n" + _markdown_table(
+    sections.append("## Bone-length consistency (k-means F1 per subject)\n\n" + markdown_table(
         ["method", "subject", "F1"],
         [[name, subject, f"{f1:.2f}"] for name, r in results.items()
          for subject, f1 in r.get("bone_length_f1", {}).items()]))

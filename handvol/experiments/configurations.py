@@ -127,7 +127,8 @@ first study, at 25 × 100 steps, 33.9 min and clearly undertrained (validation e
 falling steeply at the end).
 
 The first schedule's basis (25 × 100 steps), measured on the 2-core development machine while
-other jobs kept its load average at 5-7. `train_and_evaluate` on configuration e1/full of this preset, shortened to 3 × 100 steps:
+other jobs kept its load average at 5-7. `train_and_evaluate` on configuration e1/full of this
+preset, shortened to 3 × 100 steps:
 steady steps of 102-103 ms (validation included), a first epoch 31 s longer (graph tracing),
 35 s to render and preprocess the run's 1,312 frames then (66 s in another measurement),
 11 s of test evaluation. Estimate: ≈ 130 s of overhead per configuration + 2,500 × 0.10 s

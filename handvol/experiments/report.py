@@ -167,7 +167,7 @@ def format_summary(summary, command, title=VARIANT_TITLE, note=VARIANT_NOTE):
           for key, by_test in summary.items() for test_name, n in by_test.items()]
   return "\n".join([
       f"# {title}", "", f"    {command}", "", note, "",
-      _table(["configuration", "test set", "All-21", "Lab-6", "Unlab-15", "palm flipped (%)",
+      evaluate.markdown_table(["configuration", "test set", "All-21", "Lab-6", "Unlab-15", "palm flipped (%)",
               "MDPC median", "error to wrong labels", "bone-length F1", "subjects apart"], rows),
       "", PALM_FLIPPED_NOTE, "", SUBJECTS_NOTE, ""])
 
@@ -268,11 +268,6 @@ def check_targets(results, configurations, total_seconds, preset_name):
   return targets
 
 
-def _table(header, rows):
-  return "\n".join(["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
-                   + ["| " + " | ".join(row) + " |" for row in rows])
-
-
 def _mm(value):
   return "–" if value is None else f"{value:.2f}"
 
@@ -341,7 +336,7 @@ def format_markdown(study, figures):
             "(the trainer's own times: data, training and evaluation, summed); the last "
             f"invocation of the command {study['wall_seconds'] / 60:.1f} min. What each "
             "experiment measures: `docs/reproduction.md`.", "", "## Targets", "",
-            _table(["experiment", "target", "result", "numbers"],
+            evaluate.markdown_table(["experiment", "target", "result", "numbers"],
                    [[t["experiment"].upper(), t["target"], _met(t["met"]), t["detail"]]
                     for t in study["targets"]]), ""]
 
@@ -354,7 +349,7 @@ def format_markdown(study, figures):
             "the two subjects' mean bone-length vectors (mm; ≈ 0 for a method that predicts "
             "one hand for all); MDPC ratio: the median MDPC over the true joints' (as in E2, "
             "here with correct labels).", "",
-            _table(["method", "Lab-6", "Unlab-15", "All-21", "palm flipped (%)"]
+            evaluate.markdown_table(["method", "Lab-6", "Unlab-15", "All-21", "palm flipped (%)"]
                    + [f"F1 subject {s}" for s in subjects]
                    + ["subjects apart", "MDPC median", "MDPC ratio"],
                    [[titles[k], _mm(r["lab6_mean_mm"]), _mm(r["unlab15_mean_mm"]),
@@ -385,7 +380,7 @@ def format_markdown(study, figures):
             "Trained on the HIM-like set alone (all 21 keypoints with wrong 3D labels, slack "
             f"{configurations_lib.HIM_SLACK_MM:g} mm); tested on held-out HIM-like frames. "
             "Errors and MDPC in mm; the ratio is the median MDPC over the true joints'.", "",
-            _table(["method", "error to true joints", "error to wrong labels", "MDPC median",
+            evaluate.markdown_table(["method", "error to true joints", "error to wrong labels", "MDPC median",
                     "MDPC mean", "MDPC ratio", "palm flipped (%)"], rows), "",
             f"![E2 camera and side views]({figures['e2_qualitative']})", "",
             "Wrong labels blue, with the dissimilarity green, without black, true joints "
@@ -396,7 +391,7 @@ def format_markdown(study, figures):
   lines += ["## E3: across benchmarks (paper Fig. 5c)", "",
             "The E2 models (trained on wrong labels only) tested on the clean test set of E1. "
             "Mean errors in mm.", "",
-            _table(["method", "Lab-6", "Unlab-15", "All-21", "palm flipped (%)"],
+            evaluate.markdown_table(["method", "Lab-6", "Unlab-15", "All-21", "palm flipped (%)"],
                    [[titles[k], _mm(r["lab6_mean_mm"]), _mm(r["unlab15_mean_mm"]),
                      _mm(r["all21_mean_mm"]), _percent(r)] for k, r in e3["methods"].items()]),
             "", f"![E3 fractions of frames]({figures['e3_frame_fractions']})", "",
@@ -404,7 +399,7 @@ def format_markdown(study, figures):
 
   lines += ["## Trainings", "",
             "Training data as frame set, label mode, frames (batch share); every setting is in "
-            "`reproduction.json`.", "", _table(
+            "`reproduction.json`.", "", evaluate.markdown_table(
                 ["configuration", "training data", "other settings", "steps", "fit (s)",
                  "total (s)"],
                 [[key, "<br>".join(_describe_source(entry) for entry in c["train_data"]),

@@ -43,16 +43,22 @@ def synthetic_records(num_frames, subjects, label_mode, seed, config=None):
   return pipeline.stack_records(frames)
 
 
+def synthetic_config(entry):
+  """The `synthetic.SyntheticConfig` of a synthetic source entry: the defaults, with the
+  HIM-like wrong labels' offset of an optional "him_offset_mm"."""
+  if "him_offset_mm" in entry:
+    return synthetic.SyntheticConfig(
+        labels=synthetic_labels.LabelConfig(him_offset_mm=entry["him_offset_mm"]))
+  return synthetic.SyntheticConfig()
+
+
 def frame_source(entry):
   """A `tf.data.Dataset` of frame records for one source entry (module docstring)."""
   kind = entry["source"]
   if kind == "synthetic":
-    config = None
-    if "him_offset_mm" in entry:
-      config = synthetic.SyntheticConfig(
-          labels=synthetic_labels.LabelConfig(him_offset_mm=entry["him_offset_mm"]))
     return pipeline.from_records(synthetic_records(entry["num_frames"], entry["subjects"],
-                                                   entry["label_mode"], entry["seed"], config))
+                                                   entry["label_mode"], entry["seed"],
+                                                   synthetic_config(entry)))
   if kind == "tfrecords":
     return pipeline.from_tfrecords(tfrecords.list_shards(entry["dir"], entry["name"]))
   if kind in READERS:
