@@ -66,12 +66,23 @@ gained in training (≈ 0.26), and the prior pushes the fingers apart: e1/full's
 predictions ended at 14,200 mm³, 37 % below the true hands. At 1e-6 (0.023 per frame) they
 ended at 20,600 mm³ (`--preset cpu` at 25 × 100 steps, 2026-11-24; `docs/reproduction.md`)."""
 
+DISSIM_WEIGHT = 10.0
+"""λ_dissim of the study (the default config's is 1). E_dissim is a normalised overlap, about
+−0.3 to −0.5 per frame, so at λ_dissim = 1 it is worth less than a few mm of keypoint error,
+and inside the slack of wrong labels it pulls the joints towards the depth only weakly against
+the priors. Measured on e2/full of `--preset cpu` (HIM-like test frames; the variants
+`e2_dissim3` and `e2_dissim10` of `docs/results/reproduction_variants/`, 2026-11-25): median
+MDPC 1.60× the true joints' at λ_dissim = 1, 1.38× at 3, 1.15× at 10; error to the true joints
+20.40, 18.39 and 16.81 mm."""
+
 METHOD_SETTINGS = ("model.head.articulation=free", f"loss.weights.lim={LIMIT_WEIGHT}",
                    f"model.head.rotation_offset={EDGE_ON_ROTATION}",
-                   f"loss.weights.collision={COLLISION_WEIGHT}")
+                   f"loss.weights.collision={COLLISION_WEIGHT}",
+                   f"loss.weights.dissim={DISSIM_WEIGHT}")
 """The method of every configuration: the paper's free articulation angles kept plausible by
 the joint-limit prior (at `LIMIT_WEIGHT`), the network's rotation starting edge-on
-(`EDGE_ON_ROTATION`), and the collision prior at `COLLISION_WEIGHT`. (The default config
+(`EDGE_ON_ROTATION`), the collision prior at `COLLISION_WEIGHT` and the dissimilarity at
+`DISSIM_WEIGHT`. (The default config
 bounds the angles in the head instead and switches E_lim off, which would make the "w/o Lim."
 ablation the same training as Full.)"""
 

@@ -46,6 +46,9 @@ def test_ablations_change_one_thing_each():
                                                else configurations.LIMIT_WEIGHT), key
     assert config["loss"]["weights"]["collision"] == (
         0.0 if key == "e1/no_collision" else configurations.COLLISION_WEIGHT), key
+    assert config["loss"]["weights"]["dissim"] == (
+        0.0 if key in ("e1/no_dissim", "e1/supervised21", "e2/no_dissim")
+        else configurations.DISSIM_WEIGHT), key
   config = configurations.build_config(configurations.SMOKE, studied["e1/no_handid"])
   assert [entry["subjects"] for entry in config["data"]["train"]] == ["nyu_like"]
   reference = configurations.build_config(configurations.SMOKE, studied["e1/supervised21"])
