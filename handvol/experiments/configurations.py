@@ -82,9 +82,8 @@ METHOD_SETTINGS = ("model.head.articulation=free", f"loss.weights.lim={LIMIT_WEI
 """The method of every configuration: the paper's free articulation angles kept plausible by
 the joint-limit prior (at `LIMIT_WEIGHT`), the network's rotation starting edge-on
 (`EDGE_ON_ROTATION`), the collision prior at `COLLISION_WEIGHT` and the dissimilarity at
-`DISSIM_WEIGHT`. (The default config
-bounds the angles in the head instead and switches E_lim off, which would make the "w/o Lim."
-ablation the same training as Full.)"""
+`DISSIM_WEIGHT`. (The default config bounds the angles in the head instead and switches E_lim
+off, which would make the "w/o Lim." ablation the same training as Full.)"""
 
 SEEDS = {"nyu_like": 0, "handid_like": 1, "him_like": 2, "validation": 3, "clean_test": 4,
          "him_test": 5}

@@ -167,8 +167,9 @@ def format_summary(summary, command, title=VARIANT_TITLE, note=VARIANT_NOTE):
           for key, by_test in summary.items() for test_name, n in by_test.items()]
   return "\n".join([
       f"# {title}", "", f"    {command}", "", note, "",
-      evaluate.markdown_table(["configuration", "test set", "All-21", "Lab-6", "Unlab-15", "palm flipped (%)",
-              "MDPC median", "error to wrong labels", "bone-length F1", "subjects apart"], rows),
+      evaluate.markdown_table(
+          ["configuration", "test set", "All-21", "Lab-6", "Unlab-15", "palm flipped (%)",
+           "MDPC median", "error to wrong labels", "bone-length F1", "subjects apart"], rows),
       "", PALM_FLIPPED_NOTE, "", SUBJECTS_NOTE, ""])
 
 
@@ -336,9 +337,10 @@ def format_markdown(study, figures):
             "(the trainer's own times: data, training and evaluation, summed); the last "
             f"invocation of the command {study['wall_seconds'] / 60:.1f} min. What each "
             "experiment measures: `docs/reproduction.md`.", "", "## Targets", "",
-            evaluate.markdown_table(["experiment", "target", "result", "numbers"],
-                   [[t["experiment"].upper(), t["target"], _met(t["met"]), t["detail"]]
-                    for t in study["targets"]]), ""]
+            evaluate.markdown_table(
+                ["experiment", "target", "result", "numbers"],
+                [[t["experiment"].upper(), t["target"], _met(t["met"]), t["detail"]]
+                 for t in study["targets"]]), ""]
 
   e1 = results["e1"]
   subjects = sorted({s for r in e1["methods"].values() for s in r.get("bone_length_f1", {})})
@@ -349,17 +351,18 @@ def format_markdown(study, figures):
             "the two subjects' mean bone-length vectors (mm; ≈ 0 for a method that predicts "
             "one hand for all); MDPC ratio: the median MDPC over the true joints' (as in E2, "
             "here with correct labels).", "",
-            evaluate.markdown_table(["method", "Lab-6", "Unlab-15", "All-21", "palm flipped (%)"]
-                   + [f"F1 subject {s}" for s in subjects]
-                   + ["subjects apart", "MDPC median", "MDPC ratio"],
-                   [[titles[k], _mm(r["lab6_mean_mm"]), _mm(r["unlab15_mean_mm"]),
-                     _mm(r["all21_mean_mm"]), _percent(r)] + _f1_cells(r, subjects)
-                    + [_subjects_apart(r), _mm(r["mdpc_median_mm"]),
-                       f"{r['mdpc_ratio_to_truth']:.2f}"] for k, r in e1["methods"].items()]
-                   + [["true joints", "0", "0", "0", "0"]
-                      + _f1_cells(e1["true_joints"], subjects)
-                      + [_subjects_apart(e1["true_joints"]),
-                         _mm(e1["true_joints"]["mdpc_median_mm"]), "1.00"]]),
+            evaluate.markdown_table(
+                ["method", "Lab-6", "Unlab-15", "All-21", "palm flipped (%)"]
+                + [f"F1 subject {s}" for s in subjects]
+                + ["subjects apart", "MDPC median", "MDPC ratio"],
+                [[titles[k], _mm(r["lab6_mean_mm"]), _mm(r["unlab15_mean_mm"]),
+                  _mm(r["all21_mean_mm"]), _percent(r)] + _f1_cells(r, subjects)
+                 + [_subjects_apart(r), _mm(r["mdpc_median_mm"]),
+                    f"{r['mdpc_ratio_to_truth']:.2f}"] for k, r in e1["methods"].items()]
+                + [["true joints", "0", "0", "0", "0"]
+                   + _f1_cells(e1["true_joints"], subjects)
+                   + [_subjects_apart(e1["true_joints"]),
+                      _mm(e1["true_joints"]["mdpc_median_mm"]), "1.00"]]),
             "", PALM_FLIPPED_NOTE,
             "", f"![E1 fractions of frames]({figures['e1_frame_fractions']})", "",
             f"More tables (per joint, per subject, MDPC): `{figures['e1_metrics']}`.", ""]
@@ -380,8 +383,9 @@ def format_markdown(study, figures):
             "Trained on the HIM-like set alone (all 21 keypoints with wrong 3D labels, slack "
             f"{configurations_lib.HIM_SLACK_MM:g} mm); tested on held-out HIM-like frames. "
             "Errors and MDPC in mm; the ratio is the median MDPC over the true joints'.", "",
-            evaluate.markdown_table(["method", "error to true joints", "error to wrong labels", "MDPC median",
-                    "MDPC mean", "MDPC ratio", "palm flipped (%)"], rows), "",
+            evaluate.markdown_table(
+                ["method", "error to true joints", "error to wrong labels", "MDPC median",
+                 "MDPC mean", "MDPC ratio", "palm flipped (%)"], rows), "",
             f"![E2 camera and side views]({figures['e2_qualitative']})", "",
             "Wrong labels blue, with the dissimilarity green, without black, true joints "
             "orange; frames evenly spaced over the test set.", "",
@@ -391,9 +395,10 @@ def format_markdown(study, figures):
   lines += ["## E3: across benchmarks (paper Fig. 5c)", "",
             "The E2 models (trained on wrong labels only) tested on the clean test set of E1. "
             "Mean errors in mm.", "",
-            evaluate.markdown_table(["method", "Lab-6", "Unlab-15", "All-21", "palm flipped (%)"],
-                   [[titles[k], _mm(r["lab6_mean_mm"]), _mm(r["unlab15_mean_mm"]),
-                     _mm(r["all21_mean_mm"]), _percent(r)] for k, r in e3["methods"].items()]),
+            evaluate.markdown_table(
+                ["method", "Lab-6", "Unlab-15", "All-21", "palm flipped (%)"],
+                [[titles[k], _mm(r["lab6_mean_mm"]), _mm(r["unlab15_mean_mm"]),
+                  _mm(r["all21_mean_mm"]), _percent(r)] for k, r in e3["methods"].items()]),
             "", f"![E3 fractions of frames]({figures['e3_frame_fractions']})", "",
             f"More tables: `{figures['e3_metrics']}`.", ""]
 
