@@ -93,10 +93,12 @@ setuptools.setup(
         "matplotlib>=3.8",
         # tf.summary and keras.callbacks.TensorBoard need it; tensorflow-cpu does not pull it.
         "tensorboard>=2.20",
+        # the annotation app (python -m handvol.annotate): a small, well-kept WSGI framework.
+        "flask>=3.0",
     ],
     extras_require={
         "cpu": [f"tensorflow-cpu=={TF_VERSION}"],
         "gpu": [f"tensorflow[and-cuda]=={TF_VERSION}"],
-        "test": ["pytest>=8"],
+        "test": ["pytest>=8", "pytest-xdist>=3.5", "import-linter>=2.0", "playwright>=1.45"],
     },
 )
