@@ -43,9 +43,9 @@ def main(argv):
   if _WORKDIR.value:
     if _LABELS.value or _PREDICTIONS.value:
       raise app.UsageError("--workdir evaluates a model; --labels/--predictions are for files")
-    from handvol.evaluation import model_eval  # Loads the model stack only when needed.
-    model_eval.evaluate_run(_WORKDIR.value, _OUT.value, checkpoint=_CHECKPOINT.value,
-                            split=_SPLIT.value, settings=_SET.value)
+    from handvol.training import evaluate as run_eval  # The model stack, only when needed.
+    run_eval.evaluate_run(_WORKDIR.value, _OUT.value, checkpoint=_CHECKPOINT.value,
+                          split=_SPLIT.value, settings=_SET.value)
     return
   if not (_LABELS.value and _PREDICTIONS.value):
     raise app.UsageError("give --workdir, or --labels and --predictions")

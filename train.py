@@ -9,7 +9,6 @@ from absl import flags
 
 from handvol import configs
 from handvol import training
-from handvol.training import distributed
 
 _CONFIG = flags.DEFINE_string("config", "default", "A config in handvol/configs or a .py file.")
 _WORKDIR = flags.DEFINE_string("workdir", "workdir", "Checkpoints, logs and summary.json.")
@@ -23,11 +22,8 @@ def main(argv):
   settings = list(_SET.value)
   if _STRATEGY.value:
     settings.append(f"train.strategy={_STRATEGY.value}")
-  config = configs.override(configs.load(_CONFIG.value), settings)
-  if config["train"]["strategy"] == "multi_worker":  # Keras' fit cannot (distributed.py)
-    distributed.train_and_evaluate(config, _WORKDIR.value)
-  else:
-    training.train_and_evaluate(config, _WORKDIR.value)
+  training.train_and_evaluate(configs.override(configs.load(_CONFIG.value), settings),
+                              _WORKDIR.value)
 
 
 if __name__ == "__main__":

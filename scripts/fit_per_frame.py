@@ -45,16 +45,15 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import keras  # pylint: disable=wrong-import-position
 import numpy as np  # pylint: disable=wrong-import-position
 
-from handvol.data import pipeline  # pylint: disable=wrong-import-position
 from handvol.data.synthetic import generator  # pylint: disable=wrong-import-position
 from handvol.data.synthetic import subjects as subjects_lib  # pylint: disable=wrong-import-position
 from handvol.evaluation import evaluate  # pylint: disable=wrong-import-position
 from handvol.experiments import configurations  # pylint: disable=wrong-import-position
 from handvol.experiments import report  # pylint: disable=wrong-import-position
-from handvol.experiments import reproduce  # pylint: disable=wrong-import-position
+from handvol.experiments import study  # pylint: disable=wrong-import-position
 from handvol.model import fitting  # pylint: disable=wrong-import-position
 from handvol.model import hand_pose_model  # pylint: disable=wrong-import-position
-from handvol.training import data  # pylint: disable=wrong-import-position
+from handvol.training import input_pipeline  # pylint: disable=wrong-import-position
 from handvol.training import trainer  # pylint: disable=wrong-import-position
 
 STARTS = ("truth", "mean_hand")
@@ -65,17 +64,16 @@ def study_test_frames(test_name, num_frames):
   """`num_frames` frames of a study test set: (true θ `[F, 26]`, true β `[F, 20]`, the batch of
   preprocessed examples as tensors)."""
   entry = configurations.test_source(test_name, configurations.CPU)
-  config = data.synthetic_config(entry)
+  config = input_pipeline.synthetic_config(entry)
   thetas, betas, frame_records = [], [], []
   for frame in generator.generate_frames(num_frames, entry["subjects"], entry["seed"], config):
     thetas.append(frame["theta"])
     betas.append(subjects_lib.make_subject(frame["subject"]).beta)
     frame_records.append(generator.to_record(frame, entry["label_mode"], config.intrinsics))
-  source = pipeline.from_records(pipeline.stack_records(frame_records))
-  # Preprocessed as the study's test sets are (`reproduce.prepare_test_set`), in one batch.
+  source = input_pipeline.from_records(input_pipeline.stack_records(frame_records))
+  # Preprocessed as the study's test sets are (`study.prepare_test_set`), in one batch.
   data_config = configurations.preset_config(configurations.CPU)["data"]
-  examples = next(iter(pipeline.evaluation_dataset(
-      source, data.pipeline_config(data_config, num_frames, seed=0))))
+  examples = next(iter(input_pipeline.evaluation_split(data_config, source, num_frames)))
   return (np.stack(thetas).astype(np.float32), np.stack(betas).astype(np.float32), examples)
 
 
@@ -146,7 +144,7 @@ def main():
   if not set(fit) <= set(fitting.FITTED):
     parser.error(f"--fit must name some of {fitting.FITTED}, got {args.fit!r}")
   try:
-    chosen = reproduce.select_configurations(configurations.CPU,
+    chosen = study.select_configurations(configurations.CPU,
                                              tuple(args.configurations.split(",")),
                                              tuple(args.settings))
     sweep = parse_sweep(args.sweep)
@@ -161,7 +159,7 @@ def main():
       frames[test_name] = (examples, *start_parameters(args.start, true_theta, true_beta,
                                                        examples))
     examples, theta, beta = frames[test_name]
-    test_set = {key: examples[key].numpy() for key in reproduce.TEST_SET_KEYS}
+    test_set = {key: examples[key].numpy() for key in study.TEST_SET_KEYS}
     for index, setting in enumerate(sweep):
       settings = configuration.settings + ((setting,) if setting else ())
       model = trainer.build_model(configurations.build_config(

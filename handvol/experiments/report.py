@@ -1,8 +1,8 @@
-"""The study's numbers, its targets (issue 9's acceptance) and its report.
+"""The study's numbers and its report.
 
 `analyze` turns the test sets and each model's predictions into every number of the study
-(through `handvol.evaluation`); `check_targets` states each target with the numbers it rests on;
-`write` saves `reproduction.json`, `reproduction.md` and the figures.
+(through `handvol.evaluation`); `write` saves `reproduction.json`, `reproduction.md` (built
+section by section) and the figures. The targets are checked in `handvol.experiments.targets`.
 """
 
 import json
@@ -16,27 +16,12 @@ from handvol.evaluation import plots
 from handvol.experiments import configurations as configurations_lib
 from handvol.hand import skeleton
 
-F1_MIN = 0.8
-"""E1: Full's bone-length F1 on each test subject must reach this..."""
-F1_MARGIN_OVER_NO_HANDID = 0.2
-"""... and exceed the run without the HandID-like data by this much on each subject."""
-MDPC_RATIO_FULL_MAX = 1.2
-"""E2: Full's median MDPC at most this multiple of the true joints' ..."""
-MDPC_RATIO_NO_DISSIM_MIN = 1.6
-"""... while without the dissimilarity it is at least this multiple."""
-CPU_BUDGET_SECONDS = 2 * 3600
-"""`--preset cpu` must finish within 2 hours on 2 cores."""
-
 FILE_PREFIX = "reproduction_"
 """Prefix of the report's folders and figures (`reproduction_e1/`, ...), so that they sit
 beside `reproduction.md` in `docs/results/` without mixing with other results."""
 
 QUALITATIVE_FRAMES = 3
 """Frames of the Fig. 6-like figure: evenly spaced over the HIM-like test set, not chosen."""
-
-REFERENCE = "supervised21"
-"""The E1 configuration that is a reference, not an ablation of Full."""
-
 
 def _evaluate_models(predictions, test_set):
   """`evaluate_keypoints` against the true joints, per model (MDPC and F1 included), and the
@@ -79,7 +64,7 @@ def analyze(configurations, test_sets, predictions):
 
   Args:
     configurations: The `configurations.Configuration`s that ran.
-    test_sets: A dict test-set name → arrays (`reproduce.prepare_test_set`): "truth_xyz",
+    test_sets: A dict test-set name → arrays (`study.prepare_test_set`): "truth_xyz",
       "xyz" (the labels), "subject", "crop_depth", "crop_intrinsics".
     predictions: A dict (configuration key, test-set name) → {"keypoints" `[F, 21, 3]`,
       "bone_lengths" `[F, 20]`} in mm.
@@ -173,102 +158,6 @@ def format_summary(summary, command, title=VARIANT_TITLE, note=VARIANT_NOTE):
       "", PALM_FLIPPED_NOTE, "", SUBJECTS_NOTE, ""])
 
 
-def _target(experiment, text, met, values, detail):
-  return {"experiment": experiment, "target": text, "met": met, "values": values,
-          "detail": detail}
-
-
-def _f1_targets(e1):
-  full = e1["methods"].get("e1/full", {}).get("bone_length_f1")
-  without = e1["methods"].get("e1/no_handid", {}).get("bone_length_f1")
-  if full is None or without is None:
-    missing = ("F1 needs exactly two subjects in the clean test set and the runs e1/full and "
-               "e1/no_handid")
-    return [_target("e1", f"Full's F1 ≥ {F1_MIN} on both test subjects", None, {}, missing),
-            _target("e1", f"Full's F1 ≥ {F1_MARGIN_OVER_NO_HANDID} above w/o HandID-like",
-                    None, {}, missing)]
-  margins = {s: full[s] - without[s] for s in full}
-  return [
-      _target("e1", f"Full's F1 ≥ {F1_MIN} on both test subjects",
-              all(f1 >= F1_MIN for f1 in full.values()), {"full_f1": full},
-              ", ".join(f"subject {s}: {f1:.2f} ({f1 - F1_MIN:+.2f})"
-                        for s, f1 in full.items())),
-      _target("e1", f"Full's F1 ≥ {F1_MARGIN_OVER_NO_HANDID} above w/o HandID-like on each "
-              "test subject", all(m >= F1_MARGIN_OVER_NO_HANDID for m in margins.values()),
-              {"full_f1": full, "no_handid_f1": without},
-              ", ".join(f"subject {s}: {full[s]:.2f} vs {without[s]:.2f} "
-                        f"(difference {m:+.2f})" for s, m in margins.items())),
-  ]
-
-
-def check_targets(results, configurations, total_seconds, preset_name):
-  """Issue 9's acceptance targets, each with the numbers it rests on.
-
-  Args:
-    results: The dict of `analyze`.
-    configurations: The `configurations.Configuration`s that ran.
-    total_seconds: The trainings' recorded seconds summed (`reproduce.run`).
-    preset_name: The preset's name; the time budget applies to "cpu".
-
-  Returns:
-    A list of dicts: "experiment", "target" (text), "met" (bool, or None when a number is
-    missing), "values" (the numbers), "detail" (the numbers and margins as text).
-  """
-  titles = {c.key: c.title for c in configurations}
-  targets = []
-  e1 = results["e1"]["methods"]
-  full = e1["e1/full"]["unlab15_mean_mm"]
-  ablations = {k: r["unlab15_mean_mm"] for k, r in e1.items()
-               if k not in ("e1/full", f"e1/{REFERENCE}")}
-  targets.append(_target(
-      "e1", "Full beats every ablation on Unlab-15",
-      all(full < error for error in ablations.values()),
-      {"full_unlab15_mm": full, "ablations_unlab15_mm": ablations},
-      f"Full {full:.2f} mm; " + ", ".join(f"{titles[k]} {e:.2f} ({e - full:+.2f})"
-                                          for k, e in ablations.items())))
-  targets += _f1_targets(results["e1"])
-
-  e2 = results["e2"]
-  truth_median = e2["true_joints"]["mdpc_median_mm"]
-  with_dissim, without = e2["methods"]["e2/full"], e2["methods"]["e2/no_dissim"]
-  targets.append(_target(
-      "e2", f"Full's median MDPC ≤ {MDPC_RATIO_FULL_MAX} × the true joints'",
-      with_dissim["mdpc_ratio_to_truth"] <= MDPC_RATIO_FULL_MAX,
-      {"full_mdpc_median_mm": with_dissim["mdpc_median_mm"],
-       "true_joints_mdpc_median_mm": truth_median},
-      f"{with_dissim['mdpc_median_mm']:.2f} / {truth_median:.2f} mm = "
-      f"{with_dissim['mdpc_ratio_to_truth']:.2f}×"))
-  targets.append(_target(
-      "e2", f"w/o Dissim.'s median MDPC ≥ {MDPC_RATIO_NO_DISSIM_MIN} × the true joints'",
-      without["mdpc_ratio_to_truth"] >= MDPC_RATIO_NO_DISSIM_MIN,
-      {"no_dissim_mdpc_median_mm": without["mdpc_median_mm"],
-       "true_joints_mdpc_median_mm": truth_median},
-      f"{without['mdpc_median_mm']:.2f} / {truth_median:.2f} mm = "
-      f"{without['mdpc_ratio_to_truth']:.2f}×"))
-  labels_error = e2["wrong_labels"]["error_to_truth_mean_mm"]
-  targets.append(_target(
-      "e2", "Full's mean error to the true joints < the wrong labels' own",
-      with_dissim["all21_mean_mm"] < labels_error,
-      {"full_error_to_truth_mm": with_dissim["all21_mean_mm"],
-       "wrong_labels_error_to_truth_mm": labels_error},
-      f"{with_dissim['all21_mean_mm']:.2f} vs {labels_error:.2f} mm "
-      f"({with_dissim['all21_mean_mm'] - labels_error:+.2f})"))
-
-  e3 = results["e3"]["methods"]
-  with_all21, without_all21 = e3["e2/full"]["all21_mean_mm"], e3["e2/no_dissim"]["all21_mean_mm"]
-  targets.append(_target(
-      "e3", "with Dissim. beats w/o Dissim. on All-21 (clean frames)",
-      with_all21 < without_all21,
-      {"with_dissim_all21_mm": with_all21, "without_dissim_all21_mm": without_all21},
-      f"{with_all21:.2f} vs {without_all21:.2f} mm ({with_all21 - without_all21:+.2f})"))
-  if preset_name == "cpu":
-    targets.append(_target(
-        "all", "--preset cpu finishes within 2 hours on 2 cores",
-        total_seconds <= CPU_BUDGET_SECONDS, {"total_seconds": total_seconds},
-        f"{total_seconds / 60:.1f} min of {CPU_BUDGET_SECONDS / 60:.0f}"))
-  return targets
-
-
 def _mm(value):
   return "–" if value is None else f"{value:.2f}"
 
@@ -320,14 +209,23 @@ def format_markdown(study, figures):
   """`reproduction.md`: the targets, then each experiment's tables and figures.
 
   Args:
-    study: The `reproduction.json` dict (`reproduce.run`).
+    study: The `reproduction.json` dict (`study.run`).
     figures: A dict figure name → path relative to the markdown file.
 
   Returns:
     The markdown text.
   """
-  preset, results = study["preset"], study["results"]
   titles = {key: c["title"] for key, c in study["configurations"].items()}
+  results = study["results"]
+  lines = (_header_section(study) + _e1_section(results["e1"], titles, figures)
+           + _e2_section(results["e2"], titles, figures)
+           + _e3_section(results["e3"], titles, figures) + _trainings_section(study))
+  return "\n".join(lines)
+
+
+def _header_section(study):
+  """The title, the command, the machine and times, and the targets' table."""
+  preset = study["preset"]
   lines = [f"# Reproduction study on synthetic data (preset `{preset['name']}`)", "",
            f"    {study['command']}", ""]
   if preset["name"] == "smoke":
@@ -341,33 +239,38 @@ def format_markdown(study, figures):
                 ["experiment", "target", "result", "numbers"],
                 [[t["experiment"].upper(), t["target"], _met(t["met"]), t["detail"]]
                  for t in study["targets"]]), ""]
+  return lines
 
-  e1 = results["e1"]
+
+def _e1_section(e1, titles, figures):
+  """E1's table of every method and its figure."""
   subjects = sorted({s for r in e1["methods"].values() for s in r.get("bone_length_f1", {})})
-  lines += ["## E1: ablation (paper Table Ia, Ic; Fig. 5a)", "",
-            "NYU-like (Lab-6, 3D) and HandID-like (Lab-6, 2D clicks) frames mixed 3 : 1; "
-            "tested against the true joints of two unseen subjects. Mean errors in mm; "
-            "bone-length k-means F1 per test subject; \"subjects apart\": the distance between "
-            "the two subjects' mean bone-length vectors (mm; ≈ 0 for a method that predicts "
-            "one hand for all); MDPC ratio: the median MDPC over the true joints' (as in E2, "
-            "here with correct labels).", "",
-            evaluate.markdown_table(
-                ["method", "Lab-6", "Unlab-15", "All-21", "palm flipped (%)"]
-                + [f"F1 subject {s}" for s in subjects]
-                + ["subjects apart", "MDPC median", "MDPC ratio"],
-                [[titles[k], _mm(r["lab6_mean_mm"]), _mm(r["unlab15_mean_mm"]),
-                  _mm(r["all21_mean_mm"]), _percent(r)] + _f1_cells(r, subjects)
-                 + [_subjects_apart(r), _mm(r["mdpc_median_mm"]),
-                    f"{r['mdpc_ratio_to_truth']:.2f}"] for k, r in e1["methods"].items()]
-                + [["true joints", "0", "0", "0", "0"]
-                   + _f1_cells(e1["true_joints"], subjects)
-                   + [_subjects_apart(e1["true_joints"]),
-                      _mm(e1["true_joints"]["mdpc_median_mm"]), "1.00"]]),
-            "", PALM_FLIPPED_NOTE,
-            "", f"![E1 fractions of frames]({figures['e1_frame_fractions']})", "",
-            f"More tables (per joint, per subject, MDPC): `{figures['e1_metrics']}`.", ""]
+  return ["## E1: ablation (paper Table Ia, Ic; Fig. 5a)", "",
+          "NYU-like (Lab-6, 3D) and HandID-like (Lab-6, 2D clicks) frames mixed 3 : 1; "
+          "tested against the true joints of two unseen subjects. Mean errors in mm; "
+          "bone-length k-means F1 per test subject; \"subjects apart\": the distance between "
+          "the two subjects' mean bone-length vectors (mm; ≈ 0 for a method that predicts "
+          "one hand for all); MDPC ratio: the median MDPC over the true joints' (as in E2, "
+          "here with correct labels).", "",
+          evaluate.markdown_table(
+              ["method", "Lab-6", "Unlab-15", "All-21", "palm flipped (%)"]
+              + [f"F1 subject {s}" for s in subjects]
+              + ["subjects apart", "MDPC median", "MDPC ratio"],
+              [[titles[k], _mm(r["lab6_mean_mm"]), _mm(r["unlab15_mean_mm"]),
+                _mm(r["all21_mean_mm"]), _percent(r)] + _f1_cells(r, subjects)
+               + [_subjects_apart(r), _mm(r["mdpc_median_mm"]),
+                  f"{r['mdpc_ratio_to_truth']:.2f}"] for k, r in e1["methods"].items()]
+              + [["true joints", "0", "0", "0", "0"]
+                 + _f1_cells(e1["true_joints"], subjects)
+                 + [_subjects_apart(e1["true_joints"]),
+                    _mm(e1["true_joints"]["mdpc_median_mm"]), "1.00"]]),
+          "", PALM_FLIPPED_NOTE,
+          "", f"![E1 fractions of frames]({figures['e1_frame_fractions']})", "",
+          f"More tables (per joint, per subject, MDPC): `{figures['e1_metrics']}`.", ""]
 
-  e2 = results["e2"]
+
+def _e2_section(e2, titles, figures):
+  """E2's table (methods, wrong labels, true joints) and its figure."""
   rows = [[titles[k], _mm(r["all21_mean_mm"]), _mm(r["error_to_labels_mean_mm"]),
            _mm(r["mdpc_median_mm"]), _mm(r["mdpc_mean_mm"]), f"{r['mdpc_ratio_to_truth']:.2f}",
            _percent(r)]
@@ -379,40 +282,44 @@ def format_markdown(study, figures):
     rows.append([name, _mm(stats["error_to_truth_mean_mm"]), _mm(to_labels),
                  _mm(stats["mdpc_median_mm"]), _mm(stats["mdpc_mean_mm"]),
                  f"{stats['mdpc_median_mm'] / truth_median:.2f}", _percent(stats)])
-  lines += ["## E2: systematically wrong labels (paper §IV-D, Fig. 6)", "",
-            "Trained on the HIM-like set alone (all 21 keypoints with wrong 3D labels, slack "
-            f"{configurations_lib.HIM_SLACK_MM:g} mm); tested on held-out HIM-like frames. "
-            "Errors and MDPC in mm; the ratio is the median MDPC over the true joints'.", "",
-            evaluate.markdown_table(
-                ["method", "error to true joints", "error to wrong labels", "MDPC median",
-                 "MDPC mean", "MDPC ratio", "palm flipped (%)"], rows), "",
-            f"![E2 camera and side views]({figures['e2_qualitative']})", "",
-            "Wrong labels blue, with the dissimilarity green, without black, true joints "
-            "orange; frames evenly spaced over the test set.", "",
-            f"More tables: `{figures['e2_metrics']}`.", ""]
+  return ["## E2: systematically wrong labels (paper §IV-D, Fig. 6)", "",
+          "Trained on the HIM-like set alone (all 21 keypoints with wrong 3D labels, slack "
+          f"{configurations_lib.HIM_SLACK_MM:g} mm); tested on held-out HIM-like frames. "
+          "Errors and MDPC in mm; the ratio is the median MDPC over the true joints'.", "",
+          evaluate.markdown_table(
+              ["method", "error to true joints", "error to wrong labels", "MDPC median",
+               "MDPC mean", "MDPC ratio", "palm flipped (%)"], rows), "",
+          f"![E2 camera and side views]({figures['e2_qualitative']})", "",
+          "Wrong labels blue, with the dissimilarity green, without black, true joints "
+          "orange; frames evenly spaced over the test set.", "",
+          f"More tables: `{figures['e2_metrics']}`.", ""]
 
-  e3 = results["e3"]
-  lines += ["## E3: across benchmarks (paper Fig. 5c)", "",
-            "The E2 models (trained on wrong labels only) tested on the clean test set of E1. "
-            "Mean errors in mm.", "",
-            evaluate.markdown_table(
-                ["method", "Lab-6", "Unlab-15", "All-21", "palm flipped (%)"],
-                [[titles[k], _mm(r["lab6_mean_mm"]), _mm(r["unlab15_mean_mm"]),
-                  _mm(r["all21_mean_mm"]), _percent(r)] for k, r in e3["methods"].items()]),
-            "", f"![E3 fractions of frames]({figures['e3_frame_fractions']})", "",
-            f"More tables: `{figures['e3_metrics']}`.", ""]
 
-  lines += ["## Trainings", "",
-            "Training data as frame set, label mode, frames (batch share); every setting is in "
-            "`reproduction.json`.", "", evaluate.markdown_table(
-                ["configuration", "training data", "other settings", "steps", "fit (s)",
-                 "total (s)"],
-                [[key, "<br>".join(_describe_source(entry) for entry in c["train_data"]),
-                  "<br>".join(f"`{s}`" for s in c["settings"] if not s.startswith("data.")),
-                  str(c["training"]["epochs"] * c["training"]["steps_per_epoch"]),
-                  f"{c['training']['fit_seconds']:.0f}", f"{c['training']['total_seconds']:.0f}"]
-                 for key, c in study["configurations"].items()]), ""]
-  return "\n".join(lines)
+def _e3_section(e3, titles, figures):
+  """E3's table and figure."""
+  return ["## E3: across benchmarks (paper Fig. 5c)", "",
+          "The E2 models (trained on wrong labels only) tested on the clean test set of E1. "
+          "Mean errors in mm.", "",
+          evaluate.markdown_table(
+              ["method", "Lab-6", "Unlab-15", "All-21", "palm flipped (%)"],
+              [[titles[k], _mm(r["lab6_mean_mm"]), _mm(r["unlab15_mean_mm"]),
+                _mm(r["all21_mean_mm"]), _percent(r)] for k, r in e3["methods"].items()]),
+          "", f"![E3 fractions of frames]({figures['e3_frame_fractions']})", "",
+          f"More tables: `{figures['e3_metrics']}`.", ""]
+
+
+def _trainings_section(study):
+  """Each configuration's training data, settings and times."""
+  return ["## Trainings", "",
+          "Training data as frame set, label mode, frames (batch share); every setting is in "
+          "`reproduction.json`.", "", evaluate.markdown_table(
+              ["configuration", "training data", "other settings", "steps", "fit (s)",
+               "total (s)"],
+              [[key, "<br>".join(_describe_source(entry) for entry in c["train_data"]),
+                "<br>".join(f"`{s}`" for s in c["settings"] if not s.startswith("data.")),
+                str(c["training"]["epochs"] * c["training"]["steps_per_epoch"]),
+                f"{c['training']['fit_seconds']:.0f}", f"{c['training']['total_seconds']:.0f}"]
+               for key, c in study["configurations"].items()]), ""]
 
 
 def _experiment_report(out_dir, methods, titles, title):
@@ -425,7 +332,7 @@ def write(out_dir, study, test_sets, predictions):
 
   Args:
     out_dir: The work directory.
-    study: The `reproduction.json` dict (`reproduce.run`).
+    study: The `reproduction.json` dict (`study.run`).
     test_sets, predictions: As in `analyze` (for the qualitative figure).
 
   Returns:

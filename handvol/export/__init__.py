@@ -11,7 +11,7 @@
 """
 
 from handvol.export.export import export_model
-from handvol.export.export import load_checkpoint
 from handvol.export.serving import OUTPUT_KEYS
 from handvol.export.serving import predict_crops
 from handvol.export.serving import predict_frames
+from handvol.model.hand_pose_model import load_checkpoint

@@ -11,6 +11,7 @@ from absl import app
 from absl import flags
 
 from handvol.export import export
+from handvol.model import hand_pose_model
 
 _CHECKPOINT = flags.DEFINE_string("checkpoint", None, "A .keras checkpoint of HandPoseModel.")
 _EXPORT_DIR = flags.DEFINE_string("export_dir", None, "TF Serving's model base folder.")
@@ -24,9 +25,9 @@ flags.mark_flags_as_required(["checkpoint", "export_dir"])
 def main(argv):
   del argv
   cube_mm = _CUBE_MM.value or export.cube_from_workdir(_CHECKPOINT.value)
-  path = export.export_model(export.load_checkpoint(_CHECKPOINT.value), _EXPORT_DIR.value,
-                             _MODEL_NAME.value, _VERSION.value, cube_mm=cube_mm,
-                             checkpoint=_CHECKPOINT.value)
+  model = hand_pose_model.load_checkpoint(_CHECKPOINT.value)
+  path = export.export_model(model, _EXPORT_DIR.value, _MODEL_NAME.value, _VERSION.value,
+                             cube_mm=cube_mm, checkpoint=_CHECKPOINT.value)
   print(path)
 
 

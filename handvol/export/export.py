@@ -24,7 +24,6 @@ import handvol
 from handvol.export import serving
 from handvol.hand import skeleton
 from handvol.image import preprocess
-from handvol.model import hand_pose_model
 
 SIGNATURE_FRAME = "serving_default"
 SIGNATURE_FRAME_UINT16 = "serving_uint16"
@@ -34,18 +33,6 @@ FRAME_SIGNATURES = {SIGNATURE_FRAME: tf.float32, SIGNATURE_FRAME_UINT16: tf.uint
 
 METADATA_PATH = os.path.join("assets.extra", "handvol_export.json")
 """The export's description, relative to the version folder."""
-
-
-def load_checkpoint(path):
-  """A `HandPoseModel` from a `.keras` checkpoint (e.g. `workdir/checkpoints/best.keras`)."""
-  if not os.path.isfile(path):
-    raise FileNotFoundError(f"{path}: no such checkpoint file")
-  # Importing hand_pose_model registered its classes with Keras' deserialisation.
-  model = keras.saving.load_model(path, compile=False)
-  if not isinstance(model, hand_pose_model.HandPoseModel):
-    raise ValueError(f"{path}: expected a HandPoseModel checkpoint, got a "
-                     f"{type(model).__name__}")
-  return model
 
 
 def cube_from_workdir(checkpoint, default=preprocess.CUBE_MM):

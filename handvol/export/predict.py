@@ -33,6 +33,7 @@ from handvol.evaluation import plots
 from handvol.export import export
 from handvol.export import serving
 from handvol.hand import skeleton
+from handvol.model import hand_pose_model
 
 DEPTH_FORMATS = ("png16", "nyu")
 """Single-channel 16-bit PNGs in `depth_unit_mm` units; NYU's colour PNGs in mm."""
@@ -97,7 +98,7 @@ def frame_predictor(model_path, cube_mm=None):
                        reference_uvd=tf.constant(reference_uvd),
                        has_reference=tf.constant(has_reference))
   else:
-    model = export.load_checkpoint(model_path)
+    model = hand_pose_model.load_checkpoint(model_path)
     cube_mm = cube_mm or export.cube_from_workdir(model_path)
     function = tf.function(
         lambda *inputs: serving.predict_frames(model, *inputs, cube_mm=cube_mm),

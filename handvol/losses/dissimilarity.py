@@ -1,8 +1,9 @@
 """Dissimilarity E_dissim = −S_sim (SPEC §6): how badly the model Gaussians explain the image.
 
 S_sim = Σ_i Σ_p Δ(i, p)·S_ip / Σ_i Σ_k S_ik. The numerator is the fused overlap op
-(`handvol.ops.gaussian_overlap`); the denominator, a property of the image alone, is computed
-once per example by the data pipeline (`image_self_overlap`).
+(`handvol.ops.gaussian_overlap`, in `dissimilarity_energy`); the denominator, a property of the
+image alone, is `image_self_overlap`, which the input pipeline
+(`handvol.training.input_pipeline`) computes once per example.
 """
 
 import keras
@@ -10,6 +11,33 @@ import tensorflow as tf
 
 from handvol import numerics
 from handvol import ops
+
+
+def image_self_overlap(gaussians, mask, name=None):
+  """The denominator Σ_i Σ_k S_ik per crop, over its Gaussians only, not the padding.
+
+  The quadtree packs each crop's Gaussians first, so crop b's sum runs over its first n_b
+  entries (`ops.image_self_overlap` on them); the cost is Σ_b n_b² pair terms instead of
+  B·N_i,max² (the padding adds exact zeros).
+
+  Args:
+    gaussians: A tensor of shape `[B, N_i,max, 4]` from `quadtree.quadtree_gaussians`.
+    mask: A tensor of shape `[B, N_i,max]`, its packed mask.
+    name: Optional name scope.
+
+  Returns:
+    A tensor of shape `[B]`, pixels².
+  """
+  with tf.name_scope(name or "image_self_overlap"):
+    counts = tf.cast(tf.reduce_sum(mask, axis=1), tf.int32)
+
+    def one(inputs):
+      crop_gaussians, crop_mask, count = inputs
+      return ops.image_self_overlap(crop_gaussians[tf.newaxis, :count],
+                                    crop_mask[tf.newaxis, :count])[0]
+
+    return tf.map_fn(one, (gaussians, mask, counts),
+                     fn_output_signature=tf.TensorSpec([], gaussians.dtype))
 
 
 def dissimilarity_energy(image_gaussians, image_mask, model_gaussians, model_sigma_3d,
@@ -27,7 +55,7 @@ def dissimilarity_energy(image_gaussians, image_mask, model_gaussians, model_sig
       (u, v, σ_p, z_p) in crop pixels, pixels and mm (`handvol.model.decoder`).
     model_sigma_3d: A tensor of shape `[B, N_m]`, the model Gaussians' σ_h in mm.
     image_self_overlap: A tensor of shape `[B]`, Σ_i Σ_k S_ik over the valid image Gaussians
-      (pixels²).
+      (pixels², `image_self_overlap`).
     name: Optional name scope.
 
   Returns:

@@ -7,6 +7,8 @@ is switched off: its layer is not even built, so an ablation does not pay for it
 dissimilarity term the model has no custom op and may use XLA).
 """
 
+import os
+
 import keras
 import tensorflow as tf
 
@@ -179,3 +181,15 @@ class HandPoseModel(keras.Model):
                   slack_mm=self.slack_mm, supervised_keypoints=self.supervised_keypoints,
                   use_visibility=self.use_visibility)
     return config
+
+
+def load_checkpoint(path):
+  """A `HandPoseModel` from a `.keras` checkpoint (e.g. `workdir/checkpoints/best.keras`)."""
+  if not os.path.isfile(path):
+    raise FileNotFoundError(f"{path}: no such checkpoint file")
+  # The classes of this module are registered with Keras' deserialisation.
+  model = keras.saving.load_model(path, compile=False)
+  if not isinstance(model, HandPoseModel):
+    raise ValueError(f"{path}: expected a HandPoseModel checkpoint, got a "
+                     f"{type(model).__name__}")
+  return model

@@ -1,3 +1,12 @@
-"""Training: `train_and_evaluate(config, workdir)` runs a configuration end to end."""
+"""Training: `train_and_evaluate(config, workdir)` runs a configuration end to end.
 
-from handvol.training.trainer import train_and_evaluate
+- `input_pipeline`: frame records → batches of training examples, the datasets a config names;
+- `trainer`: the model and its optimizer from a config, and training with `model.fit`;
+- `distributed`: the custom loop under `MultiWorkerMirroredStrategy`;
+- `train`: `train_and_evaluate`, which runs either and keeps the run's books;
+- `evaluate`: a model's predictions on held-out examples → `handvol.evaluation`'s metrics, and
+  a training run's checkpoint evaluated (`eval.py --workdir`);
+- `callbacks`: prediction images for TensorBoard.
+"""
+
+from handvol.training.train import train_and_evaluate

@@ -1,9 +1,9 @@
 """Training past one machine: a custom loop under `tf.distribute.MultiWorkerMirroredStrategy`.
 
 Which path runs when (`train.strategy`, or `train.py --strategy=...`):
-- "default" and "mirrored" (one host, one or several GPUs or logical CPUs): `trainer` runs
+- "default" and "mirrored" (one host, one or several GPUs or logical CPUs): `trainer.fit` runs
   Keras' `model.fit`, with its callbacks (BackupAndRestore, TensorBoard, images).
-- "multi_worker" (several hosts, `TF_CONFIG` on each): `train_and_evaluate` here. Keras 3.15's
+- "multi_worker" (several hosts, `TF_CONFIG` on each): `train` here. Keras 3.15's
   `model.fit` fails under `MultiWorkerMirroredStrategy`, even for one Dense layer
   (keras-team/keras#20585: `PerReplica` values reach `_maybe_symbolic_build`, then
   `strategy.reduce`), so this loop drives the SAME model, losses (`HandPoseModel.compute_loss`),
@@ -13,7 +13,7 @@ Which path runs when (`train.strategy`, or `train.py --strategy=...`):
 The loop, on every worker:
 - input: `strategy.distribute_datasets_from_function`; each worker builds its own pipeline on
   its share of the frames (TFRecord shards split by file, in-memory and generated frames by
-  element, `handvol.data.pipeline`), batched at the per-replica batch size;
+  element, `handvol.training.input_pipeline`), batched at the per-replica batch size;
 - loss: each replica's batch-mean energy divided by the number of replicas in sync (what
   `compute_loss` returns), so the all-reduced SUM of the gradients is the gradient of the mean
   over the global batch;
@@ -28,10 +28,11 @@ The loop, on every worker:
   command continues from the last saved step. The input pipelines restart from their seeds.
 
 Work directory (written by the chief): `config.json`, `checkpoints_multi_worker/`
-(`tf.train.Checkpoint` of the model and the optimizer, one per epoch), `summary.json`.
+(`tf.train.Checkpoint` of the model and the optimizer, one per epoch), and what
+`handvol.training.train.train_and_evaluate` writes for every strategy (`summary.json`, the
+evaluation report).
 """
 
-import json
 import os
 import socket
 import time
@@ -39,12 +40,10 @@ import time
 import keras
 import tensorflow as tf
 
-from handvol.data import pipeline
 from handvol.data import tfrecords
 from handvol.image import preprocess
 from handvol.model import batch_norm
-from handvol.training import data
-from handvol.training import evaluate
+from handvol.training import input_pipeline
 from handvol.training import trainer
 
 CHECKPOINT_DIR = "checkpoints_multi_worker"
@@ -109,15 +108,15 @@ def moving_statistics_averager(model, strategy):
 
 
 def worker_source(entry, worker_index, num_workers):
-  """`data.frame_source(entry)` restricted to one worker's share of the frames.
+  """`input_pipeline.frame_source(entry)` restricted to one worker's share of the frames.
 
   TFRecord sources are split by shard (each worker reads whole files); other sources by
-  element, as `pipeline.from_records` does.
+  element, as `input_pipeline.from_records` does.
   """
   if entry["source"] == "tfrecords":
-    return pipeline.from_tfrecords(tfrecords.list_shards(entry["dir"], entry["name"]),
+    return input_pipeline.from_tfrecords(tfrecords.list_shards(entry["dir"], entry["name"]),
                                    worker_index, num_workers)
-  source = data.frame_source(entry)
+  source = input_pipeline.frame_source(entry)
   return source.shard(num_workers, worker_index) if num_workers > 1 else source
 
 
@@ -126,7 +125,7 @@ def worker_training_dataset(config, input_context):
 
   Args:
     config: A nested config dict; "data.batch_size" is the per-replica batch (as in
-      `trainer.train_and_evaluate`).
+      `trainer.fit`).
     input_context: The `tf.distribute.InputContext` of this input pipeline.
 
   Returns:
@@ -136,12 +135,12 @@ def worker_training_dataset(config, input_context):
   global_batch = data_config["batch_size"] * input_context.num_replicas_in_sync
   per_replica = input_context.get_per_replica_batch_size(global_batch)
   worker = input_context.input_pipeline_id
-  pipeline_config = data.pipeline_config(data_config, per_replica,
+  pipeline_config = input_pipeline.pipeline_config(data_config, per_replica,
                                          seed=config["seed"] + WORKER_SEED_STRIDE * worker)
   sources = [worker_source(entry, worker, input_context.num_input_pipelines)
              for entry in data_config["train"]]
-  return pipeline.training_dataset(sources, [entry["ratio"] for entry in data_config["train"]],
-                                   pipeline_config)
+  return input_pipeline.training_dataset(
+      sources, [entry["ratio"] for entry in data_config["train"]], pipeline_config)
 
 
 def local_cluster(num_workers):
@@ -199,35 +198,90 @@ def train(config, workdir, strategy, synchronized_batch_norm=False):
     RuntimeError: A peer worker was lost (the collectives failed); every worker has to be
       restarted, and resumes from the last checkpoint.
   """
-  train_config = config["train"]
-  total_steps = train_config["epochs"] * train_config["steps_per_epoch"]
   sizes = _batch_sizes(strategy, config)
-  chief = is_chief(strategy)
-  if chief:
+  if is_chief(strategy):
     print(f"{sizes['workers']} worker(s), {sizes['replicas']} replica(s) in sync: batch "
           f"{sizes['per_replica_batch']} per replica, {sizes['global_batch']} in total",
           flush=True)
-
   keras.utils.set_random_seed(config["seed"])
   dataset = strategy.distribute_datasets_from_function(
       lambda context: worker_training_dataset(config, context))
+  model = trainer.build_compiled_model(config, strategy, example_inputs(),
+                                       synchronized_batch_norm)
   with strategy.scope():
-    model = trainer.build_model(config)
-    model(example_inputs())
-    if synchronized_batch_norm:
-      batch_norm.synchronize(model)
-    trainer.compile_model(model, config)
     model.optimizer.build(model.trainable_variables)
-  checkpoint = tf.train.Checkpoint(model=model, optimizer=model.optimizer)
-  checkpoint_dir = os.path.join(workdir, CHECKPOINT_DIR)
-  manager = tf.train.CheckpointManager(checkpoint, write_dir(checkpoint_dir, strategy),
-                                       max_to_keep=MAX_CHECKPOINTS)
-  latest = tf.train.latest_checkpoint(checkpoint_dir)
-  if latest:
-    checkpoint.restore(latest).assert_existing_objects_matched()
-  initial_step = int(model.optimizer.iterations.numpy())
-  if chief and latest:
-    print(f"resumed from {latest} at step {initial_step}", flush=True)
+  loop = _Loop(model, strategy, os.path.join(workdir, CHECKPOINT_DIR))
+  start = time.time()
+  steady_seconds = loop.run(iter(dataset), config["train"])
+  total_steps = config["train"]["epochs"] * config["train"]["steps_per_epoch"]
+  steady_steps = total_steps - loop.initial_step - 1
+  return dict(sizes, model=model, initial_step=loop.initial_step, steps=total_steps,
+              train_seconds=time.time() - start,
+              steps_per_second=steady_steps / steady_seconds if steady_steps > 0 else None)
+
+
+class _Loop:
+  """The custom loop's state: the step function, the checkpoints, the step it resumed from."""
+
+  def __init__(self, model, strategy, checkpoint_dir):
+    self.strategy = strategy
+    self.chief = is_chief(strategy)
+    self.checkpoint_dir = checkpoint_dir
+    checkpoint = tf.train.Checkpoint(model=model, optimizer=model.optimizer)
+    self.manager = tf.train.CheckpointManager(checkpoint, write_dir(checkpoint_dir, strategy),
+                                              max_to_keep=MAX_CHECKPOINTS)
+    latest = tf.train.latest_checkpoint(checkpoint_dir)
+    if latest:
+      checkpoint.restore(latest).assert_existing_objects_matched()
+    self.initial_step = int(model.optimizer.iterations.numpy())
+    if self.chief and latest:
+      print(f"resumed from {latest} at step {self.initial_step}", flush=True)
+    self.train_step = _train_step(model, strategy)
+    self.average_moving_statistics = moving_statistics_averager(model, strategy)
+
+  def save(self, step):
+    self.average_moving_statistics()
+    self.manager.save(checkpoint_number=step)
+    if not self.chief:
+      tf.io.gfile.rmtree(self.manager.directory)
+
+  def step(self, iterator, step):
+    """One step (its summed loss); a lost peer becomes a RuntimeError that says what to do."""
+    try:
+      return float(self.train_step(iterator))
+    except (tf.errors.UnavailableError, tf.errors.DeadlineExceededError) as error:
+      raise RuntimeError(
+          f"a worker was lost at step {step}; restart every worker with the same command to "
+          f"resume from the last checkpoint in {self.checkpoint_dir}") from error
+
+  def run(self, iterator, train_config):
+    """Runs the steps from `initial_step` on, a checkpoint after every epoch; returns the
+    seconds of the steps after this run's first (which also traces and fills buffers)."""
+    steps_per_epoch = train_config["steps_per_epoch"]
+    total_steps = train_config["epochs"] * steps_per_epoch
+    verbose = train_config["verbose"] if self.chief else 0
+    steady_seconds = 0.0
+    step = self.initial_step
+    while step < total_steps:
+      epoch = step // steps_per_epoch
+      epoch_end = min((epoch + 1) * steps_per_epoch, total_steps)
+      if verbose:
+        print(f"Epoch {epoch + 1}/{train_config['epochs']}", flush=True)
+      progress = keras.utils.Progbar(epoch_end - epoch * steps_per_epoch, verbose=verbose)
+      progress.update(step - epoch * steps_per_epoch)
+      while step < epoch_end:
+        step_start = time.time()
+        loss = self.step(iterator, step)
+        if step > self.initial_step:
+          steady_seconds += time.time() - step_start
+        step += 1
+        progress.update(step - epoch * steps_per_epoch, [("loss", loss)])
+      self.save(step)
+    return steady_seconds
+
+
+def _train_step(model, strategy):
+  """A `tf.function` of an iterator: one step on every replica, the losses summed."""
 
   def replica_step(batch):
     with tf.GradientTape() as tape:
@@ -242,75 +296,4 @@ def train(config, workdir, strategy, synchronized_batch_norm=False):
     losses = strategy.run(replica_step, args=(next(iterator),))
     return strategy.reduce(tf.distribute.ReduceOp.SUM, losses, axis=None)
 
-  average_moving_statistics = moving_statistics_averager(model, strategy)
-
-  def save(step):
-    average_moving_statistics()
-    manager.save(checkpoint_number=step)
-    if not chief:
-      tf.io.gfile.rmtree(manager.directory)
-
-  iterator = iter(dataset)
-  steps_per_epoch = train_config["steps_per_epoch"]
-  verbose = train_config["verbose"] if chief else 0
-  start = time.time()
-  steady_seconds = 0.0  # Steps after this run's first, which also traces and fills buffers.
-  step = initial_step
-  while step < total_steps:
-    epoch = step // steps_per_epoch
-    epoch_end = min((epoch + 1) * steps_per_epoch, total_steps)
-    if verbose:
-      print(f"Epoch {epoch + 1}/{train_config['epochs']}", flush=True)
-    progress = keras.utils.Progbar(epoch_end - epoch * steps_per_epoch, verbose=verbose)
-    progress.update(step - epoch * steps_per_epoch)
-    while step < epoch_end:
-      step_start = time.time()
-      try:
-        loss = float(train_step(iterator))
-      except (tf.errors.UnavailableError, tf.errors.DeadlineExceededError) as error:
-        raise RuntimeError(
-            f"a worker was lost at step {step}; restart every worker with the same command to "
-            f"resume from the last checkpoint in {checkpoint_dir}") from error
-      if step > initial_step:
-        steady_seconds += time.time() - step_start
-      step += 1
-      progress.update(step - epoch * steps_per_epoch, [("loss", loss)])
-    save(step)
-  steady_steps = total_steps - initial_step - 1
-  return dict(sizes, model=model, initial_step=initial_step, steps=total_steps,
-              train_seconds=time.time() - start,
-              steps_per_second=steady_steps / steady_seconds if steady_steps > 0 else None)
-
-
-def train_and_evaluate(config, workdir, strategy=None):
-  """`trainer.train_and_evaluate` for several workers: trains with the custom loop; the chief
-  then evaluates on the test set and writes `summary.json`.
-
-  Args:
-    config: A nested config dict (`handvol/configs/`); an optional
-      "model.synchronized_batch_norm" switches `batch_norm.synchronize` on.
-    workdir: The work directory, shared by all workers.
-    strategy: Optional strategy; by default a `MultiWorkerMirroredStrategy` configured by the
-      `TF_CONFIG` environment variable (one worker without it).
-
-  Returns:
-    The summary dict (the chief's; other workers return theirs without writing it).
-  """
-  strategy = strategy or trainer.distribution_strategy("multi_worker")
-  if is_chief(strategy):
-    os.makedirs(workdir, exist_ok=True)
-    with open(os.path.join(workdir, "config.json"), "w", encoding="utf-8") as f:
-      json.dump(config, f, indent=2)
-  result = train(config, workdir, strategy,
-                 synchronized_batch_norm=config["model"]["synchronized_batch_norm"])
-  summary = {key: value for key, value in result.items() if key != "model"}
-  if not is_chief(strategy):
-    return summary
-  test = pipeline.evaluation_dataset(
-      data.frame_source(config["data"]["test"]),
-      data.pipeline_config(config["data"], config["data"]["batch_size"], seed=config["seed"]))
-  summary.update(evaluate.keypoint_errors(result["model"], test))
-  with open(os.path.join(workdir, "summary.json"), "w", encoding="utf-8") as f:
-    json.dump(summary, f, indent=2)
-  print(json.dumps(summary), flush=True)
-  return summary
+  return train_step

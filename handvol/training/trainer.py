@@ -1,19 +1,17 @@
-"""`train_and_evaluate(config, workdir)`: the whole run, from data to `summary.json`.
+"""The model, its optimizer, and training with Keras' `model.fit` (strategies "default" and
+"mirrored"); `handvol.training.train.train_and_evaluate` runs it and does the bookkeeping.
 
-Work directory layout:
-- `config.json`: the configuration the run used;
+What `fit` writes into the work directory:
 - `backup/`: `keras.callbacks.BackupAndRestore` state (weights, optimizer, epoch); rerunning the
   same command after an interruption, SIGKILL included, resumes from the last finished epoch;
 - `checkpoints/last.keras` (every epoch) and `checkpoints/best.keras` (lowest validation
-  All-21 error); both are whole models that `keras.saving.load_model` reads back;
+  All-21 error); both are whole models that `handvol.model.hand_pose_model.load_checkpoint`
+  reads back;
 - `tensorboard/`: scalars per loss term, the learning rate, validation errors, and images of the
-  predictions over the input (`images/`);
-- `evaluation/`: `handvol.evaluation`'s report (metrics.json, metrics.md, plots) of the untrained
-  and the trained model on the held-out test frames;
-- `summary.json`: their All-21, Lab-6 and Unlab-15 mean errors, and the run's timings.
+  predictions over the input (`images/`).
 """
 
-import json
+import collections
 import os
 import time
 
@@ -21,24 +19,28 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from handvol.evaluation import evaluate as evaluation
 from handvol.hand import skeleton
 from handvol.model import batch_norm
 from handvol.model import hand_pose_model
 from handvol.training import callbacks as training_callbacks
-from handvol.training import data
 from handvol.training import evaluate
+from handvol.training import input_pipeline
 
 KEYPOINT_SUBSETS = {"all": None, "lab6": skeleton.LAB6}
 """`loss.supervised_keypoints` names → the keypoints whose labels supervise training."""
 
 STRATEGIES = ("default", "mirrored", "multi_worker")
 
+Run = collections.namedtuple("Run", ["model", "test", "untrained", "facts"])
+"""What a training path hands to the bookkeeping: the trained model, the batched test
+examples, the untrained model's `evaluate.evaluate_model` result (None when the path does not
+measure it) and the path's own facts for `summary.json` (timings, batch sizes)."""
+
 
 def distribution_strategy(name):
   """The `tf.distribute` strategy named in the config: "default"; "mirrored" over this host's
   GPUs, else its logical CPUs; "multi_worker" over the hosts of `TF_CONFIG` (trained by
-  `distributed.train_and_evaluate`: Keras' `fit` fails under it, docs/distributed.md)."""
+  `distributed.train`: Keras' `fit` fails under it, docs/distributed.md)."""
   if name not in STRATEGIES:
     raise ValueError(f"train.strategy must be one of {STRATEGIES}, got {name!r}")
   if name == "mirrored":
@@ -81,7 +83,19 @@ def compile_model(model, config):
   model.compile(optimizer=optimizer, jit_compile="auto")
 
 
-def _first_examples(dataset, count):
+def build_compiled_model(config, strategy, example, synchronized_batch_norm=False):
+  """`build_model` and `compile_model` under `strategy`, built by a call on `example` (a
+  batch of inputs); batch norm synchronised over the replicas on request."""
+  with strategy.scope():
+    model = build_model(config)
+    model(example)
+    if synchronized_batch_norm:
+      batch_norm.synchronize(model)
+    compile_model(model, config)
+  return model
+
+
+def first_examples(dataset, count):
   """The first `count` examples of a finite batched dataset, as numpy.
 
   It reads the whole dataset, so that a `.cache()` in it is completed rather than discarded.
@@ -90,42 +104,12 @@ def _first_examples(dataset, count):
   return {key: np.concatenate([batch[key] for batch in batches])[:count] for key in batches[0]}
 
 
-def train_and_evaluate(config, workdir):
-  """Trains the model of `config`, evaluates it on held-out frames, writes `summary.json`.
-
-  Args:
-    config: A nested dict (`handvol/configs/`).
-    workdir: The work directory (created; reused to resume).
-
-  Returns:
-    The summary dict written to `workdir/summary.json`.
-  """
-  if config["train"]["strategy"] == "multi_worker":
-    raise ValueError("train.strategy multi_worker runs distributed.train_and_evaluate")
-  start = time.time()
-  os.makedirs(workdir, exist_ok=True)
-  with open(os.path.join(workdir, "config.json"), "w", encoding="utf-8") as f:
-    json.dump(config, f, indent=2)
-  keras.utils.set_random_seed(config["seed"])
-  strategy = distribution_strategy(config["train"]["strategy"])
-  batch_size = config["data"]["batch_size"] * strategy.num_replicas_in_sync
-
-  datasets = data.build_datasets(config["data"], batch_size, seed=config["seed"])
-  data_seconds = time.time() - start
-
-  with strategy.scope():
-    model = build_model(config)
-    model(_first_examples(datasets.validation, 1))  # BackupAndRestore needs a built model.
-    if config["model"]["synchronized_batch_norm"]:
-      batch_norm.synchronize(model)
-    compile_model(model, config)
-  untrained = evaluate.evaluate_model(model, datasets.test)
-
-  train_config = config["train"]
+def fit_callbacks(workdir, train_config, validation):
+  """Backup, the two checkpoints, TensorBoard and the prediction images (module docstring)."""
   tensorboard_dir = os.path.join(workdir, "tensorboard")
   checkpoint_dir = os.path.join(workdir, "checkpoints")
   os.makedirs(checkpoint_dir, exist_ok=True)
-  callbacks = [
+  return [
       keras.callbacks.BackupAndRestore(os.path.join(workdir, "backup"),
                                        delete_checkpoint=False),
       keras.callbacks.ModelCheckpoint(os.path.join(checkpoint_dir, "last.keras")),
@@ -134,35 +118,38 @@ def train_and_evaluate(config, workdir):
                                       save_best_only=True),
       keras.callbacks.TensorBoard(tensorboard_dir, update_freq=train_config["log_every_steps"]),
       training_callbacks.PredictionImages(
-          _first_examples(datasets.validation, train_config["num_images"]),
+          first_examples(validation, train_config["num_images"]),
           os.path.join(tensorboard_dir, "images"), train_config["images_every_epochs"]),
   ]
+
+
+def fit(config, workdir, strategy):
+  """Trains `config`'s model with `model.fit` under a one-host strategy, resuming if possible.
+
+  Args:
+    config: A nested config dict (`handvol/configs/`).
+    workdir: The work directory (module docstring).
+    strategy: The default or a `MirroredStrategy`; "data.batch_size" is per replica.
+
+  Returns:
+    A `Run`; its facts are "data_seconds", "fit_seconds" and "replicas".
+  """
+  start = time.time()
+  batch_size = config["data"]["batch_size"] * strategy.num_replicas_in_sync
+  datasets = input_pipeline.build_datasets(config["data"], batch_size, seed=config["seed"])
+  data_seconds = time.time() - start
+  # BackupAndRestore needs a built model.
+  model = build_compiled_model(config, strategy, first_examples(datasets.validation, 1),
+                               config["model"]["synchronized_batch_norm"])
+  untrained = evaluate.evaluate_model(model, datasets.test)
+  train_config = config["train"]
   fit_start = time.time()
   model.fit(datasets.train, epochs=train_config["epochs"],
             steps_per_epoch=train_config["steps_per_epoch"],
-            validation_data=datasets.validation, callbacks=callbacks,
+            validation_data=datasets.validation,
+            callbacks=fit_callbacks(workdir, train_config, datasets.validation),
             verbose=train_config["verbose"])
-  fit_seconds = time.time() - fit_start
-
-  trained = evaluate.evaluate_model(model, datasets.test)
-  evaluation.write_report(os.path.join(workdir, "evaluation"),
-                          {"untrained": untrained, "trained": trained}, evaluate.LAYOUT,
-                          "held-out test frames")
-  summary = {}
-  for protocol in evaluate.PROTOCOLS:
-    key = f"{protocol}_mean_mm"
-    summary[f"{key}_untrained"] = untrained[key]
-    summary[key] = trained[key]
-  summary.update(
-      frames=trained["num_frames"],
-      improvement=untrained["all21_mean_mm"] / max(trained["all21_mean_mm"], 1e-9),
-      epochs=train_config["epochs"],
-      steps_per_epoch=train_config["steps_per_epoch"],
-      data_seconds=round(data_seconds, 1),
-      fit_seconds=round(fit_seconds, 1),
-      total_seconds=round(time.time() - start, 1),
-      replicas=strategy.num_replicas_in_sync)
-  with open(os.path.join(workdir, "summary.json"), "w", encoding="utf-8") as f:
-    json.dump(summary, f, indent=2)
-  print(json.dumps(summary))
-  return summary
+  facts = {"data_seconds": round(data_seconds, 1),
+           "fit_seconds": round(time.time() - fit_start, 1),
+           "replicas": strategy.num_replicas_in_sync}
+  return Run(model, datasets.test, untrained, facts)

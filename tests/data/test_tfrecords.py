@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from handvol.data import pipeline
+from handvol.training import input_pipeline
 from handvol.data import records
 from handvol.data import tfrecords
 
@@ -19,7 +19,7 @@ def test_round_trip_through_shards(tmp_path, make_records):
       f"train-{i:05d}-of-00003.tfrecord" for i in range(3)]
   assert tfrecords.list_shards(tmp_path, "train") == paths
   assert sorted(os.listdir(tmp_path)) == sorted(os.path.basename(p) for p in paths)
-  read = list(pipeline.from_tfrecords(paths).as_numpy_iterator())
+  read = list(input_pipeline.from_tfrecords(paths).as_numpy_iterator())
   assert len(read) == 5
   for want, got in zip(written, read):
     unit = tfrecords.depth_unit_for(want["depth"])
@@ -47,13 +47,13 @@ def test_workers_split_shards_by_file(tmp_path, make_records):
   paths = tfrecords.write_shards(written, tmp_path, "s", frames_per_shard=1, progress=False)
   seen = []
   for worker in range(3):
-    subjects = [int(r["subject"]) for r in pipeline.from_tfrecords(paths, worker, 3)
+    subjects = [int(r["subject"]) for r in input_pipeline.from_tfrecords(paths, worker, 3)
                 .as_numpy_iterator()]
     assert len(subjects) == 2
     seen += subjects
   assert sorted(seen) == list(range(6))
   with pytest.raises(ValueError, match="cannot be split between 7 workers"):
-    pipeline.from_tfrecords(paths, 0, 7)
+    input_pipeline.from_tfrecords(paths, 0, 7)
 
 
 def test_parse_record_has_static_shapes(make_records):

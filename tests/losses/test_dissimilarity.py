@@ -5,6 +5,7 @@ import math
 import numpy as np
 import tensorflow as tf
 
+from handvol import ops
 from handvol.losses import dissimilarity
 
 
@@ -43,3 +44,13 @@ def test_empty_crop_gives_zero_and_finite_gradient():
 
 def test_layer_keeps_xla_off():
   assert not dissimilarity.DissimilarityLoss().supports_jit
+
+
+def test_image_self_overlap_skips_only_padding():
+  rng = np.random.default_rng(5)
+  gaussians = rng.uniform(0, 20, (3, 12, 4)).astype(np.float32)
+  counts = [12, 5, 0]
+  mask = (np.arange(12)[None] < np.array(counts)[:, None]).astype(np.float32)
+  gaussians *= mask[..., None]
+  np.testing.assert_allclose(dissimilarity.image_self_overlap(gaussians, mask).numpy(),
+                             ops.image_self_overlap(gaussians, mask).numpy(), rtol=1e-5)

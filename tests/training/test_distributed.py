@@ -68,8 +68,8 @@ cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 from handvol import configs
 from handvol.model import batch_norm
-from handvol.training import data
 from handvol.training import distributed
+from handvol.training import input_pipeline
 from handvol.training import trainer
 config = configs.override(configs.load("default"), json.loads(sys.argv[1]))
 out = sys.argv[2]
@@ -84,7 +84,7 @@ mirrored = distributed.train(config, out + "/two", mirrored_strategy,
 assert single["global_batch"] == mirrored["global_batch"] == 2 * config["data"]["batch_size"]
 assert mirrored["replicas"] == 2
 
-train = data.build_datasets(config["data"], single["global_batch"], config["seed"]).train
+train = input_pipeline.build_datasets(config["data"], single["global_batch"], config["seed"]).train
 keras.utils.set_random_seed(config["seed"])
 with mirrored_strategy.scope():
   fitted = trainer.build_model(config)

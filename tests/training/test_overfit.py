@@ -6,8 +6,8 @@ import keras
 import pytest
 
 from handvol import configs
-from handvol.training import data
 from handvol.training import evaluate
+from handvol.training import input_pipeline
 from handvol.training import trainer
 
 FRAMES = 4
@@ -17,10 +17,9 @@ STEPS = 800
 def _frames():
   config = configs.load("default")
   config["data"]["augment"] = None
-  source = data.frame_source({"source": "synthetic", "subjects": "nyu_like",
-                              "label_mode": "lab6_3d", "num_frames": FRAMES, "seed": 7})
-  return data.pipeline.evaluation_dataset(
-      source, data.pipeline_config(config["data"], FRAMES, seed=0)).cache()
+  source = {"source": "synthetic", "subjects": "nyu_like", "label_mode": "lab6_3d",
+            "num_frames": FRAMES, "seed": 7}
+  return input_pipeline.evaluation_split(config["data"], source, FRAMES).cache()
 
 
 def _overfit(examples, dissim_weight):

@@ -1,6 +1,8 @@
 """The reproduction study of issue 9: the paper's claims measured on synthetic data.
 
-    python -m handvol.experiments.reproduce --preset smoke|cpu|paper --workdir DIR [--publish]
+    python -m handvol.experiments --preset=smoke|cpu|paper --workdir=DIR [--publish]
+
+(`handvol/experiments/__main__.py` parses the flags and calls `run` here.)
 
 Trains every configuration of `configurations.configurations(preset)` through
 `handvol.training.train_and_evaluate`, evaluates each model on its test sets, and writes
@@ -11,8 +13,8 @@ A part or a variant of the study (e.g. another loss weight) trains only the name
 configurations, with extra settings, in a work directory of its own, and writes `variant.md`
 and `variant.json` (errors, palm flips and MDPC per model and test set) instead of the report:
 
-    python -m handvol.experiments.reproduce --preset cpu --workdir DIR2 --only e1/full \\
-        --set loss.weights.lim=1.0
+    python -m handvol.experiments --preset=cpu --workdir=DIR2 --only=e1/full \\
+        --set=loss.weights.lim=1.0
 
 Work directory:
 - `preset.json`: the preset the directory belongs to (another preset is refused);
@@ -30,20 +32,17 @@ import os
 import pathlib
 import platform
 import shutil
-import sys
 import time
 
-from absl import app
-from absl import flags
 import keras
 import numpy as np
 import tensorflow as tf
 
 from handvol.experiments import configurations as configurations_lib
 from handvol.experiments import report
-from handvol.data import pipeline
-from handvol.training import data
+from handvol.experiments import targets
 from handvol.training import evaluate
+from handvol.training import input_pipeline
 from handvol.training import train_and_evaluate
 
 TEST_SET_KEYS = ("depth_input", "crop_depth", "crop_intrinsics", "center_xyz", "xyz", "kind",
@@ -106,9 +105,8 @@ def prepare_test_set(name, preset, workdir):
     return _load_arrays(path)
   _log(f"rendering and preprocessing the {name} test set")
   data_config = configurations_lib.preset_config(preset)["data"]
-  examples = pipeline.evaluation_dataset(
-      data.frame_source(configurations_lib.test_source(name, preset)),
-      data.pipeline_config(data_config, data_config["batch_size"], seed=0))
+  examples = input_pipeline.evaluation_split(data_config,
+                                             configurations_lib.test_source(name, preset))
   batches = [{key: batch[key].numpy() for key in TEST_SET_KEYS} for batch in examples]
   arrays = {key: np.concatenate([batch[key] for batch in batches]) for key in TEST_SET_KEYS}
   _save_arrays(path, arrays)
@@ -228,14 +226,28 @@ def run(preset, workdir, command, only=(), extra_settings=()):
                                   for c in study_configurations},
                "summary": report.summarize(study_configurations, test_sets, predictions),
                "wall_seconds": time.time() - start}
-    (workdir / "variant.json").write_text(json.dumps(variant, indent=1, allow_nan=False) + "\n",
-                                          encoding="utf-8")
-    (workdir / "variant.md").write_text(report.format_summary(variant["summary"], command),
+    return variant, _write_variant(workdir, variant, command)
+  study = _study(preset, study_configurations, summaries,
+                 report.analyze(study_configurations, test_sets, predictions), command, start)
+  written = report.write(workdir, study, test_sets, predictions)
+  for target in study["targets"]:
+    _log(f"{target['experiment']}: {target['target']}: {target['met']} ({target['detail']})")
+  return study, written
+
+
+def _write_variant(workdir, variant, command):
+  """Writes `variant.json` and `variant.md`; returns their paths relative to `workdir`."""
+  (workdir / "variant.json").write_text(json.dumps(variant, indent=1, allow_nan=False) + "\n",
                                         encoding="utf-8")
-    return variant, ["variant.json", "variant.md"]
-  results = report.analyze(study_configurations, test_sets, predictions)
+  (workdir / "variant.md").write_text(report.format_summary(variant["summary"], command),
+                                      encoding="utf-8")
+  return ["variant.json", "variant.md"]
+
+
+def _study(preset, study_configurations, summaries, results, command, start):
+  """The `reproduction.json` dict of the study's results (`start`: the run's `time.time()`)."""
   total_seconds = float(sum(s["total_seconds"] for s in summaries.values()))
-  study = {
+  return {
       "command": command,
       "preset": dataclasses.asdict(preset),
       "machine": (f"{platform.machine()}, {os.cpu_count()} CPU cores, "
@@ -250,13 +262,9 @@ def run(preset, workdir, command, only=(), extra_settings=()):
                   "test_sets": list(c.test_sets), "training": summaries[c.key]}
           for c in study_configurations},
       "results": results,
-      "targets": report.check_targets(results, study_configurations, total_seconds,
-                                      preset.name),
+      "targets": targets.check_targets(results, study_configurations, total_seconds,
+                                       preset.name),
   }
-  written = report.write(workdir, study, test_sets, predictions)
-  for target in study["targets"]:
-    _log(f"{target['experiment']}: {target['target']}: {target['met']} ({target['detail']})")
-  return study, written
 
 
 def publish(workdir, written, results_dir):
@@ -266,30 +274,3 @@ def publish(workdir, written, results_dir):
     destination.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(pathlib.Path(workdir) / relative, destination)
   _log(f"published {len(written)} files to {results_dir}")
-
-
-_PRESET = flags.DEFINE_enum("preset", "cpu", sorted(configurations_lib.PRESETS),
-                            "Size of the study (handvol/experiments/configurations.py).")
-_WORKDIR = flags.DEFINE_string("workdir", None, "Work directory (rerun to resume).",
-                               required=True)
-_PUBLISH = flags.DEFINE_bool("publish", False, "Copy the report and figures to --results_dir.")
-_RESULTS_DIR = flags.DEFINE_string("results_dir", "docs/results", "Where --publish copies to.")
-_ONLY = flags.DEFINE_list("only", [], "Configuration keys to run (e.g. e1/full,e1/no_dissim); "
-                          "writes variant.md instead of the study's report.")
-_SET = flags.DEFINE_multi_string("set", [], "Extra key=value setting for every configuration "
-                                 "run (repeatable); writes variant.md.")
-
-
-def main(argv):
-  del argv
-  study, written = run(configurations_lib.PRESETS[_PRESET.value], _WORKDIR.value,
-                       " ".join(["python -m handvol.experiments.reproduce"] + sys.argv[1:]),
-                       tuple(_ONLY.value), tuple(_SET.value))
-  if _PUBLISH.value:
-    publish(_WORKDIR.value, written, _RESULTS_DIR.value)
-  _log(f"done in {study['wall_seconds'] / 60:.1f} min; report: "
-       f"{pathlib.Path(_WORKDIR.value) / written[-1]}")
-
-
-if __name__ == "__main__":
-  app.run(main)

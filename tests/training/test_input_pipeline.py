@@ -1,15 +1,16 @@
-"""tf.data pipelines: the training example, exact mixing ratios, determinism."""
+"""The input pipeline: the training example, exact mixing ratios, determinism, and the
+datasets of a config's sources."""
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from handvol import ops
-from handvol.data import pipeline
+from handvol import configs
 from handvol.data import records
 from handvol.image import quadtree
+from handvol.training import input_pipeline
 
-SMALL = pipeline.PipelineConfig(batch_size=8, max_gaussians=256, shuffle_buffer=8)
+SMALL = input_pipeline.PipelineConfig(batch_size=8, max_gaussians=256, shuffle_buffer=8)
 
 
 def hand_like(make_records, count, dataset, seed):
@@ -23,7 +24,8 @@ def hand_like(make_records, count, dataset, seed):
 
 def test_training_example_matches_the_contract(make_records):
   frames = hand_like(make_records, 4, "synthetic", 0)
-  batch = next(iter(pipeline.training_dataset(pipeline.from_records(frames), config=SMALL)))
+  dataset = input_pipeline.training_dataset(input_pipeline.from_records(frames), config=SMALL)
+  batch = next(iter(dataset))
   shapes = {
       "depth_input": (8, 128, 128, 1), "crop_depth": (8, 128, 128), "crop_intrinsics": (8, 4),
       "center_xyz": (8, 3), "image_gaussians": (8, 256, 4), "image_mask": (8, 256),
@@ -40,22 +42,22 @@ def test_training_example_matches_the_contract(make_records):
 @pytest.mark.parametrize("ratios", [(3, 1), (3, 3, 2)])
 def test_mixed_batches_hold_the_ratios_exactly(make_records, ratios):
   names = ("nyu", "capture", "hands2017")
-  sources = [pipeline.from_records(hand_like(make_records, 3, names[i], seed=i))
+  sources = [input_pipeline.from_records(hand_like(make_records, 3, names[i], seed=i))
              for i in range(len(ratios))]
-  config = pipeline.PipelineConfig(batch_size=16, max_gaussians=64, shuffle_buffer=4,
+  config = input_pipeline.PipelineConfig(batch_size=16, max_gaussians=64, shuffle_buffer=4,
                                    augment=None)
-  for batch in pipeline.training_dataset(sources, ratios, config).take(3):
+  for batch in input_pipeline.training_dataset(sources, ratios, config).take(3):
     counts = np.bincount(batch["dataset"].numpy(), minlength=len(records.DATASETS))
     want = [r * 16 // sum(ratios) for r in ratios]
     assert [counts[records.DATASET_IDS[names[i]]] for i in range(len(ratios))] == want
   with pytest.raises(ValueError, match="multiple of sum"):
-    pipeline.training_dataset(sources, ratios, pipeline.PipelineConfig(batch_size=10))
+    input_pipeline.training_dataset(sources, ratios, input_pipeline.PipelineConfig(batch_size=10))
 
 
 def batches(frames, seed, count=2):
-  config = pipeline.PipelineConfig(batch_size=4, max_gaussians=128, shuffle_buffer=6,
+  config = input_pipeline.PipelineConfig(batch_size=4, max_gaussians=128, shuffle_buffer=6,
                                    seed=seed)
-  dataset = pipeline.training_dataset(pipeline.from_records(frames), config=config)
+  dataset = input_pipeline.training_dataset(input_pipeline.from_records(frames), config=config)
   return list(dataset.take(count).as_numpy_iterator())
 
 
@@ -73,34 +75,46 @@ def test_same_seed_gives_identical_batches(make_records):
 
 def test_sources_from_lists_dicts_and_generators(make_records):
   frames = make_records(3)
-  stacked = pipeline.stack_records(frames)
-  from_dict = list(pipeline.from_records(stacked).as_numpy_iterator())
-  from_generator = list(pipeline.from_records(lambda: iter(frames)).as_numpy_iterator())
+  stacked = input_pipeline.stack_records(frames)
+  from_dict = list(input_pipeline.from_records(stacked).as_numpy_iterator())
+  from_generator = list(input_pipeline.from_records(lambda: iter(frames)).as_numpy_iterator())
   for want, a, b in zip(frames, from_dict, from_generator):
     for key in records.RECORD_SPEC:
       np.testing.assert_array_equal(a[key], want[key])
       np.testing.assert_array_equal(b[key], want[key])
-  assert len(list(pipeline.from_records(frames, worker_index=1, num_workers=2))) == 1
+  assert len(list(input_pipeline.from_records(frames, worker_index=1, num_workers=2))) == 1
   bad = make_records(1)[0]
   bad["uv"][0, 0] = np.nan
   with pytest.raises(records.FrameError, match="record 0"):
-    pipeline.from_records([bad])
+    input_pipeline.from_records([bad])
 
 
 def test_evaluation_dataset_keeps_order_and_skips_augmentation(make_records):
   frames = hand_like(make_records, 5, "nyu", 4)
-  config = pipeline.PipelineConfig(batch_size=2, max_gaussians=quadtree.MAX_GAUSSIANS)
-  out = list(pipeline.evaluation_dataset(pipeline.from_records(frames), config))
+  config = input_pipeline.PipelineConfig(batch_size=2, max_gaussians=quadtree.MAX_GAUSSIANS)
+  out = list(input_pipeline.evaluation_dataset(input_pipeline.from_records(frames), config))
   assert [len(b["subject"]) for b in out] == [2, 2, 1]
   first = out[0]
   np.testing.assert_allclose(first["xyz"][0].numpy(), frames[0]["xyz"], atol=1e-4)
 
 
-def test_self_overlap_skips_only_padding():
-  rng = np.random.default_rng(5)
-  gaussians = rng.uniform(0, 20, (3, 12, 4)).astype(np.float32)
-  counts = [12, 5, 0]
-  mask = (np.arange(12)[None] < np.array(counts)[:, None]).astype(np.float32)
-  gaussians *= mask[..., None]
-  np.testing.assert_allclose(pipeline.self_overlap(gaussians, mask).numpy(),
-                             ops.image_self_overlap(gaussians, mask).numpy(), rtol=1e-5)
+def test_mixture_holds_the_configured_ratio():
+  config = configs.load("default")["data"]
+  synthetic = {"source": "synthetic", "subjects": "nyu_like", "num_frames": 4}
+  config["train"] = [dict(synthetic, label_mode="lab6_3d", seed=0, ratio=3),
+                     dict(synthetic, label_mode="lab6_2d", seed=1, ratio=1)]
+  config["validation"] = dict(synthetic, label_mode="all21_3d", seed=2, num_frames=3)
+  config["test"] = dict(synthetic, label_mode="all21_3d", seed=3, num_frames=5)
+  config["augment"] = None
+  datasets = input_pipeline.build_datasets(config, batch_size=8, seed=0)
+  batch = next(iter(datasets.train))
+  kinds = np.max(batch["kind"].numpy(), axis=1)  # the label kind of each frame
+  np.testing.assert_array_equal(kinds, [records.KIND_3D] * 6 + [records.KIND_2D] * 2)
+  assert batch["image_gaussians"].shape[:2] == (8, config["max_gaussians"])
+  assert sum(len(b["kind"]) for b in datasets.validation) == 3
+  assert sum(len(b["kind"]) for b in datasets.test) == 5
+
+
+def test_unknown_source_fails():
+  with pytest.raises(ValueError, match="unknown source"):
+    input_pipeline.frame_source({"source": "kinect"})

@@ -1,4 +1,5 @@
-"""`tf.data` pipelines from frame records to training examples (the contract's dict).
+"""The training input pipeline: frame records to batches of training examples (the contract's
+dict), and the datasets a configuration names.
 
 Sources are datasets of frame records (`handvol.data.records`):
 - `from_tfrecords(paths, worker_index, num_workers)`: sharded TFRecords, read in parallel and
@@ -10,7 +11,8 @@ Sources are datasets of frame records (`handvol.data.records`):
 `training_dataset(sources, ratios, config)` turns one or more sources into batches:
 per frame (parallel, order-preserving) `preprocess`; per source a batch of its exact share of
 the batch (`ratios` 3 : 1 with batch 16 gives 12 + 4); the shares concatenated in source
-order; then, per batch, augmentation, quadtree Gaussians and the image self-overlap; then
+order; then, per batch, augmentation, quadtree Gaussians and the image self-overlap (the
+dissimilarity's denominator, `handvol.losses.dissimilarity.image_self_overlap`); then
 prefetch. Each source is shuffled and repeated on its own, so every batch holds exactly the
 configured ratio. Everything random is seeded from `config.seed` (shuffles with fixed seeds,
 augmentation with stateless seeds from (seed, batch index)), and every map keeps its order, so
@@ -24,19 +26,38 @@ A training example holds `"depth_input"` `[128, 128, 1]`, `"crop_depth"` `[128, 
 truncation), the labels mapped into the crop (`"uv"` crop pixels, `"xyz"`, `"kind"`,
 `"visible"`, `"truth_xyz"`, `"has_truth"`), `"subject"`, `"dataset"` and `"center_source"`;
 batches add a leading dimension.
+
+A source entry of a config's "data" section (`frame_source`) is a dict with "source" and its
+arguments:
+- `{"source": "synthetic", "subjects": ..., "label_mode": ..., "num_frames": N, "seed": s}`:
+  N frames of `handvol.data.synthetic.generate`, made once and held in memory; an optional
+  "him_offset_mm" sets the HIM-like wrong labels' offset (`synthetic.labels.LabelConfig`);
+- `{"source": "tfrecords", "dir": ..., "name": ...}`: shards written by
+  `handvol.data.tfrecords.write_shards` (the fast path for the real datasets);
+- `{"source": "nyu" | "hands2017" | "capture", "args": {...}}`: frames read from a dataset
+  folder by that reader's `read_frames(**args)`, at every pass.
+Training sources also carry a mixing "ratio" (`training_dataset`). `build_datasets` makes a
+config's three splits; `evaluation_split` one held-out split, or any source, for evaluation.
 """
 
+import collections
 import dataclasses
 
+import keras
 import numpy as np
 import tensorflow as tf
 
-from handvol import ops
+from handvol.data import capture
+from handvol.data import hands2017
+from handvol.data import nyu
 from handvol.data import records
+from handvol.data import synthetic
 from handvol.data import tfrecords
+from handvol.data.synthetic import labels as synthetic_labels
 from handvol.image import augment as augment_lib
 from handvol.image import preprocess
 from handvol.image import quadtree
+from handvol.losses import dissimilarity
 
 AUTOTUNE = tf.data.AUTOTUNE
 
@@ -136,32 +157,6 @@ def from_records(frame_records, worker_index=0, num_workers=1):
   return dataset
 
 
-def self_overlap(gaussians, mask, name=None):
-  """`ops.image_self_overlap` per crop over its Gaussians only, not the padding.
-
-  The quadtree packs each crop's Gaussians first, so crop b's sum runs over its first n_b
-  entries; the cost is Σ_b n_b² pair terms instead of B·N_i,max² (the padding adds exact zeros).
-
-  Args:
-    gaussians: A tensor of shape `[B, N_i,max, 4]` from `quadtree.quadtree_gaussians`.
-    mask: A tensor of shape `[B, N_i,max]`, its packed mask.
-    name: Optional name scope.
-
-  Returns:
-    A tensor of shape `[B]`, pixels².
-  """
-  with tf.name_scope(name or "self_overlap"):
-    counts = tf.cast(tf.reduce_sum(mask, axis=1), tf.int32)
-
-    def one(inputs):
-      crop_gaussians, crop_mask, count = inputs
-      return ops.image_self_overlap(crop_gaussians[tf.newaxis, :count],
-                                    crop_mask[tf.newaxis, :count])[0]
-
-    return tf.map_fn(one, (gaussians, mask, counts),
-                     fn_output_signature=tf.TensorSpec([], gaussians.dtype))
-
-
 def add_image_gaussians(batch, config=PipelineConfig(), name=None):
   """Adds quadtree Gaussians and the image self-overlap to a batch of examples."""
   with tf.name_scope(name or "add_image_gaussians"):
@@ -171,7 +166,8 @@ def add_image_gaussians(batch, config=PipelineConfig(), name=None):
     batch["image_gaussians"] = tree["gaussians"]
     batch["image_mask"] = tree["mask"]
     batch["num_leaves"] = tree["num_leaves"]
-    batch["image_self_overlap"] = self_overlap(tree["gaussians"], tree["mask"])
+    batch["image_self_overlap"] = dissimilarity.image_self_overlap(tree["gaussians"],
+                                                                   tree["mask"])
     return batch
 
 
@@ -241,3 +237,102 @@ def stack_records(frame_records):
   """A list of frame records of one image size → a dict of stacked numpy arrays."""
   return {key: np.stack([np.asarray(record[key]) for record in frame_records])
           for key in records.RECORD_SPEC}
+
+
+READERS = {"nyu": nyu.read_frames, "hands2017": hands2017.read_frames,
+           "capture": capture.read_frames}
+"""Source names → readers of dataset folders."""
+
+Datasets = collections.namedtuple("Datasets", ["train", "validation", "test"])
+"""Batched training examples: `train` endless and augmented; `validation` and `test` finite,
+in order, cached after their first pass."""
+
+
+def synthetic_records(num_frames, subjects, label_mode, seed, config=None):
+  """`num_frames` synthetic frame records, stacked (a progress bar shows the rendering)."""
+  progress = keras.utils.Progbar(num_frames, unit_name="frame")
+  frames = []
+  for record in synthetic.generate(num_frames, subjects, label_mode, seed, config):
+    frames.append(record)
+    progress.add(1)
+  return stack_records(frames)
+
+
+def synthetic_config(entry):
+  """The `synthetic.SyntheticConfig` of a synthetic source entry: the defaults, with the
+  HIM-like wrong labels' offset of an optional "him_offset_mm"."""
+  if "him_offset_mm" in entry:
+    return synthetic.SyntheticConfig(
+        labels=synthetic_labels.LabelConfig(him_offset_mm=entry["him_offset_mm"]))
+  return synthetic.SyntheticConfig()
+
+
+def frame_source(entry):
+  """A `tf.data.Dataset` of frame records for one source entry (module docstring)."""
+  kind = entry["source"]
+  if kind == "synthetic":
+    return from_records(synthetic_records(entry["num_frames"], entry["subjects"],
+                                          entry["label_mode"], entry["seed"],
+                                          synthetic_config(entry)))
+  if kind == "tfrecords":
+    return from_tfrecords(tfrecords.list_shards(entry["dir"], entry["name"]))
+  if kind in READERS:
+    reader, args = READERS[kind], dict(entry["args"])
+    return from_records(lambda: reader(**args))
+  raise ValueError(f"unknown source {kind!r}; sources are synthetic, tfrecords, "
+                   f"{', '.join(READERS)}")
+
+
+def pipeline_config(data_config, batch_size, seed):
+  """The `PipelineConfig` of a config's "data" section."""
+  augment_config = data_config["augment"]
+  return PipelineConfig(
+      batch_size=batch_size,
+      cube_mm=data_config["cube_mm"],
+      max_gaussians=data_config["max_gaussians"],
+      augment=None if augment_config is None else augment_lib.AugmentConfig(**augment_config),
+      shuffle_buffer=data_config["shuffle_buffer"],
+      seed=seed)
+
+
+def evaluation_split(data_config, source, batch_size=None):
+  """Evaluation batches of one split of a config's "data" section, or of any source.
+
+  Args:
+    data_config: The "data" dict (its "cube_mm", "max_gaussians" and "batch_size" apply).
+    source: A split name of `data_config` ("validation", "test"), a source entry
+      (`frame_source`), or a `tf.data.Dataset` of frame records.
+    batch_size: Frames per batch; `data_config["batch_size"]` when None.
+
+  Returns:
+    The `evaluation_dataset` of the source: in order, not shuffled, not augmented.
+  """
+  if isinstance(source, str):
+    source = data_config[source]
+  if isinstance(source, dict):
+    source = frame_source(source)
+  # Nothing in an evaluation dataset is drawn at random: the seed does not matter.
+  config = pipeline_config(data_config, batch_size or data_config["batch_size"], seed=0)
+  return evaluation_dataset(source, config)
+
+
+def build_datasets(data_config, batch_size, seed):
+  """The training mixture and the validation and test sets of a config's "data" section.
+
+  Args:
+    data_config: The "data" dict: "train" (a list of source entries with "ratio"),
+      "validation" and "test" (one source entry each), "augment", "cube_mm",
+      "max_gaussians", "shuffle_buffer".
+    batch_size: The global batch size.
+    seed: Seed of shuffling and augmentation.
+
+  Returns:
+    A `Datasets`.
+  """
+  config = pipeline_config(data_config, batch_size, seed)
+  sources = [frame_source(entry) for entry in data_config["train"]]
+  ratios = [entry["ratio"] for entry in data_config["train"]]
+  train = training_dataset(sources, ratios, config)
+  held_out = [evaluation_split(data_config, split, batch_size).cache()
+              for split in ("validation", "test")]
+  return Datasets(train, *held_out)

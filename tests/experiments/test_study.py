@@ -8,7 +8,8 @@ import pytest
 
 from handvol.experiments import configurations
 from handvol.experiments import report
-from handvol.experiments import reproduce
+from handvol.experiments import study as study_lib
+from handvol.experiments import targets
 
 
 def _settings_by_key(configuration):
@@ -82,7 +83,7 @@ def _results(unlab15, f1, mdpc_median, e2_error, e3_all21):
 
 def _met(results, seconds=0.0, preset="smoke"):
   studied = configurations.configurations(configurations.SMOKE)
-  return [t["met"] for t in report.check_targets(results, studied, seconds, preset)]
+  return [t["met"] for t in targets.check_targets(results, studied, seconds, preset)]
 
 
 def test_targets_follow_the_numbers():
@@ -114,10 +115,10 @@ def test_targets_follow_the_numbers():
 
 
 def test_a_workdir_belongs_to_one_preset(tmp_path):
-  reproduce.claim_workdir(tmp_path, configurations.SMOKE)
-  reproduce.claim_workdir(tmp_path, configurations.SMOKE)
+  study_lib.claim_workdir(tmp_path, configurations.SMOKE)
+  study_lib.claim_workdir(tmp_path, configurations.SMOKE)
   with pytest.raises(ValueError, match="another --workdir"):
-    reproduce.claim_workdir(tmp_path, configurations.CPU)
+    study_lib.claim_workdir(tmp_path, configurations.CPU)
 
 
 def _numbers(value):
@@ -139,7 +140,7 @@ def _mtimes(workdir):
 
 @pytest.mark.slow
 def test_smoke_preset_end_to_end_then_rerun_skips_and_resumes(tmp_path):
-  study, written = reproduce.run(configurations.SMOKE, tmp_path, "test")
+  study, written = study_lib.run(configurations.SMOKE, tmp_path, "test")
   keys = [c.key for c in configurations.configurations(configurations.SMOKE)]
   assert list(study["configurations"]) == keys
   on_disk = json.loads((tmp_path / "reproduction.json").read_text())
@@ -177,7 +178,7 @@ def test_smoke_preset_end_to_end_then_rerun_skips_and_resumes(tmp_path):
   assert markdown.count("palm flipped (%)") == 3  # the E1, E2 and E3 tables
   for target in on_disk["targets"]:
     assert target["target"] in markdown
-  reproduce.publish(tmp_path, written, tmp_path / "published")
+  study_lib.publish(tmp_path, written, tmp_path / "published")
   for relative in written:
     assert (tmp_path / "published" / relative).read_bytes() == (
         tmp_path / relative).read_bytes(), relative
@@ -187,7 +188,7 @@ def test_smoke_preset_end_to_end_then_rerun_skips_and_resumes(tmp_path):
 
   # Rerun: every configuration is finished, nothing is trained or predicted again.
   before = _mtimes(tmp_path)
-  again, _ = reproduce.run(configurations.SMOKE, tmp_path, "test")
+  again, _ = study_lib.run(configurations.SMOKE, tmp_path, "test")
   assert _mtimes(tmp_path) == before
   assert json.loads(json.dumps(again["results"])) == results
 
@@ -197,7 +198,7 @@ def test_smoke_preset_end_to_end_then_rerun_skips_and_resumes(tmp_path):
   (run_dir / "summary.json").unlink()
   for path in run_dir.glob("predictions_*.npz"):
     path.unlink()
-  resumed, _ = reproduce.run(configurations.SMOKE, tmp_path, "test")
+  resumed, _ = study_lib.run(configurations.SMOKE, tmp_path, "test")
   assert resumed["configurations"]["e2/no_dissim"]["training"]["fit_seconds"] < (
       study["configurations"]["e2/no_dissim"]["training"]["fit_seconds"])
   for name in ("all21_mean_mm", "error_to_labels_mean_mm", "mdpc_median_mm"):
@@ -206,16 +207,16 @@ def test_smoke_preset_end_to_end_then_rerun_skips_and_resumes(tmp_path):
 
 
 def test_select_configurations_filters_and_appends_settings():
-  chosen = reproduce.select_configurations(configurations.SMOKE, ("e2/full", "e1/full"),
+  chosen = study_lib.select_configurations(configurations.SMOKE, ("e2/full", "e1/full"),
                                            ("loss.weights.lim=1.0",))
   assert [c.key for c in chosen] == ["e1/full", "e2/full"]  # the study's order
   for configuration in chosen:
     assert configuration.settings[-1] == "loss.weights.lim=1.0"
     assert configurations.build_config(configurations.SMOKE, configuration)["loss"]["weights"][
         "lim"] == 1.0
-  assert len(reproduce.select_configurations(configurations.SMOKE)) == 9
+  assert len(study_lib.select_configurations(configurations.SMOKE)) == 9
   with pytest.raises(ValueError, match="no configuration"):
-    reproduce.select_configurations(configurations.SMOKE, ("e1/fulll",))
+    study_lib.select_configurations(configurations.SMOKE, ("e1/fulll",))
 
 
 def test_summarize_a_variant():
@@ -225,7 +226,7 @@ def test_summarize_a_variant():
   test_set = {"truth_xyz": truth, "xyz": truth + 10.0, "subject": np.array([8, 8, 8, 9, 9, 9]),
               "crop_depth": np.full((frames, 16, 16), 450.0),
               "crop_intrinsics": np.tile([20.0, 20.0, 7.5, 7.5], (frames, 1))}
-  chosen = reproduce.select_configurations(configurations.SMOKE, ("e1/full", "e2/full"))
+  chosen = study_lib.select_configurations(configurations.SMOKE, ("e1/full", "e2/full"))
   # Bone lengths of 1 mm for subject 8 and 3 mm for subject 9: told apart, 2·√20 mm apart.
   lengths = np.repeat([[1.0], [3.0]], 3, axis=0) * np.ones((frames, 20))
   predictions = {(c.key, name): {"keypoints": truth + 3.0, "bone_lengths": lengths}
