@@ -40,6 +40,7 @@ frame whose `depth_unit_mm` is not positive.
 import tensorflow as tf
 
 from handvol import numerics
+from handvol import shapes
 from handvol.geometry import camera
 from handvol.image import preprocess
 
@@ -204,8 +205,7 @@ def predict_frames(model, depth, depth_unit_mm, intrinsics, reference_uvd, has_r
   """
   with tf.name_scope(name or "predict_frames"):
     depth = tf.convert_to_tensor(depth)
-    if depth.shape.rank is not None and depth.shape.rank != 3:
-      raise ValueError(f"depth must have shape [B, H, W], got shape {depth.shape}")
+    shapes.check_static(depth, tensor_name="depth", has_rank=3)
     depth_unit_mm = tf.convert_to_tensor(depth_unit_mm, tf.float32)
     intrinsics = tf.convert_to_tensor(intrinsics, tf.float32)
     reference_uvd = tf.convert_to_tensor(reference_uvd, tf.float32)
@@ -242,8 +242,7 @@ def predict_crops(model, depth_input, crop_intrinsics, center_xyz, name=None):
   """
   with tf.name_scope(name or "predict_crops"):
     depth_input = tf.convert_to_tensor(depth_input, tf.float32)
-    if depth_input.shape.rank is not None and depth_input.shape.rank != 4:
-      raise ValueError(f"depth_input must have shape [B, H, W, 1], got shape {depth_input.shape}")
+    shapes.check_static(depth_input, tensor_name="depth_input", has_rank=4)
     crop_intrinsics = tf.convert_to_tensor(crop_intrinsics, tf.float32)
     center_xyz = tf.convert_to_tensor(center_xyz, tf.float32)
     checks = _check_batch(depth_input, "crop", crop_intrinsics, center_xyz)

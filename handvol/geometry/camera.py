@@ -12,21 +12,17 @@ these coordinates.
 import tensorflow as tf
 
 from handvol import numerics
+from handvol import shapes
 
 
 def _split_intrinsics(intrinsics, dtype):
   intrinsics = tf.convert_to_tensor(intrinsics, dtype=dtype)
-  if intrinsics.shape.rank is not None and intrinsics.shape[-1] != 4:
-    raise ValueError(
-        "intrinsics must have exactly 4 elements (fx, fy, cx, cy) in axis -1, got shape "
-        f"{intrinsics.shape}")
+  shapes.check_static(intrinsics, tensor_name="intrinsics", has_dim_equals=(-1, 4))
   return tf.unstack(intrinsics, axis=-1)
 
 
 def _check_last_dim(tensor, size, arg_name):
-  if tensor.shape.rank is not None and tensor.shape[-1] != size:
-    raise ValueError(
-        f"{arg_name} must have exactly {size} elements in axis -1, got shape {tensor.shape}")
+  shapes.check_static(tensor, tensor_name=arg_name, has_dim_equals=(-1, size))
 
 
 def project(points, intrinsics, name=None):

@@ -39,6 +39,7 @@ import numpy as np
 import scipy.sparse
 import tensorflow as tf
 
+from handvol import shapes
 from handvol.hand import skeleton
 
 ANTHROPOMETRY_SOURCE = ("Buryanov A., Kotiuk V., Proportions of hand segments, "
@@ -128,9 +129,7 @@ class BoneLengthModel:
     """
     with tf.name_scope(name or "bone_lengths"):
       beta = tf.convert_to_tensor(beta)
-      if beta.shape.rank is not None and beta.shape[-1] != skeleton.NUM_BETA:
-        raise ValueError(f"beta must have exactly {skeleton.NUM_BETA} elements in axis -1, got "
-                         f"shape {beta.shape}")
+      shapes.check_static(beta, tensor_name="beta", has_dim_equals=(-1, skeleton.NUM_BETA))
       basis = tf.constant(self.basis, dtype=beta.dtype)
       return tf.constant(self.mean, dtype=beta.dtype) + tf.linalg.matvec(basis, beta)
 

@@ -22,6 +22,7 @@ up in the image); `docs/hand_model.md` draws it.
 import numpy as np
 import tensorflow as tf
 
+from handvol import shapes
 from handvol.hand import skeleton
 
 
@@ -52,8 +53,7 @@ def axis_angle_to_matrix(axis, angle, name=None):
   with tf.name_scope(name or "axis_angle_to_matrix"):
     angle = tf.convert_to_tensor(angle)
     axis = tf.convert_to_tensor(axis, dtype=angle.dtype)
-    if axis.shape.rank is not None and axis.shape[-1] != 3:
-      raise ValueError(f"axis must have exactly 3 elements in axis -1, got shape {axis.shape}")
+    shapes.check_static(axis, tensor_name="axis", has_dim_equals=(-1, 3))
     x, y, z = tf.unstack(axis, axis=-1)
     zero = tf.zeros_like(x)
     cross = tf.reshape(tf.stack([zero, -z, y, z, zero, -x, -y, x, zero], axis=-1),
@@ -76,9 +76,7 @@ def euler_to_matrix(angles, name=None):
   """
   with tf.name_scope(name or "euler_to_matrix"):
     angles = tf.convert_to_tensor(angles)
-    if angles.shape.rank is not None and angles.shape[-1] != 3:
-      raise ValueError(
-          f"angles must have exactly 3 elements in axis -1, got shape {angles.shape}")
+    shapes.check_static(angles, tensor_name="angles", has_dim_equals=(-1, 3))
     sx, sy, sz = tf.unstack(tf.sin(angles), axis=-1)
     cx, cy, cz = tf.unstack(tf.cos(angles), axis=-1)
     rows = [cz * cy, cz * sy * sx - sz * cx, cz * sy * cx + sz * sx,
@@ -123,12 +121,9 @@ def forward_kinematics(theta, bone_lengths, name=None):
   with tf.name_scope(name or "forward_kinematics"):
     theta = tf.convert_to_tensor(theta)
     bone_lengths = tf.convert_to_tensor(bone_lengths, dtype=theta.dtype)
-    if theta.shape.rank is not None and theta.shape[-1] != skeleton.NUM_THETA:
-      raise ValueError(f"theta must have exactly {skeleton.NUM_THETA} elements in axis -1, got "
-                       f"shape {theta.shape}")
-    if bone_lengths.shape.rank is not None and bone_lengths.shape[-1] != skeleton.NUM_BONES:
-      raise ValueError(f"bone_lengths must have exactly {skeleton.NUM_BONES} elements in axis "
-                       f"-1, got shape {bone_lengths.shape}")
+    shapes.check_static(theta, tensor_name="theta", has_dim_equals=(-1, skeleton.NUM_THETA))
+    shapes.check_static(bone_lengths, tensor_name="bone_lengths",
+                        has_dim_equals=(-1, skeleton.NUM_BONES))
     dtype = theta.dtype
     wrist = theta[..., skeleton.THETA_TRANSLATION]
     global_rotation = euler_to_matrix(theta[..., skeleton.THETA_ROTATION])

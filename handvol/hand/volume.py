@@ -18,6 +18,7 @@ all start at the wrist), and on the bone pairs of `EXTRA_EXCLUDED_BONE_PAIRS`.
 import numpy as np
 import tensorflow as tf
 
+from handvol import shapes
 from handvol.hand import skeleton
 
 
@@ -108,9 +109,8 @@ def posed_gaussians(fk, name=None):
   with tf.name_scope(name or "posed_gaussians"):
     keypoints = tf.convert_to_tensor(fk["keypoints"])
     starts = tf.convert_to_tensor(fk["bone_starts"], dtype=keypoints.dtype)
-    if keypoints.shape.rank is not None and keypoints.shape[-2:] != (skeleton.NUM_KEYPOINTS, 3):
-      raise ValueError(f"fk['keypoints'] must have shape [..., {skeleton.NUM_KEYPOINTS}, 3], "
-                       f"got {keypoints.shape}")
+    shapes.check_static(keypoints, tensor_name="fk['keypoints']", has_rank_greater_than=1,
+                        has_dim_equals=[(-2, skeleton.NUM_KEYPOINTS), (-1, 3)])
     start = tf.gather(starts, GAUSSIAN_BONES, axis=-2)
     end = tf.gather(keypoints, np.array(skeleton.BONE_END)[GAUSSIAN_BONES], axis=-2)
     fraction = tf.constant(GAUSSIAN_FRACTIONS[:, None], dtype=keypoints.dtype)

@@ -25,6 +25,7 @@ import math
 
 import tensorflow as tf
 
+from handvol import shapes
 from handvol.data import records
 from handvol.geometry import camera
 from handvol.image import preprocess
@@ -88,52 +89,21 @@ def apply(examples, parameters, cube_mm=preprocess.CUBE_MM, name=None):
   """
   with tf.name_scope(name or "augment"):
     crop_depth = tf.convert_to_tensor(examples["crop_depth"], tf.float32)
-    if crop_depth.shape.rank != 3:
-      raise ValueError(f"crop_depth must have shape [B, S, S], got {crop_depth.shape}")
-    size = tf.shape(crop_depth)[1]
-    centre = (tf.cast(size, tf.float32) - 1.0) / 2.0
-    cos, sin = tf.cos(parameters["angle"]), tf.sin(parameters["angle"])
-    scale = parameters["scale"]
-    shift = tf.stack([parameters["shift_u"], parameters["shift_v"]], axis=-1)
-
-    def forward_2d(uv):
-      """uv' = s·R·(uv − c) + c + τ for `[B, N, 2]` pixels."""
-      du, dv = uv[..., 0] - centre, uv[..., 1] - centre
-      s, c, n = scale[:, tf.newaxis], cos[:, tf.newaxis], sin[:, tf.newaxis]
-      rotated = tf.stack([s * (c * du - n * dv), s * (n * du + c * dv)], axis=-1)
-      return rotated + centre + shift[:, tf.newaxis, :]
-
-    # The warp maps each output pixel back to its input pixel: uv = Rᵀ(uv' − c − τ)/s + c.
-    a0, a1 = cos / scale, sin / scale
-    b0, b1 = -sin / scale, cos / scale
-    offset_u = centre + shift[:, 0]
-    offset_v = centre + shift[:, 1]
-    transforms = tf.stack([
-        a0, a1, centre - a0 * offset_u - a1 * offset_v,
-        b0, b1, centre - b0 * offset_u - b1 * offset_v,
-        tf.zeros_like(a0), tf.zeros_like(a0)], axis=-1)
-    warped = tf.raw_ops.ImageProjectiveTransformV3(
-        images=crop_depth[..., tf.newaxis], transforms=transforms,
-        output_shape=tf.shape(crop_depth)[1:3], fill_value=0.0, interpolation="NEAREST",
-        fill_mode="CONSTANT")[..., 0]
-
+    shapes.check_static(crop_depth, tensor_name="crop_depth", has_rank=3)
+    centre = (tf.cast(tf.shape(crop_depth)[1], tf.float32) - 1.0) / 2.0
+    similarity = _Similarity(parameters, centre)
     intrinsics = tf.convert_to_tensor(examples["crop_intrinsics"], tf.float32)
-    principal = forward_2d(intrinsics[:, tf.newaxis, 2:])[:, 0]
-    new_intrinsics = tf.concat([intrinsics[:, :2] * scale[:, tf.newaxis], principal], axis=-1)
-
-    zeros, ones = tf.zeros_like(cos), tf.ones_like(cos)
-    rotation = tf.reshape(tf.stack([cos, -sin, zeros, sin, cos, zeros, zeros, zeros, ones],
-                                   axis=-1), [-1, 1, 3, 3])
-
-    def rotate(points):
-      return tf.linalg.matvec(rotation, points)
-
+    principal = similarity.forward_2d(intrinsics[:, tf.newaxis, 2:])[:, 0]
+    new_intrinsics = tf.concat(
+        [intrinsics[:, :2] * similarity.scale[:, tf.newaxis], principal], axis=-1)
+    cos = similarity.cos
     old_center = tf.convert_to_tensor(examples["center_xyz"], tf.float32)
     center_depth = old_center[:, 2] + parameters["depth_offset"]
     center_uvd = tf.stack([tf.fill(tf.shape(cos), centre), tf.fill(tf.shape(cos), centre),
                            center_depth], axis=-1)
     labelled = (examples["kind"] >= records.KIND_2D)[..., tf.newaxis]
-    uv = forward_2d(tf.convert_to_tensor(examples["uv"], tf.float32))
+    uv = similarity.forward_2d(tf.convert_to_tensor(examples["uv"], tf.float32))
+    warped = similarity.warp(crop_depth)
     result = dict(examples)
     result.update({
         "depth_input": preprocess.normalize_depth(warped, center_depth, cube_mm),
@@ -141,10 +111,52 @@ def apply(examples, parameters, cube_mm=preprocess.CUBE_MM, name=None):
         "crop_intrinsics": new_intrinsics,
         "center_xyz": camera.uvd_to_xyz(center_uvd, new_intrinsics),
         "uv": tf.where(labelled, uv, tf.zeros_like(uv)),
-        "xyz": rotate(examples["xyz"]),
-        "truth_xyz": rotate(examples["truth_xyz"]),
+        "xyz": similarity.rotate(examples["xyz"]),
+        "truth_xyz": similarity.rotate(examples["truth_xyz"]),
     })
     return result
+
+
+class _Similarity:
+  """The in-plane similarity of a batch's parameters about the crop centre c (pixels): a
+  rotation R by "angle", a scale s and a shift τ, as tensors `[B]`."""
+
+  def __init__(self, parameters, centre):
+    self.centre = centre
+    self.cos, self.sin = tf.cos(parameters["angle"]), tf.sin(parameters["angle"])
+    self.scale = parameters["scale"]
+    self.shift = tf.stack([parameters["shift_u"], parameters["shift_v"]], axis=-1)
+
+  def forward_2d(self, uv):
+    """uv' = s·R·(uv − c) + c + τ for `[B, N, 2]` pixels."""
+    du, dv = uv[..., 0] - self.centre, uv[..., 1] - self.centre
+    s, c, n = self.scale[:, tf.newaxis], self.cos[:, tf.newaxis], self.sin[:, tf.newaxis]
+    rotated = tf.stack([s * (c * du - n * dv), s * (n * du + c * dv)], axis=-1)
+    return rotated + self.centre + self.shift[:, tf.newaxis, :]
+
+  def warp(self, crop_depth):
+    """The depth crops `[B, S, S]` moved by the similarity, nearest neighbour, 0 outside."""
+    # The warp maps each output pixel back to its input pixel: uv = Rᵀ(uv' − c − τ)/s + c.
+    cos, sin, scale, centre = self.cos, self.sin, self.scale, self.centre
+    a0, a1 = cos / scale, sin / scale
+    b0, b1 = -sin / scale, cos / scale
+    offset_u = centre + self.shift[:, 0]
+    offset_v = centre + self.shift[:, 1]
+    transforms = tf.stack([
+        a0, a1, centre - a0 * offset_u - a1 * offset_v,
+        b0, b1, centre - b0 * offset_u - b1 * offset_v,
+        tf.zeros_like(a0), tf.zeros_like(a0)], axis=-1)
+    return tf.raw_ops.ImageProjectiveTransformV3(
+        images=crop_depth[..., tf.newaxis], transforms=transforms,
+        output_shape=tf.shape(crop_depth)[1:3], fill_value=0.0, interpolation="NEAREST",
+        fill_mode="CONSTANT")[..., 0]
+
+  def rotate(self, points):
+    """R applied to camera-frame points `[B, N, 3]` about the optical axis."""
+    zeros, ones = tf.zeros_like(self.cos), tf.ones_like(self.cos)
+    rotation = tf.reshape(tf.stack([self.cos, -self.sin, zeros, self.sin, self.cos, zeros,
+                                    zeros, zeros, ones], axis=-1), [-1, 1, 3, 3])
+    return tf.linalg.matvec(rotation, points)
 
 
 def augment(examples, seed, config=AugmentConfig(), cube_mm=preprocess.CUBE_MM, name=None):

@@ -40,6 +40,7 @@ import functools
 import tensorflow as tf
 
 from handvol import numerics
+from handvol import shapes
 from handvol.data import records
 from handvol.geometry import camera
 
@@ -169,8 +170,7 @@ def resample_windows(depth, windows, size=CROP_SIZE, name=None):
   """
   with tf.name_scope(name or "resample_windows"):
     depth = tf.convert_to_tensor(depth)
-    if depth.shape.rank is not None and depth.shape.rank != 3:
-      raise ValueError(f"depth must have rank 3 ([B, H, W]), got shape {depth.shape}")
+    shapes.check_static(depth, tensor_name="depth", has_rank=3)
     return _resample(depth, tf.convert_to_tensor(windows, tf.float32), size)[0]
 
 
@@ -178,8 +178,7 @@ def resample_window(depth, window, size=CROP_SIZE, name=None):
   """`resample_windows` of one image: depth `[H, W]` mm, window `[4]` → `[size, size]` mm."""
   with tf.name_scope(name or "resample_window"):
     depth = tf.convert_to_tensor(depth, tf.float32)
-    if depth.shape.rank is not None and depth.shape.rank != 2:
-      raise ValueError(f"depth must have rank 2 ([H, W]), got shape {depth.shape}")
+    shapes.check_static(depth, tensor_name="depth", has_rank=2)
     window = tf.convert_to_tensor(window, tf.float32)
     return resample_windows(depth[tf.newaxis], window[tf.newaxis], size)[0]
 
@@ -242,59 +241,69 @@ def centers_from_depth(depth, intrinsics, cube_mm=CUBE_MM, depth_unit_mm=None, n
   """
   with tf.name_scope(name or "centers_from_depth"):
     depth = tf.convert_to_tensor(depth)
-    if depth.shape.rank is not None and depth.shape.rank != 3:
-      raise ValueError(f"depth must have rank 3 ([B, H, W]), got shape {depth.shape}")
+    shapes.check_static(depth, tensor_name="depth", has_rank=3)
     if depth.dtype != tf.float32:
       depth = tf.cast(depth, tf.float32)
     intrinsics = tf.convert_to_tensor(intrinsics, tf.float32)
-    unit = (tf.ones(tf.shape(depth)[:1]) if depth_unit_mm is None
-            else tf.convert_to_tensor(depth_unit_mm, tf.float32))
     shape = tf.shape(depth)
     batch, height, width = shape[0], shape[1], shape[2]
-    # Nearest surface, in counts (a positive unit keeps their order). Each 4×4 block's maximum,
-    # and whether its minimum is > 0 (min and max propagate NaN): first elementwise over its
-    # rows, the only pass over the full frames, then over its columns.
-    down, across = height // NEAREST_BLOCK, width // NEAREST_BLOCK
-    grouped = tf.reshape(depth[:, :down * NEAREST_BLOCK, :across * NEAREST_BLOCK],
-                         [batch, down, NEAREST_BLOCK, across * NEAREST_BLOCK])
-    block_rows = tf.unstack(grouped, axis=2)
-    row_max = functools.reduce(tf.maximum, block_rows)
-    row_valid = functools.reduce(tf.minimum, block_rows) > 0
-    far = tf.where(row_valid, row_max, tf.float32.max)
-    block_far = functools.reduce(tf.maximum, tf.unstack(
-        tf.reshape(far, [batch, down, across, NEAREST_BLOCK]), axis=3))
-    block_nearest = tf.reduce_min(block_far, axis=[1, 2])
-    # The subsample: each block's top-left pixel, so a fully valid block is never missed.
-    sample = tf.reshape(block_rows[0], [batch, down, across, NEAREST_BLOCK])[..., 0]
-    sample = depth_in_mm(sample, depth_unit_mm)
+    nearest, sample = _nearest_surface(depth, depth_unit_mm)
     valid = sample > 0
-    sample_nearest = tf.reduce_min(tf.where(valid, sample, tf.float32.max), axis=[1, 2])
-    nearest = tf.where(block_nearest < tf.float32.max, block_nearest * unit, sample_nearest)
-
-    def centre_of_mass(mask, crop, rows, columns, fallback):
-      weight = tf.cast(mask, tf.float32)
-      count = tf.reduce_sum(weight, axis=[1, 2])
-      sums = tf.stack([
-          tf.reduce_sum(tf.reduce_sum(weight, axis=1) * tf.cast(columns, tf.float32), axis=1),
-          tf.reduce_sum(tf.reduce_sum(weight, axis=2) * tf.cast(rows, tf.float32), axis=1),
-          tf.reduce_sum(tf.where(mask, crop, 0.0), axis=[1, 2])], axis=1)
-      mean = numerics.safe_divide(sums, count[:, tf.newaxis])
-      return tf.where(count[:, tf.newaxis] > 0, mean, fallback)
-
+    down, across = height // NEAREST_BLOCK, width // NEAREST_BLOCK
     image_centre = tf.stack([tf.fill([batch], tf.cast(width - 1, tf.float32) / 2),
                              tf.fill([batch], tf.cast(height - 1, tf.float32) / 2),
                              tf.fill([batch], numerics.MIN_DEPTH_MM)], axis=1)
     sample_rows = tf.tile(tf.range(down)[tf.newaxis] * NEAREST_BLOCK, [batch, 1])
     sample_columns = tf.tile(tf.range(across)[tf.newaxis] * NEAREST_BLOCK, [batch, 1])
-    first = centre_of_mass(valid & (sample <= (nearest + cube_mm)[:, tf.newaxis, tf.newaxis]),
-                           sample, sample_rows, sample_columns, image_centre)
+    first = _centre_of_mass(valid & (sample <= (nearest + cube_mm)[:, tf.newaxis, tf.newaxis]),
+                            sample, sample_rows, sample_columns, image_centre)
     # Refinement over the pixels that the cube's crop samples, each counted once.
     crop, (rows, columns), (first_row, first_column) = _resample(
         depth, crop_window(first, intrinsics, cube_mm), CROP_SIZE)
     crop = depth_in_mm(crop, depth_unit_mm)
     in_cube = ((crop > 0) & (tf.abs(crop - first[:, 2:3, tf.newaxis]) <= 0.5 * cube_mm)
                & first_row[:, :, tf.newaxis] & first_column[:, tf.newaxis, :])
-    return centre_of_mass(in_cube, crop, rows, columns, first)
+    return _centre_of_mass(in_cube, crop, rows, columns, first)
+
+
+def _nearest_surface(depth, depth_unit_mm):
+  """The nearest surface `[B]` mm of float32 depth `[B, H, W]` in counts, and the subsample
+  `[B, H/4, W/4]` mm (each 4×4 block's top-left pixel, so a fully valid block is never
+  missed)."""
+  unit = (tf.ones(tf.shape(depth)[:1]) if depth_unit_mm is None
+          else tf.convert_to_tensor(depth_unit_mm, tf.float32))
+  shape = tf.shape(depth)
+  batch, height, width = shape[0], shape[1], shape[2]
+  # Nearest surface, in counts (a positive unit keeps their order). Each 4×4 block's maximum,
+  # and whether its minimum is > 0 (min and max propagate NaN): first elementwise over its
+  # rows, the only pass over the full frames, then over its columns.
+  down, across = height // NEAREST_BLOCK, width // NEAREST_BLOCK
+  grouped = tf.reshape(depth[:, :down * NEAREST_BLOCK, :across * NEAREST_BLOCK],
+                       [batch, down, NEAREST_BLOCK, across * NEAREST_BLOCK])
+  block_rows = tf.unstack(grouped, axis=2)
+  row_max = functools.reduce(tf.maximum, block_rows)
+  row_valid = functools.reduce(tf.minimum, block_rows) > 0
+  far = tf.where(row_valid, row_max, tf.float32.max)
+  block_far = functools.reduce(tf.maximum, tf.unstack(
+      tf.reshape(far, [batch, down, across, NEAREST_BLOCK]), axis=3))
+  block_nearest = tf.reduce_min(block_far, axis=[1, 2])
+  sample = tf.reshape(block_rows[0], [batch, down, across, NEAREST_BLOCK])[..., 0]
+  sample = depth_in_mm(sample, depth_unit_mm)
+  sample_nearest = tf.reduce_min(tf.where(sample > 0, sample, tf.float32.max), axis=[1, 2])
+  return tf.where(block_nearest < tf.float32.max, block_nearest * unit, sample_nearest), sample
+
+
+def _centre_of_mass(mask, crop, rows, columns, fallback):
+  """(u, v, d) `[B, 3]`: the mean pixel and depth of `mask` `[B, R, C]` over `crop` mm at
+  pixel `rows` `[B, R]` and `columns` `[B, C]`; `fallback` for an empty mask."""
+  weight = tf.cast(mask, tf.float32)
+  count = tf.reduce_sum(weight, axis=[1, 2])
+  sums = tf.stack([
+      tf.reduce_sum(tf.reduce_sum(weight, axis=1) * tf.cast(columns, tf.float32), axis=1),
+      tf.reduce_sum(tf.reduce_sum(weight, axis=2) * tf.cast(rows, tf.float32), axis=1),
+      tf.reduce_sum(tf.where(mask, crop, 0.0), axis=[1, 2])], axis=1)
+  mean = numerics.safe_divide(sums, count[:, tf.newaxis])
+  return tf.where(count[:, tf.newaxis] > 0, mean, fallback)
 
 
 def center_from_depth(depth, intrinsics, cube_mm=CUBE_MM, name=None):

@@ -23,6 +23,8 @@ callers can measure how often that happens.
 import numpy as np
 import tensorflow as tf
 
+from handvol import shapes
+
 THRESHOLD_MM = 20.0
 """The split threshold c on a region's depth range, mm (paper: 20 mm)."""
 
@@ -83,63 +85,73 @@ def quadtree_gaussians(crop_depth, max_gaussians=MAX_GAUSSIANS, threshold_mm=THR
   """
   with tf.name_scope(name or "quadtree_gaussians"):
     crop_depth = tf.convert_to_tensor(crop_depth, tf.float32)
+    shapes.check_static(crop_depth, tensor_name="crop_depth", has_rank_greater_than=1,
+                        has_rank_less_than=4)
     rank = crop_depth.shape.rank
-    if rank not in (2, 3):
-      raise ValueError(f"crop_depth must have shape [B, S, S] or [S, S], got {crop_depth.shape}")
+    if rank is None:
+      raise ValueError("crop_depth must have a static rank: [B, S, S] or [S, S]")
     if rank == 2:
       crop_depth = crop_depth[tf.newaxis]
     side = crop_depth.shape[-1]
     if side is None or crop_depth.shape[-2] != side or side & (side - 1):
       raise ValueError(
           f"crop_depth must be square with a static power-of-two side, got {crop_depth.shape}")
-    num_levels = side.bit_length()  # levels 0 (pixels) .. log2(side) (the whole crop)
-    batch = tf.shape(crop_depth)[0]
-
-    # Invalid pixels hold 0, so a block's plain min, max and sum are its valid pixels' whenever
-    # it is full, the only case in which they matter. Every single pixel is uniform.
-    # Pooling ops work on `[B, S, S, 1]` images (and are much faster than reshape-reductions).
-    depth = crop_depth[..., tf.newaxis]
-    count = tf.cast(depth > 0, tf.float32)
-    low = high = total = depth
-    means, full, uniform = [depth], [count > 0], [None]
-    for k in range(1, num_levels):
-      count, total = _block_sum(count), _block_sum(total)
-      low, high = _block_min(low), _block_max(high)
-      area = float(4**k)
-      means.append(total / area)
-      full.append(count == area)
-      uniform.append((count == 0) | (full[-1] & (high - low < threshold_mm)))
-
-    # All levels' nodes in one flat list, coarse levels first, row-major within a level; one
-    # tf.where finds the Gaussians in crop-major order, and a Gaussian's output slot is its rank
-    # among its crop's Gaussians.
-    leaves, flat_means = [], []
-    for k in reversed(range(num_levels)):
-      leaf = full[k] if uniform[k] is None else uniform[k] & full[k]
-      if k + 1 < num_levels:
-        leaf &= ~_upsample(uniform[k + 1])
-      leaves.append(tf.reshape(leaf, [batch, -1]))
-      flat_means.append(tf.reshape(means[k], [batch, -1]))
-    where = tf.where(tf.concat(leaves, axis=1))  # [K, 2]: crop, node
-    crop = where[:, 0]
-    per_crop = tf.math.bincount(tf.cast(crop, tf.int32), minlength=batch, maxlength=batch,
-                                dtype=tf.int64)
-    slot = tf.range(tf.shape(where, out_type=tf.int64)[0]) - tf.gather(
-        tf.math.cumsum(per_crop, exclusive=True), crop)
-    features = tf.concat([tf.gather(_node_geometry(side), where[:, 1]),
-                          tf.gather_nd(tf.concat(flat_means, axis=1), where)[:, tf.newaxis]],
-                         axis=-1)
-    keep = slot < max_gaussians
-    indices = tf.boolean_mask(tf.stack([crop, slot], axis=-1), keep)
-    shape = tf.stack([tf.cast(batch, tf.int64), max_gaussians])
-    gaussians = tf.scatter_nd(indices, tf.boolean_mask(features, keep),
-                              tf.concat([shape, [4]], axis=0))
-    mask = tf.scatter_nd(indices, tf.ones(tf.shape(indices)[:1]), shape)
-    result = {
-        "gaussians": tf.reshape(gaussians, [batch, max_gaussians, 4]),
-        "mask": tf.reshape(mask, [batch, max_gaussians]),
-        "num_leaves": tf.cast(per_crop, tf.int32),
-    }
+    leaves, means = _leaves(crop_depth, side.bit_length(), threshold_mm)
+    result = _pack(leaves, means, _node_geometry(side), tf.shape(crop_depth)[0], max_gaussians)
     if rank == 2:
       result = {key: value[0] for key, value in result.items()}
     return result
+
+
+def _leaves(crop_depth, num_levels, threshold_mm):
+  """Per node of every level (0 pixels .. num_levels − 1 the whole crop), coarse levels first
+  and row-major within a level: whether it is an all-valid leaf, and its mean depth (mm); both
+  `[B, T]`."""
+  # Invalid pixels hold 0, so a block's plain min, max and sum are its valid pixels' whenever
+  # it is full, the only case in which they matter. Every single pixel is uniform.
+  # Pooling ops work on `[B, S, S, 1]` images (and are much faster than reshape-reductions).
+  batch = tf.shape(crop_depth)[0]
+  depth = crop_depth[..., tf.newaxis]
+  count = tf.cast(depth > 0, tf.float32)
+  low = high = total = depth
+  means, full, uniform = [depth], [count > 0], [None]
+  for k in range(1, num_levels):
+    count, total = _block_sum(count), _block_sum(total)
+    low, high = _block_min(low), _block_max(high)
+    area = float(4**k)
+    means.append(total / area)
+    full.append(count == area)
+    uniform.append((count == 0) | (full[-1] & (high - low < threshold_mm)))
+  leaves, flat_means = [], []
+  for k in reversed(range(num_levels)):
+    leaf = full[k] if uniform[k] is None else uniform[k] & full[k]
+    if k + 1 < num_levels:
+      leaf &= ~_upsample(uniform[k + 1])
+    leaves.append(tf.reshape(leaf, [batch, -1]))
+    flat_means.append(tf.reshape(means[k], [batch, -1]))
+  return tf.concat(leaves, axis=1), tf.concat(flat_means, axis=1)
+
+
+def _pack(leaves, means, geometry, batch, max_gaussians):
+  """The leaves `[B, T]` as padded Gaussians: the dict of `quadtree_gaussians`."""
+  # One tf.where finds the Gaussians in crop-major order, and a Gaussian's output slot is its
+  # rank among its crop's Gaussians.
+  where = tf.where(leaves)  # [K, 2]: crop, node
+  crop = where[:, 0]
+  per_crop = tf.math.bincount(tf.cast(crop, tf.int32), minlength=batch, maxlength=batch,
+                              dtype=tf.int64)
+  slot = tf.range(tf.shape(where, out_type=tf.int64)[0]) - tf.gather(
+      tf.math.cumsum(per_crop, exclusive=True), crop)
+  features = tf.concat([tf.gather(geometry, where[:, 1]),
+                        tf.gather_nd(means, where)[:, tf.newaxis]], axis=-1)
+  keep = slot < max_gaussians
+  indices = tf.boolean_mask(tf.stack([crop, slot], axis=-1), keep)
+  shape = tf.stack([tf.cast(batch, tf.int64), max_gaussians])
+  gaussians = tf.scatter_nd(indices, tf.boolean_mask(features, keep),
+                            tf.concat([shape, [4]], axis=0))
+  mask = tf.scatter_nd(indices, tf.ones(tf.shape(indices)[:1]), shape)
+  return {
+      "gaussians": tf.reshape(gaussians, [batch, max_gaussians, 4]),
+      "mask": tf.reshape(mask, [batch, max_gaussians]),
+      "num_leaves": tf.cast(per_crop, tf.int32),
+  }

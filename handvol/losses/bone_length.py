@@ -3,6 +3,8 @@
 import keras
 import tensorflow as tf
 
+from handvol import shapes
+
 
 def bone_length_energy(beta, name=None):
   """E_bone = ‖β‖² per example.
@@ -16,8 +18,7 @@ def bone_length_energy(beta, name=None):
   """
   with tf.name_scope(name or "bone_length_energy"):
     beta = tf.convert_to_tensor(beta)
-    if beta.shape.rank is not None and beta.shape.rank != 2:
-      raise ValueError(f"beta must have shape [B, NUM_BETA], got shape {beta.shape}")
+    shapes.check_static(beta, tensor_name="beta", has_rank=2)
     return tf.reduce_sum(tf.square(beta), axis=-1)
 
 

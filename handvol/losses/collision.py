@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from handvol import shapes
 from handvol.hand import volume
 
 
@@ -28,9 +29,7 @@ def overlap_3d(centers_a, sigmas_a, centers_b, sigmas_b, name=None):
     centers_a = tf.convert_to_tensor(centers_a)
     centers_b = tf.convert_to_tensor(centers_b, dtype=centers_a.dtype)
     for arg_name, tensor in (("centers_a", centers_a), ("centers_b", centers_b)):
-      if tensor.shape.rank is not None and tensor.shape[-1] != 3:
-        raise ValueError(f"{arg_name} must have exactly 3 elements in axis -1, got shape "
-                         f"{tensor.shape}")
+      shapes.check_static(tensor, tensor_name=arg_name, has_dim_equals=(-1, 3))
     var_a = tf.square(tf.convert_to_tensor(sigmas_a, dtype=centers_a.dtype))
     var_b = tf.square(tf.convert_to_tensor(sigmas_b, dtype=centers_a.dtype))
     var_sum = var_a + var_b
@@ -55,10 +54,8 @@ def collision_energy(centers, sigmas, pairs, name=None):
     centers = tf.convert_to_tensor(centers)
     sigmas = tf.convert_to_tensor(sigmas, dtype=centers.dtype)
     pairs = tf.convert_to_tensor(pairs, dtype=tf.int32)
-    if centers.shape.rank is not None and (centers.shape.rank != 3 or centers.shape[-1] != 3):
-      raise ValueError(f"centers must have shape [B, N_m, 3], got shape {centers.shape}")
-    if pairs.shape.rank is not None and (pairs.shape.rank != 2 or pairs.shape[-1] != 2):
-      raise ValueError(f"pairs must have shape [P, 2], got shape {pairs.shape}")
+    shapes.check_static(centers, tensor_name="centers", has_rank=3, has_dim_equals=(-1, 3))
+    shapes.check_static(pairs, tensor_name="pairs", has_rank=2, has_dim_equals=(-1, 2))
     first, second = pairs[:, 0], pairs[:, 1]
     overlaps = overlap_3d(tf.gather(centers, first, axis=1), tf.gather(sigmas, first),
                           tf.gather(centers, second, axis=1), tf.gather(sigmas, second))

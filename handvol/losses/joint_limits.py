@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from handvol import shapes
 from handvol.hand import limits
 
 
@@ -23,8 +24,7 @@ def joint_limit_energy(angles, lower, upper, name=None):
     angles = tf.convert_to_tensor(angles)
     lower = tf.convert_to_tensor(lower, dtype=angles.dtype)
     upper = tf.convert_to_tensor(upper, dtype=angles.dtype)
-    if angles.shape.rank is not None and angles.shape.rank != 2:
-      raise ValueError(f"angles must have shape [B, J], got shape {angles.shape}")
+    shapes.check_static(angles, tensor_name="angles", has_rank=2)
     if lower.shape != upper.shape or (angles.shape[-1] is not None and
                                       lower.shape[-1] != angles.shape[-1]):
       raise ValueError(f"lower {lower.shape} and upper {upper.shape} must both have shape "

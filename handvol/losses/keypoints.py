@@ -9,6 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from handvol import numerics
+from handvol import shapes
 from handvol.data import records
 from handvol.geometry import camera
 
@@ -39,10 +40,8 @@ def keypoint_distances(keypoints, uv, xyz, kind, intrinsics, name=None):
     kind = tf.convert_to_tensor(kind, dtype=tf.int32)
     intrinsics = tf.convert_to_tensor(intrinsics, dtype=dtype)
     for arg_name, tensor, size in (("keypoints", keypoints, 3), ("uv", uv, 2), ("xyz", xyz, 3)):
-      if tensor.shape.rank is not None and (tensor.shape.rank != 3 or tensor.shape[-1] != size):
-        raise ValueError(f"{arg_name} must have shape [B, K, {size}], got shape {tensor.shape}")
-    if intrinsics.shape.rank is not None and intrinsics.shape.rank != 2:
-      raise ValueError(f"intrinsics must have shape [B, 4], got shape {intrinsics.shape}")
+      shapes.check_static(tensor, tensor_name=arg_name, has_rank=3, has_dim_equals=(-1, size))
+    shapes.check_static(intrinsics, tensor_name="intrinsics", has_rank=2)
 
     # Labels that are absent may hold anything (NaN included): zero them before any
     # arithmetic so neither the value nor the gradient can pick them up.
@@ -71,11 +70,11 @@ def keypoint_energy(distances, weights, slack_mm=0.0, name=None):
   Returns:
     A tensor of shape `[B]`, in mm².
   """
+  if slack_mm < 0:
+    raise ValueError(f"slack_mm must be ≥ 0, got {slack_mm}")
   with tf.name_scope(name or "keypoint_energy"):
     distances = tf.convert_to_tensor(distances)
     weights = tf.convert_to_tensor(weights, dtype=distances.dtype)
-    if slack_mm < 0:
-      raise ValueError(f"slack_mm must be ≥ 0, got {slack_mm}")
     excess = tf.nn.relu(distances - tf.cast(slack_mm, distances.dtype))
     return tf.reduce_sum(weights * tf.square(excess), axis=-1)
 

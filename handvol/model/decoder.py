@@ -4,6 +4,7 @@ import keras
 import tensorflow as tf
 
 from handvol import numerics
+from handvol import shapes
 from handvol.geometry import camera
 
 
@@ -30,11 +31,9 @@ def project_gaussians(centers, sigmas, intrinsics, name=None):
     centers = tf.convert_to_tensor(centers)
     sigmas = tf.convert_to_tensor(sigmas, dtype=centers.dtype)
     intrinsics = tf.convert_to_tensor(intrinsics, dtype=centers.dtype)
-    if centers.shape.rank is not None and (centers.shape.rank != 3 or centers.shape[-1] != 3):
-      raise ValueError(f"centers must have shape [B, N_m, 3], got shape {centers.shape}")
-    if intrinsics.shape.rank is not None and (intrinsics.shape.rank != 2 or
-                                              intrinsics.shape[-1] != 4):
-      raise ValueError(f"intrinsics must have shape [B, 4], got shape {intrinsics.shape}")
+    shapes.check_static(centers, tensor_name="centers", has_rank=3, has_dim_equals=(-1, 3))
+    shapes.check_static(intrinsics, tensor_name="intrinsics", has_rank=2,
+                        has_dim_equals=(-1, 4))
     sigmas = tf.broadcast_to(sigmas, tf.shape(centers)[:-1])
     uv = camera.project(centers, intrinsics[:, tf.newaxis, :])
     depth = centers[..., 2]

@@ -15,6 +15,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from handvol import shapes
 from handvol.hand import skeleton
 
 TRANSLATION_SCALE_MM = 10.0
@@ -28,6 +29,25 @@ def _theta_scale():
   scale = np.ones(skeleton.NUM_THETA, np.float32)
   scale[:3] = TRANSLATION_SCALE_MM
   return tf.constant(scale)
+
+
+def _checked_start(theta, beta, fit, steps):
+  """θ and β as float32 tensors, after the checks of `fit_parameters`' arguments."""
+  unknown = set(fit) - set(FITTED)
+  if unknown:
+    raise ValueError(f"fit must be a subset of {FITTED}, got {sorted(unknown)}")
+  if steps < 0:
+    raise ValueError(f"steps must be non-negative, got {steps}")
+  theta0 = tf.constant(theta, tf.float32)
+  beta0 = tf.constant(beta, tf.float32)
+  shapes.check_static(theta0, tensor_name="theta", has_rank=2,
+                      has_dim_equals=(-1, skeleton.NUM_THETA))
+  shapes.check_static(beta0, tensor_name="beta", has_rank=2,
+                      has_dim_equals=(-1, skeleton.NUM_BETA))
+  if theta0.shape[0] != beta0.shape[0]:
+    raise ValueError(f"theta and beta must have the same number of examples (shapes), got "
+                     f"{theta0.shape} and {beta0.shape}")
+  return theta0, beta0
 
 
 def fit_parameters(model, examples, theta, beta, steps, learning_rate=0.01, fit=FITTED,
@@ -56,17 +76,7 @@ def fit_parameters(model, examples, theta, beta, steps, learning_rate=0.01, fit=
     ValueError: for an unknown parameter in `fit`, a negative `steps`, or θ, β whose shapes
       do not match `[B, 26]` and `[B, 20]`.
   """
-  unknown = set(fit) - set(FITTED)
-  if unknown:
-    raise ValueError(f"fit must be a subset of {FITTED}, got {sorted(unknown)}")
-  if steps < 0:
-    raise ValueError(f"steps must be non-negative, got {steps}")
-  theta0 = tf.constant(theta, tf.float32)
-  beta0 = tf.constant(beta, tf.float32)
-  if (theta0.shape.rank != 2 or theta0.shape[1] != skeleton.NUM_THETA or beta0.shape.rank != 2
-      or beta0.shape[1] != skeleton.NUM_BETA or theta0.shape[0] != beta0.shape[0]):
-    raise ValueError(f"theta and beta must have shapes [B, {skeleton.NUM_THETA}] and "
-                     f"[B, {skeleton.NUM_BETA}], got {theta0.shape} and {beta0.shape}")
+  theta0, beta0 = _checked_start(theta, beta, fit, steps)
   theta_offset = tf.Variable(tf.zeros_like(theta0))
   beta_offset = tf.Variable(tf.zeros_like(beta0))
   variables = [v for name, v in (("theta", theta_offset), ("beta", beta_offset)) if name in fit]

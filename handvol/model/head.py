@@ -19,6 +19,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from handvol import shapes
 from handvol.hand import limits
 from handvol.hand import skeleton
 
@@ -49,11 +50,9 @@ def outputs_to_parameters(outputs, center_xyz, translation_scale_mm, rotation_sc
   with tf.name_scope(name or "outputs_to_parameters"):
     outputs = tf.convert_to_tensor(outputs)
     center_xyz = tf.convert_to_tensor(center_xyz, dtype=outputs.dtype)
-    if outputs.shape.rank is not None and (outputs.shape.rank != 2 or
-                                           outputs.shape[-1] != NUM_OUTPUTS):
-      raise ValueError(f"outputs must have shape [B, {NUM_OUTPUTS}], got shape {outputs.shape}")
-    if center_xyz.shape.rank is not None and center_xyz.shape[-1] != 3:
-      raise ValueError(f"center_xyz must have shape [B, 3], got shape {center_xyz.shape}")
+    shapes.check_static(outputs, tensor_name="outputs", has_rank=2,
+                        has_dim_equals=(-1, NUM_OUTPUTS))
+    shapes.check_static(center_xyz, tensor_name="center_xyz", has_dim_equals=(-1, 3))
     if articulation not in ARTICULATION_MAPS:
       raise ValueError(f"articulation must be one of {ARTICULATION_MAPS}, got {articulation!r}")
     lower = np.asarray(lower, dtype=np.float32)

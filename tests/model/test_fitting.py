@@ -62,5 +62,5 @@ def test_zero_steps_return_the_start_and_bad_arguments_are_refused():
     fitting.fit_parameters(model, examples, theta, beta, 1, fit=("pose",))
   with pytest.raises(ValueError, match="non-negative"):
     fitting.fit_parameters(model, examples, theta, beta, -1)
-  with pytest.raises(ValueError, match="shapes"):
+  with pytest.raises(ValueError, match="theta must have exactly 26 elements"):
     fitting.fit_parameters(model, examples, theta[:, :20], beta, 1)

@@ -287,7 +287,32 @@ def render(surface, intrinsics, height, width):
   # below the sensor's 1 mm quantisation (grazing rays lose more, up to ~0.2 mm).
   column_x = ((np.arange(width) - cx) / fx).astype(np.float32)
   row_y = ((np.arange(height) - cy) / fy).astype(np.float32)
-  starts, ends, start_radii, end_radii, piece_cone = _split_cones(surface, intrinsics)
+  cones = _split_cones(surface, intrinsics)
+  boxes = _primitive_boxes(surface, cones, intrinsics, height, width)
+  drawn = (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
+  depth = np.zeros((height, width), np.float32)
+  cos_image = np.zeros((height, width), np.float32)
+  primitive = np.full((height, width), NO_HIT, np.int32)
+  if not drawn.any():
+    return {"depth": depth, "cos_incidence": cos_image, "primitive": primitive}
+  zbuffer, owner, (left, top) = _zbuffer(surface, cones, boxes, drawn, column_x, row_y)
+  box_rows, box_columns = np.nonzero(owner != NO_HIT)
+  piece = owner[box_rows, box_columns]
+  t = zbuffer[box_rows, box_columns]
+  rows, columns = box_rows + top, box_columns + left
+  cos_incidence = _cos_incidence(surface, cones, column_x[columns], row_y[rows], t, piece)
+  num_pieces = cones[4].shape[0]
+  depth[rows, columns] = t
+  cos_image[rows, columns] = np.clip(cos_incidence, 0.0, 1.0)
+  primitive[rows, columns] = np.where(piece < num_pieces,
+                                      cones[4][np.minimum(piece, num_pieces - 1)],
+                                      piece - num_pieces + surface.num_cones)
+  return {"depth": depth, "cos_incidence": cos_image, "primitive": primitive}
+
+
+def _primitive_boxes(surface, cones, intrinsics, height, width):
+  """`[P, 4]` image boxes (u0, v0, u1, v1) of the cone pieces, then of the ellipsoids."""
+  starts, ends, start_radii, end_radii, piece_cone = cones
   num_pieces = piece_cone.shape[0]
   end_boxes = _boxes(np.concatenate([starts, ends]),
                      np.repeat(np.concatenate([start_radii, end_radii])[:, None], 3, axis=1),
@@ -301,15 +326,14 @@ def render(surface, intrinsics, height, width):
   extents = np.sqrt(np.sum((surface.ellipsoid_axes * surface.ellipsoid_radii[:, None, :]) ** 2,
                            axis=-1))
   ellipsoid_boxes = _boxes(surface.ellipsoid_centres, extents, intrinsics, height, width)
+  return np.concatenate([piece_boxes, ellipsoid_boxes])
 
-  boxes = np.concatenate([piece_boxes, ellipsoid_boxes])
-  drawn = (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
-  depth = np.zeros((height, width), np.float32)
-  cos_image = np.zeros((height, width), np.float32)
-  primitive = np.full((height, width), NO_HIT, np.int32)
-  if not drawn.any():
-    return {"depth": depth, "cos_incidence": cos_image, "primitive": primitive}
-  # The z-buffer covers the union of the boxes only; (left, top) is its corner in the image.
+
+def _zbuffer(surface, cones, boxes, drawn, column_x, row_y):
+  """The nearest hit t (mm) and its primitive over the union of the drawn boxes, and the
+  union's corner (left, top) in the image."""
+  starts, ends, start_radii, end_radii, piece_cone = cones
+  num_pieces = piece_cone.shape[0]
   left, top = boxes[drawn, 0].min(), boxes[drawn, 1].min()
   right, bottom = boxes[drawn, 2].max(), boxes[drawn, 3].max()
   zbuffer = np.full((bottom - top, right - left), np.inf, np.float32)
@@ -329,12 +353,13 @@ def render(surface, intrinsics, height, width):
     nearer = t < zbuffer[window]
     np.copyto(zbuffer[window], t, where=nearer)
     np.copyto(owner[window], index, where=nearer)
+  return zbuffer, owner, (left, top)
 
-  box_rows, box_columns = np.nonzero(owner != NO_HIT)
-  piece = owner[box_rows, box_columns]
-  t = zbuffer[box_rows, box_columns]
-  rows, columns = box_rows + top, box_columns + left
-  ray_x, ray_y = column_x[columns], row_y[rows]
+
+def _cos_incidence(surface, cones, ray_x, ray_y, t, piece):
+  """The cosine of incidence at each hit (ray (x, y, 1)·t on primitive `piece`), unclipped."""
+  starts, ends, start_radii, end_radii, piece_cone = cones
+  num_pieces = piece_cone.shape[0]
   on_cone = piece < num_pieces
   cos_incidence = np.empty(t.shape, np.float32)
   cos_incidence[on_cone] = _cone_cos_incidence(
@@ -346,9 +371,4 @@ def render(surface, intrinsics, height, width):
   normals = ellipsoid_level(points, surface.ellipsoid_centres[e], surface.ellipsoid_axes[e],
                             surface.ellipsoid_radii[e])[1]
   cos_incidence[~on_cone] = -_dot(normals, points) / np.linalg.norm(points, axis=-1)
-
-  depth[rows, columns] = t
-  cos_image[rows, columns] = np.clip(cos_incidence, 0.0, 1.0)
-  primitive[rows, columns] = np.where(on_cone, piece_cone[np.minimum(piece, num_pieces - 1)],
-                                      piece - num_pieces + surface.num_cones)
-  return {"depth": depth, "cos_incidence": cos_image, "primitive": primitive}
+  return cos_incidence

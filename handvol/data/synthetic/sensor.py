@@ -123,17 +123,8 @@ def apply_sensor(depth, cos_incidence, intrinsics, config, rng):
   padded_width = padded.shape[1]
   index = np.flatnonzero(padded)
   centre = padded.ravel()[index]
-  edge = np.zeros(index.shape, bool)
-  for step in (1, -1, padded_width, -padded_width):
-    neighbour = padded.ravel()[index + step]
-    edge |= (neighbour == 0) | (np.abs(neighbour - centre) > config.edge_jump_mm)
   cos_pixels = np.pad(cos_incidence[top:bottom, left:right], 1).ravel()[index]
-  if config.grazing_ramp_cos > config.grazing_cos:
-    keep = np.clip((cos_pixels - config.grazing_cos)
-                   / (config.grazing_ramp_cos - config.grazing_cos), 0.0, 1.0)
-  else:
-    keep = (cos_pixels >= config.grazing_cos).astype(np.float32)
-  keep *= (1.0 - config.dropout) * np.where(edge, 1.0 - config.edge_drop, 1.0)
+  keep = _keep_probability(padded, index, cos_pixels, config)
   kept = rng.random(index.shape, np.float32) < keep
 
   row, column = np.divmod(index, padded_width)
@@ -150,3 +141,21 @@ def apply_sensor(depth, cos_incidence, intrinsics, config, rng):
   out_padded.ravel()[index[kept]] = measured[kept]
   out[top:bottom, left:right] = out_padded[1:-1, 1:-1]
   return out
+
+
+def _keep_probability(padded, index, cos_pixels, config):
+  """The probability that each surface pixel (flat `index` into the zero-padded box) is
+  measured: the grazing-angle ramp, the dropout, and the extra drop on depth edges."""
+  padded_width = padded.shape[1]
+  centre = padded.ravel()[index]
+  edge = np.zeros(index.shape, bool)
+  for step in (1, -1, padded_width, -padded_width):
+    neighbour = padded.ravel()[index + step]
+    edge |= (neighbour == 0) | (np.abs(neighbour - centre) > config.edge_jump_mm)
+  if config.grazing_ramp_cos > config.grazing_cos:
+    keep = np.clip((cos_pixels - config.grazing_cos)
+                   / (config.grazing_ramp_cos - config.grazing_cos), 0.0, 1.0)
+  else:
+    keep = (cos_pixels >= config.grazing_cos).astype(np.float32)
+  keep *= (1.0 - config.dropout) * np.where(edge, 1.0 - config.edge_drop, 1.0)
+  return keep
