@@ -1,17 +1,14 @@
 """The compiled Gaussian overlap ops: lazy loading, the gradient, and the dispatch to the
 pure-TF fallbacks.
 
-The library `_handvol_ops*.so` sits beside this file (built by `pip install --no-build-isolation
--e .` or `python custom_ops/build.py`) with `_handvol_ops.build.json`, which records the
-TensorFlow it was built against. It is loaded on first use. When it is missing, was built for
-another TensorFlow, or fails to load, `gaussian_overlap` warns once and runs
+On first use the library is built for the running TensorFlow into a cache (`handvol.ops.build`;
+about a minute, once per TensorFlow and compiler) and loaded. When it cannot be built (no
+compiler, say) or loaded, `gaussian_overlap` warns once, in one line that says why, and runs
 `gaussian_overlap_reference` instead; `HANDVOL_FORCE_PURE_TF=1` selects the fallback on purpose
 (read at each call, so tests can switch it).
 """
 
-import json
 import os
-import pathlib
 import warnings
 
 import tensorflow as tf
@@ -20,32 +17,29 @@ from handvol import numerics
 from handvol.ops import reference
 
 FORCE_PURE_TF_ENV = "HANDVOL_FORCE_PURE_TF"
-LIBRARY_DIR = pathlib.Path(__file__).resolve().parent
-LIBRARY_GLOB = "_handvol_ops*.so"
-BUILD_INFO_NAME = "_handvol_ops.build.json"
 OP_NAME = "Handvol>GaussianOverlap"
 SELF_OVERLAP_OP_NAME = "Handvol>ImageSelfOverlap"
 
-_state = {"attempted": False, "library": None, "problem": None, "warned": False}
+_state = {"attempted": False, "library": None, "path": None, "problem": None, "warned": False}
 
 
 def _open_library():
-  """(library module, None) or (None, why it cannot be used)."""
-  paths = sorted(LIBRARY_DIR.glob(LIBRARY_GLOB))
-  rebuild = ("build it with `pip install --no-build-isolation -e .` (README, Install) or "
-             "`python custom_ops/build.py`")
-  if not paths:
-    return None, f"the compiled library ({LIBRARY_GLOB}) is not in {LIBRARY_DIR}: {rebuild}"
-  info = build_info()
-  if info is None:
-    return None, f"{LIBRARY_DIR / BUILD_INFO_NAME} is missing or unreadable: {rebuild}"
-  if info.get("tensorflow_version") != tf.__version__:
-    return None, (f"{paths[0].name} was built for TensorFlow {info.get('tensorflow_version')}, "
-                  f"this is TensorFlow {tf.__version__}: {rebuild}")
+  """(library module, its path, None) or (None, None, why it cannot be used)."""
+  # Imported here, not at the top, so that `python -m handvol.ops.build` runs a fresh module.
+  from handvol.ops import build  # pylint: disable=import-outside-toplevel
   try:
-    return tf.load_op_library(str(paths[0])), None
+    path = build.ensure_library()
+  except build.BuildError as error:
+    return None, None, str(error)
+  info = build.read_build_info(path.parent)
+  if info is None or info.get("tensorflow_version") != tf.__version__:
+    return None, None, (f"{path} was built for TensorFlow "
+                        f"{(info or {}).get('tensorflow_version')}, this is TensorFlow "
+                        f"{tf.__version__}: delete {path.parent} to rebuild it")
+  try:
+    return tf.load_op_library(str(path)), path, None
   except (tf.errors.NotFoundError, OSError) as error:
-    return None, f"{paths[0]} does not load ({error}): {rebuild}"
+    return None, None, f"{path} does not load ({error}): delete {path.parent} to rebuild it"
 
 
 def load_library():
@@ -53,18 +47,19 @@ def load_library():
 
   Returns:
     The module `tf.load_op_library` returns (ops `handvol_gaussian_overlap`,
-    `handvol_gaussian_overlap_grad` and `handvol_image_self_overlap`), or None when
-    `HANDVOL_FORCE_PURE_TF=1` or the library cannot be used.
+    `handvol_gaussian_overlap_grad`, `handvol_image_self_overlap` and `handvol_cpu_isa`), or
+    None when `HANDVOL_FORCE_PURE_TF=1` or the library cannot be built or used.
   """
   if os.environ.get(FORCE_PURE_TF_ENV) == "1":
     return None
   if not _state["attempted"]:
     _state["attempted"] = True
-    _state["library"], _state["problem"] = _open_library()
+    _state["library"], _state["path"], _state["problem"] = _open_library()
   if _state["problem"] and not _state["warned"]:
     _state["warned"] = True
-    warnings.warn(f"handvol.ops: {_state['problem']}. Using the pure-TF gaussian_overlap, which "
-                  "is slower and holds [B, N_i, N_m] tensors.", RuntimeWarning, stacklevel=3)
+    warnings.warn(f"handvol.ops: {_state['problem']}. Using the pure-TF gaussian_overlap "
+                  "meanwhile (slower; it holds [B, N_i, N_m] tensors).", RuntimeWarning,
+                  stacklevel=3)
   return _state["library"]
 
 
@@ -74,11 +69,22 @@ def compiled_op_in_use():
 
 
 def build_info():
-  """The build record written beside the library (a dict), or None when there is none."""
-  try:
-    return json.loads((LIBRARY_DIR / BUILD_INFO_NAME).read_text())
-  except (OSError, ValueError):
+  """The build record of the loaded library (a dict), or None when none is loaded."""
+  if load_library() is None:
     return None
+  from handvol.ops import build  # pylint: disable=import-outside-toplevel
+  return build.read_build_info(_state["path"].parent)
+
+
+def cpu_isa():
+  """The instruction set of the compiled CPU kernels in this process, or None without them.
+
+  Returns:
+    "avx512" (x86-64-v4), "avx2" (x86-64-v3) or "baseline": the widest the CPU has, capped by
+    the environment variable `HANDVOL_CPU_ISA` when it is set before the op's first use.
+  """
+  library = load_library()
+  return None if library is None else library.handvol_cpu_isa().numpy().decode()
 
 
 def gaussian_overlap(image_gaussians, image_mask, model_gaussians, model_sigma_3d, name=None):

@@ -16,6 +16,7 @@ import pytest
 import tensorflow as tf
 
 from handvol import ops
+from handvol.ops import build
 from handvol.ops import overlap
 from handvol.ops import testing
 
@@ -69,29 +70,6 @@ def test_the_cuda_kernels_were_compiled_with_the_nvcc_on_path():
   release = re.search(r"release ([\d.]+)", subprocess.run(
       ["nvcc", "--version"], capture_output=True, text=True, check=True).stdout).group(1)
   assert info["cuda"] and info["nvcc_version"] == release and info["cuda_archs"]
-
-
-def _build_script():
-  sys.path.insert(0, str(REPO_ROOT / "custom_ops"))
-  try:
-    import build  # pylint: disable=import-outside-toplevel
-  finally:
-    sys.path.pop(0)
-  return build
-
-
-def test_build_script_and_loader_agree_on_the_build_record_name():
-  build = _build_script()
-  assert build.BUILD_INFO_NAME == overlap.BUILD_INFO_NAME
-  assert pathlib.Path(build.default_library_path()).match(overlap.LIBRARY_GLOB)
-
-
-def test_cuda_build_can_be_switched_off(monkeypatch):
-  build = _build_script()
-  monkeypatch.setenv("HANDVOL_BUILD_CUDA", "0")
-  assert build.find_nvcc() is None
-  monkeypatch.setenv("HANDVOL_BUILD_CUDA", "1")
-  assert build.find_nvcc() == shutil.which("nvcc")
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -249,31 +227,35 @@ def test_force_pure_tf_switches_to_the_reference(monkeypatch):
                              ops.gaussian_overlap_reference(**inputs).numpy(), rtol=RTOL)
 
 
-def _fresh_loader_state(monkeypatch, library_dir):
-  monkeypatch.setattr(overlap, "LIBRARY_DIR", library_dir)
-  monkeypatch.setattr(overlap, "_state",
-                      {"attempted": False, "library": None, "problem": None, "warned": False})
+def _fresh_loader_state(monkeypatch):
+  monkeypatch.setattr(overlap, "_state", {"attempted": False, "library": None, "path": None,
+                                          "problem": None, "warned": False})
   monkeypatch.delenv(overlap.FORCE_PURE_TF_ENV, raising=False)
 
 
-def test_a_missing_library_warns_once_and_falls_back(monkeypatch, tmp_path):
-  _fresh_loader_state(monkeypatch, tmp_path)
+def test_a_library_that_cannot_be_built_warns_once_in_one_line_and_falls_back(monkeypatch,
+                                                                               tmp_path):
+  monkeypatch.setenv(build.CACHE_ENV, str(tmp_path))
+  monkeypatch.setenv("CXX", str(tmp_path / "no-such-g++"))
+  _fresh_loader_state(monkeypatch)
   inputs = _random_inputs(np.random.default_rng(10))
-  with pytest.warns(RuntimeWarning, match=r"compiled library .* is not in"):
+  with pytest.warns(RuntimeWarning, match=r"no C\+\+ compiler .*install g\+\+") as caught:
     value = ops.gaussian_overlap(**inputs).numpy()
+  assert "\n" not in str(caught[0].message)
   with warnings.catch_warnings():
     warnings.simplefilter("error")
     ops.gaussian_overlap(**inputs)
-  assert not ops.compiled_op_in_use()
+  assert not ops.compiled_op_in_use() and ops.build_info() is None and ops.cpu_isa() is None
   np.testing.assert_allclose(value, ops.gaussian_overlap_reference(**inputs).numpy(), rtol=RTOL)
 
 
 def test_a_library_built_for_another_tensorflow_is_not_loaded(monkeypatch, tmp_path):
-  library = next(overlap.LIBRARY_DIR.glob(overlap.LIBRARY_GLOB))
-  shutil.copy(library, tmp_path / library.name)
-  (tmp_path / overlap.BUILD_INFO_NAME).write_text(json.dumps({"tensorflow_version": "2.0.0"}))
-  _fresh_loader_state(monkeypatch, tmp_path)
-  with pytest.warns(RuntimeWarning, match=r"built for TensorFlow 2\.0\.0"):
+  library = overlap._state["path"] or build.ensure_library()
+  shutil.copy(library, tmp_path / build.LIBRARY_NAME)
+  (tmp_path / build.BUILD_INFO_NAME).write_text(json.dumps({"tensorflow_version": "2.0.0"}))
+  monkeypatch.setattr(build, "ensure_library", lambda: tmp_path / build.LIBRARY_NAME)
+  _fresh_loader_state(monkeypatch)
+  with pytest.warns(RuntimeWarning, match=r"built for TensorFlow 2\.0\.0.*delete"):
     assert not ops.compiled_op_in_use()
 
 

@@ -1,17 +1,26 @@
 #include "gaussian_overlap_cpu.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
 
 #include "gaussian_overlap_math.h"
 
-// The pair loops are compiled for AVX-512 and AVX2 too, picked at load time by the CPU, so one
-// binary runs everywhere and uses the widest vectors (and libmvec's exp) the machine has.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define HANDVOL_VECTOR_CLONES \
-  __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+// The pair loops are written once, as always-inlined bodies, and compiled three times in this
+// one file: inside functions with target("arch=x86-64-v4") (AVX-512), target("arch=x86-64-v3")
+// (AVX2 + FMA) and the baseline. The public functions pick one at run time, once, from what the
+// CPU has (or what HANDVOL_CPU_ISA asks for, if the CPU has it), so one binary runs everywhere
+// with the widest vectors the machine has, and tests can run every variant the machine supports.
+// Everything stays in one translation unit: no template instance compiled for a wider ISA can
+// be merged by the linker into a baseline caller.
+#if defined(__x86_64__) && defined(__GNUC__)
+#define HANDVOL_CPU_DISPATCH 1
+#define HANDVOL_TARGET_AVX512 __attribute__((target("arch=x86-64-v4")))
+#define HANDVOL_TARGET_AVX2 __attribute__((target("arch=x86-64-v3")))
 #else
-#define HANDVOL_VECTOR_CLONES
+#define HANDVOL_CPU_DISPATCH 0
 #endif
+#define HANDVOL_BODY inline __attribute__((always_inline))
 
 namespace handvol {
 namespace {
@@ -107,8 +116,8 @@ SortedImage<T> BucketImageByDepth(const T* image, const T* mask, int n_i, T* sto
 }
 
 template <typename T>
-HANDVOL_VECTOR_CLONES T OverlapWithImage(const SortedImage<T>& image, const T* model_gaussian,
-                                         T sigma_3d, T eps) {
+HANDVOL_BODY T OverlapWithImageBody(const SortedImage<T>& image, const T* model_gaussian,
+                                    T sigma_3d, T eps) {
   const ModelGaussian<T> m = MakeModelGaussian(model_gaussian, sigma_3d, eps);
   int begin, end;
   DepthWindow(image, m, &begin, &end);
@@ -121,9 +130,9 @@ HANDVOL_VECTOR_CLONES T OverlapWithImage(const SortedImage<T>& image, const T* m
 }
 
 template <typename T>
-HANDVOL_VECTOR_CLONES void OverlapGradWithImage(const SortedImage<T>& image,
-                                                const T* model_gaussian, T sigma_3d, T eps,
-                                                T scale, T* grad_gaussian, T* grad_sigma_3d) {
+HANDVOL_BODY void OverlapGradWithImageBody(const SortedImage<T>& image, const T* model_gaussian,
+                                           T sigma_3d, T eps, T scale, T* grad_gaussian,
+                                           T* grad_sigma_3d) {
   const ModelGaussian<T> m = MakeModelGaussian(model_gaussian, sigma_3d, eps);
   int begin, end;
   DepthWindow(image, m, &begin, &end);
@@ -145,7 +154,7 @@ HANDVOL_VECTOR_CLONES void OverlapGradWithImage(const SortedImage<T>& image,
 }
 
 template <typename T>
-HANDVOL_VECTOR_CLONES T SelfOverlapRow(const SortedImage<T>& image, int i, T eps) {
+HANDVOL_BODY T SelfOverlapRowBody(const SortedImage<T>& image, int i, T eps) {
   const T u_i = image.u[i], v_i = image.v[i], variance_i = image.variance[i];
   T sum = 0;
   for (int k = i + 1; k < image.count; ++k) {
@@ -156,6 +165,105 @@ HANDVOL_VECTOR_CLONES T SelfOverlapRow(const SortedImage<T>& image, int i, T eps
   return sum;
 }
 
+namespace {
+
+// One set of entry points per instruction set: the bodies inlined into a function of that
+// target, where the compiler vectorises them with its registers.
+#define HANDVOL_DEFINE_VARIANT(SUFFIX, TARGET)                                                   \
+  template <typename T>                                                                         \
+  TARGET T OverlapWithImage##SUFFIX(const SortedImage<T>& image, const T* model_gaussian,       \
+                                    T sigma_3d, T eps) {                                        \
+    return OverlapWithImageBody(image, model_gaussian, sigma_3d, eps);                          \
+  }                                                                                             \
+  template <typename T>                                                                         \
+  TARGET void OverlapGradWithImage##SUFFIX(const SortedImage<T>& image,                         \
+                                           const T* model_gaussian, T sigma_3d, T eps,          \
+                                           T scale, T* grad_gaussian, T* grad_sigma_3d) {       \
+    OverlapGradWithImageBody(image, model_gaussian, sigma_3d, eps, scale, grad_gaussian,        \
+                             grad_sigma_3d);                                                    \
+  }                                                                                             \
+  template <typename T>                                                                         \
+  TARGET T SelfOverlapRow##SUFFIX(const SortedImage<T>& image, int i, T eps) {                  \
+    return SelfOverlapRowBody(image, i, eps);                                                   \
+  }
+HANDVOL_DEFINE_VARIANT(Baseline, )
+#if HANDVOL_CPU_DISPATCH
+HANDVOL_DEFINE_VARIANT(Avx2, HANDVOL_TARGET_AVX2)
+HANDVOL_DEFINE_VARIANT(Avx512, HANDVOL_TARGET_AVX512)
+#endif
+#undef HANDVOL_DEFINE_VARIANT
+
+CpuIsa SupportedCpuIsa() {
+#if HANDVOL_CPU_DISPATCH
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("x86-64-v4")) return CpuIsa::kAvx512;
+  if (__builtin_cpu_supports("x86-64-v3")) return CpuIsa::kAvx2;
+#endif
+  return CpuIsa::kBaseline;
+}
+
+// The instruction set asked for by HANDVOL_CPU_ISA (baseline, avx2, avx512), or the widest one
+// when it is unset or names none of those.
+CpuIsa RequestedCpuIsa() {
+  const char* requested = std::getenv(kCpuIsaEnv);
+  if (requested == nullptr) return CpuIsa::kAvx512;
+  for (CpuIsa isa : {CpuIsa::kBaseline, CpuIsa::kAvx2, CpuIsa::kAvx512}) {
+    if (std::strcmp(requested, CpuIsaName(isa)) == 0) return isa;
+  }
+  return CpuIsa::kAvx512;
+}
+
+}  // namespace
+
+const char* CpuIsaName(CpuIsa isa) {
+  switch (isa) {
+    case CpuIsa::kAvx512:
+      return "avx512";
+    case CpuIsa::kAvx2:
+      return "avx2";
+    default:
+      return "baseline";
+  }
+}
+
+CpuIsa ActiveCpuIsa() {
+  // Chosen once per process (thread-safe static): the requested set, capped by the CPU's.
+  static const CpuIsa active = std::min(RequestedCpuIsa(), SupportedCpuIsa());
+  return active;
+}
+
+#if HANDVOL_CPU_DISPATCH
+#define HANDVOL_DISPATCH(NAME, ...)                       \
+  switch (ActiveCpuIsa()) {                               \
+    case CpuIsa::kAvx512:                                 \
+      return NAME##Avx512(__VA_ARGS__);                   \
+    case CpuIsa::kAvx2:                                   \
+      return NAME##Avx2(__VA_ARGS__);                     \
+    default:                                              \
+      return NAME##Baseline(__VA_ARGS__);                 \
+  }
+#else
+#define HANDVOL_DISPATCH(NAME, ...) return NAME##Baseline(__VA_ARGS__);
+#endif
+
+template <typename T>
+T OverlapWithImage(const SortedImage<T>& image, const T* model_gaussian, T sigma_3d, T eps) {
+  HANDVOL_DISPATCH(OverlapWithImage, image, model_gaussian, sigma_3d, eps)
+}
+
+template <typename T>
+void OverlapGradWithImage(const SortedImage<T>& image, const T* model_gaussian, T sigma_3d, T eps,
+                          T scale, T* grad_gaussian, T* grad_sigma_3d) {
+  HANDVOL_DISPATCH(OverlapGradWithImage, image, model_gaussian, sigma_3d, eps, scale,
+                   grad_gaussian, grad_sigma_3d)
+}
+
+template <typename T>
+T SelfOverlapRow(const SortedImage<T>& image, int i, T eps) {
+  HANDVOL_DISPATCH(SelfOverlapRow, image, i, eps)
+}
+#undef HANDVOL_DISPATCH
+
 #define HANDVOL_INSTANTIATE(T)                                                                   \
   template SortedImage<T> BucketImageByDepth<T>(const T*, const T*, int, T*, int*);             \
   template T OverlapWithImage<T>(const SortedImage<T>&, const T*, T, T);                         \
@@ -164,6 +272,6 @@ HANDVOL_VECTOR_CLONES T SelfOverlapRow(const SortedImage<T>& image, int i, T eps
 HANDVOL_INSTANTIATE(float)
 HANDVOL_INSTANTIATE(double)
 #undef HANDVOL_INSTANTIATE
-#undef HANDVOL_VECTOR_CLONES
+#undef HANDVOL_BODY
 
 }  // namespace handvol

@@ -12,6 +12,20 @@
 
 namespace handvol {
 
+// The instruction sets the pair loops are compiled for, narrowest first (x86-64 baseline,
+// x86-64-v3 with AVX2 and FMA, x86-64-v4 with AVX-512). Other processors run the baseline.
+enum class CpuIsa { kBaseline = 0, kAvx2 = 1, kAvx512 = 2 };
+
+// The environment variable that caps the instruction set (baseline, avx2 or avx512), read once
+// per process; the CPU's own support caps it too.
+constexpr const char* kCpuIsaEnv = "HANDVOL_CPU_ISA";
+
+// The instruction set the pair loops run with in this process.
+CpuIsa ActiveCpuIsa();
+
+// "baseline", "avx2" or "avx512".
+const char* CpuIsaName(CpuIsa isa);
+
 // Number of per-Gaussian arrays of a SortedImage: u, v, σ², z, mask weight.
 constexpr int kSortedImageArrays = 5;
 

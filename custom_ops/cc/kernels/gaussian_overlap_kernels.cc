@@ -340,4 +340,17 @@ REGISTER_KERNEL_BUILDER(
     ImageSelfOverlapOp<double>);
 #undef HANDVOL_REQUIRE
 
+// Handvol>CpuIsa: the instruction set of the CPU pair loops, as a string scalar.
+class CpuIsaOp : public OpKernel {
+ public:
+  explicit CpuIsaOp(OpKernelConstruction* ctx) : OpKernel(ctx) {}
+
+  void Compute(OpKernelContext* ctx) override {
+    Tensor* out = nullptr;
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, TensorShape({}), &out));
+    out->scalar<::tensorflow::tstring>()() = CpuIsaName(ActiveCpuIsa());
+  }
+};
+REGISTER_KERNEL_BUILDER(Name("Handvol>CpuIsa").Device(::tensorflow::DEVICE_CPU), CpuIsaOp);
+
 }  // namespace handvol

@@ -127,4 +127,14 @@ self_overlap: [B] the sum, in pixels².
 eps: the smallest denominator magnitude (handvol.numerics.EPS).
 )doc");
 
+REGISTER_OP("Handvol>CpuIsa")
+    .Output("isa: string")
+    .SetIsStateful()
+    .SetShapeFn(::tensorflow::shape_inference::ScalarShape)
+    .Doc(R"doc(
+The instruction set the CPU kernels' pair loops run with in this process: "baseline",
+"avx2" (x86-64-v3) or "avx512" (x86-64-v4); the widest the CPU has, capped by the environment
+variable HANDVOL_CPU_ISA when set before the first use.
+)doc");
+
 }  // namespace handvol
