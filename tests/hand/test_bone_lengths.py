@@ -36,12 +36,28 @@ def test_sampling_beta_reproduces_the_source_statistics():
   np.testing.assert_allclose(correlation[~same_finger], bone_lengths.SIZE_CORRELATION, atol=0.01)
 
 
-def test_data_file_regenerates_bit_identically(tmp_path):
+REGENERATE_ATOL_MM = 1e-9
+"""How far a regenerated model may be from the committed one, in mm: LAPACK's eigh and numpy's
+sums round differently with the CPU's vector width (AVX-512 against AVX2), far below this."""
+
+
+def test_data_file_regenerates_to_the_committed_values(tmp_path):
   output = tmp_path / "bone_model.npz"
   environment = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
   subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / "make_bone_model.py"),
                   f"--output={output}"], check=True, env=environment, capture_output=True)
-  assert output.read_bytes() == bone_lengths.DEFAULT_MODEL_PATH.read_bytes()
+  regenerated = bone_lengths.BoneLengthModel.load(output)
+  committed = bone_lengths.BoneLengthModel.load(bone_lengths.DEFAULT_MODEL_PATH)
+  np.testing.assert_allclose(regenerated.mean, committed.mean, rtol=0, atol=REGENERATE_ATOL_MM)
+  np.testing.assert_allclose(regenerated.basis, committed.basis, rtol=0,
+                             atol=REGENERATE_ATOL_MM)
+
+
+def test_the_writer_is_deterministic(tmp_path):
+  model = bone_lengths.default_bone_model()
+  model.save(tmp_path / "a.npz")
+  model.save(tmp_path / "b.npz")
+  assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
 
 
 def test_basis_columns_are_scaled_principal_directions():
