@@ -25,6 +25,7 @@ import tensorflow as tf
 
 from handvol import configs
 from handvol.training import distributed
+import machine_info  # bench/machine_info.py, beside this script
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -101,6 +102,8 @@ def main():
   if 1 in medians and len(medians) > 1:
     summary["speedup_vs_1"] = {str(n): round(rate / medians[1], 3)
                                for n, rate in medians.items() if n != 1}
+  summary["machine"] = machine_info.describe()
+  print(machine_info.line())
   print(json.dumps(summary))
 
 

@@ -30,6 +30,7 @@ import tempfile
 import time
 
 import numpy as np
+import machine_info  # bench/machine_info.py, beside this script
 
 FRAMES = 8
 """Distinct synthetic frames, tiled to fill a batch."""
@@ -127,6 +128,8 @@ def main():
                      f"latency_ratio_b{batch}": round(ratios[0], 4),
                      f"min_latency_ratio_b{batch}": round(ratios[1], 4),
                      f"cpu_ratio_b{batch}": round(ratios[2], 4)})
+  result["machine"] = machine_info.describe()
+  print(machine_info.line())
   print(json.dumps(result))
 
 

@@ -7,7 +7,9 @@ other jobs on a shared machine) of one forward + backward step (a `tf.function`
 returning the sum and its gradients with respect to the model inputs) for both, their
 agreement, and the peak memory each adds. The last line is one JSON object with
 `speedup_ni1024` (reference time / op time) and `max_rel_err`. It also times the image
-self-overlap of one crop, op against pure TF.
+self-overlap of one crop, op against pure TF, and the op's CPU variants (baseline, AVX2,
+AVX-512, those the CPU has) against each other (`avx2_over_baseline`, ...). The JSON line
+names the machine (`machine`: CPU model, vector extensions, load average).
 
 Peak memory on CPU: `tf.config.experimental.get_memory_info` serves GPUs only, so each
 (implementation, N_i) runs in a subprocess of its own, which resets the kernel's high-water mark
@@ -26,6 +28,7 @@ import sys
 import time
 
 import numpy as np
+import machine_info  # bench/machine_info.py, beside this script
 
 BATCH = 16
 N_M = 48
@@ -34,6 +37,8 @@ SPLIT_DEPTH_RANGE_MM = {256: 20.0, 1024: 2.0, 4096: 0.0}
 """The tiling threshold per N_i: fine enough that the crops have at least N_i leaves."""
 SEED = 0
 SELF_OVERLAP_SIZES = (256, 1024, 4096)
+ISAS = ("baseline", "avx2", "avx512")
+ISA_N_I = 1024
 
 
 def _inputs(n_i):
@@ -118,14 +123,47 @@ def _self_overlap_ms(fn, n_i, repeats):
   return 1000 * float(np.median(times))
 
 
+def _isa_timing(repeats):
+  """Runs in a subprocess (HANDVOL_CPU_ISA set): the op's instruction set and its median ms."""
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  from handvol import ops  # pylint: disable=import-outside-toplevel
+  inputs = [tf.constant(x) for x in _inputs(ISA_N_I).values()]
+  return {"isa": ops.cpu_isa(),
+          "ms": 1000 * _median_seconds(_step(ops.gaussian_overlap), inputs, repeats)[0]}
+
+
+def _compare_isas(repeats):
+  """The op's forward + backward ms at N_i = ISA_N_I with each CPU variant this CPU has, and
+  each one's speed-up over the baseline variant, measured in this run."""
+  results = {}
+  for isa in ISAS:
+    run = subprocess.run([sys.executable, __file__, "--time-isa", str(repeats)],
+                         capture_output=True, text=True, check=True,
+                         env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", HANDVOL_CPU_ISA=isa))
+    report = json.loads(run.stdout.strip().splitlines()[-1])
+    if report["isa"] == isa:
+      results[isa] = report["ms"]
+  line = ", ".join(f"{isa} {ms:.2f} ms ({results['baseline'] / ms:.2f}x)"
+                   for isa, ms in results.items())
+  print(f"CPU variants of the op, N_i={ISA_N_I}, forward+backward: {line}")
+  summary = {f"op_ms_ni{ISA_N_I}_{isa}": ms for isa, ms in results.items()}
+  summary.update({f"{isa}_over_baseline": results["baseline"] / ms
+                  for isa, ms in results.items() if isa != "baseline"})
+  return summary
+
+
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--repeats", type=int, default=20)
   parser.add_argument("--memory-of", nargs=2, metavar=("IMPLEMENTATION", "N_I"),
                       help=argparse.SUPPRESS)
+  parser.add_argument("--time-isa", type=int, metavar="REPEATS", help=argparse.SUPPRESS)
   args = parser.parse_args()
   if args.memory_of:
     print(_peak_memory(args.memory_of[0], int(args.memory_of[1])))
+    return
+  if args.time_isa:
+    print(json.dumps(_isa_timing(args.time_isa)))
     return
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   functions = _functions()
@@ -164,6 +202,9 @@ def main():
           f"({tf_ms / op_ms:.0f}x)")
     summary[f"self_overlap_op_ms_ni{n_i}"] = op_ms
     summary[f"self_overlap_pure_tf_ms_ni{n_i}"] = tf_ms
+  summary.update(_compare_isas(args.repeats))
+  summary["machine"] = machine_info.describe()
+  print(machine_info.line())
   print(json.dumps(summary))
 
 

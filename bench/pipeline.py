@@ -33,6 +33,7 @@ from handvol.data import tfrecords
 from handvol.image import preprocess
 from handvol.image import quadtree
 from handvol.model import encoder as encoder_lib
+import machine_info  # bench/machine_info.py, beside this script
 
 BATCH = 16
 
@@ -131,6 +132,7 @@ def main():
   print(f"quadtree alone (batches of {BATCH}):                 {quadtree_fps:8.1f} frames/s")
   print(f"recursive quadtree (Python):                       {recursive_fps:8.1f} frames/s")
   print(f"ResNet-18 train step (batch {BATCH}):                 {train_fps:8.1f} frames/s")
+  print(machine_info.line())
   print(json.dumps({
       "pipeline_fps": round(pipeline_fps, 1),
       "train_consumption_fps": round(train_fps, 1),
@@ -141,6 +143,7 @@ def main():
       "leaves_mean": round(float(counts.mean()), 1),
       "leaves_p99": round(float(np.percentile(counts, 99)), 1),
       "leaves_max": int(counts.max()),
+      "machine": machine_info.describe(),
   }))
 
 

@@ -28,6 +28,7 @@ from handvol.data.synthetic import raycast  # pylint: disable=wrong-import-posit
 from handvol.data.synthetic import sensor  # pylint: disable=wrong-import-position
 from handvol.data.synthetic import subjects  # pylint: disable=wrong-import-position
 from handvol.data.synthetic import surface  # pylint: disable=wrong-import-position
+import machine_info  # pylint: disable=wrong-import-position,import-error
 
 
 def _run_batches(args):
@@ -119,7 +120,8 @@ def main():
   print(json.dumps({"frames_per_s": round(rate, 1), "frames": count, "workers": args.workers,
                     "cpu_ms_per_frame": round(1e3 * cpu_s / count, 2),
                     "load_average_1min": round(os.getloadavg()[0], 2),
-                    "cpu_count": os.cpu_count(), **{k: round(v, 2) for k, v in stages.items()}}))
+                    "cpu_count": os.cpu_count(), **{k: round(v, 2) for k, v in stages.items()},
+                    "machine": machine_info.describe()}))
 
 
 if __name__ == "__main__":

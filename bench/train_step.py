@@ -29,6 +29,7 @@ from handvol.hand import skeleton
 from handvol.model import encoder as encoder_lib
 from handvol.training import data
 from handvol.training import trainer
+import machine_info  # bench/machine_info.py, beside this script
 
 
 def _batch(batch_size):
@@ -98,6 +99,8 @@ def main():
       "compiled_op": bool(ops.compiled_op_in_use()),
       "device": "GPU" if tf.config.list_physical_devices("GPU") else platform.processor() or "CPU",
   }
+  result["machine"] = machine_info.describe()
+  print(machine_info.line())
   print(json.dumps(result))
 
 
