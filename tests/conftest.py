@@ -1,6 +1,7 @@
 """Shared test fixtures and paths; `make_records` makes frame records with random depth and
 labels (format round trips, the input pipeline)."""
 
+import inspect
 import os
 import pathlib
 
@@ -48,9 +49,9 @@ def make_records():
   return make
 
 
-class _LayerModel(keras.Model):
-  """A model around one layer whose loss is the mean square of its float outputs, so that
-  `fit` runs one real gradient step through it."""
+class LayerModel(keras.Model):
+  """A model around one layer whose loss is the mean square distance of its float outputs to
+  1, so that `fit` runs a real gradient step through it (also where an output starts at 0)."""
 
   def __init__(self, layer):
     super().__init__()
@@ -63,7 +64,8 @@ class _LayerModel(keras.Model):
     del x, y, sample_weight, training
     floats = [keras.ops.cast(t, "float32") for t in keras.tree.flatten(y_pred)
               if "float" in str(t.dtype)]
-    return keras.ops.sum(keras.ops.stack([keras.ops.mean(keras.ops.square(t)) for t in floats]))
+    return keras.ops.sum(keras.ops.stack(
+        [keras.ops.mean(keras.ops.square(t - 1.0)) for t in floats]))
 
 
 def _symbolic(value):
@@ -82,6 +84,9 @@ def run_layer_test(make_layer, inputs, tmp_path):
   """
   layer = make_layer()
   config = layer.get_config()
+  arguments = [name for name, parameter in inspect.signature(type(layer).__init__).parameters
+               .items() if name != "self" and parameter.kind is parameter.POSITIONAL_OR_KEYWORD]
+  assert not set(arguments) - set(config), "get_config misses __init__ arguments"
   assert type(layer).from_config(config).get_config() == config
   restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer))
   assert type(restored) is type(layer) and restored.get_config() == config
@@ -96,9 +101,10 @@ def run_layer_test(make_layer, inputs, tmp_path):
     assert tuple(tensor.shape)[1:] == value.shape[1:]
     assert tensor.shape[0] in (None, value.shape[0])
 
-  trained = _LayerModel(make_layer())
+  trained = LayerModel(make_layer())
   trained.compile(optimizer=keras.optimizers.SGD(1e-3))
-  before = [np.array(w) for w in trained(tuple(inputs)) and trained.trainable_weights]
+  trained(tuple(inputs))
+  before = [np.array(w) for w in trained.trainable_weights]
   history = trained.fit(tf.data.Dataset.from_tensors((tuple(inputs),)), epochs=1, verbose=0)
   assert np.isfinite(history.history["loss"][0])
   if before:
