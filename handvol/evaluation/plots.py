@@ -34,6 +34,9 @@ def plot_frame_fractions(path, panels, thresholds=metrics.THRESHOLDS_MM):
     panels: A dict panel title (e.g. "NYU test set: Match-11") → dict method name → array of
       shape `[T]`, percent (`metrics.fraction_within`).
     thresholds: An array of shape `[T]`, mm.
+
+  Returns:
+    The saved `matplotlib.figure.Figure`.
   """
   fig = figure.Figure(figsize=(5.5 * len(panels), 4.5), layout="constrained")
   for axes, (title, curves) in zip(fig.subplots(1, len(panels), squeeze=False)[0],
@@ -48,6 +51,7 @@ def plot_frame_fractions(path, panels, thresholds=metrics.THRESHOLDS_MM):
     axes.legend(loc="lower right")
     axes.set_title(title)
   _save(fig, path)
+  return fig
 
 
 def plot_per_joint_errors(path, per_joint, joint_names, title=None):

@@ -35,9 +35,17 @@ def test_frame_fraction_curves(tmp_path):
   panels = {"NYU-14": {"a": metrics.fraction_within(errors),
                        "b": metrics.fraction_within(errors * 2)},
             "Match-11": {"a": metrics.fraction_within(errors, indices=range(11))}}
-  plots.plot_frame_fractions(tmp_path / "curves.png", panels)
+  fig = plots.plot_frame_fractions(tmp_path / "curves.png", panels)
   height, width, _ = _png_shape(tmp_path / "curves.png")
   assert width > height > 100
+  # One panel per protocol, one curve per method, each the method's percentages against T.
+  assert [axes.get_title() for axes in fig.axes] == list(panels)
+  for axes, curves in zip(fig.axes, panels.values()):
+    lines = axes.get_lines()
+    assert [line.get_label() for line in lines] == list(curves)
+    for line, percent in zip(lines, curves.values(), strict=True):
+      np.testing.assert_array_equal(line.get_xdata(), metrics.THRESHOLDS_MM)
+      np.testing.assert_array_equal(line.get_ydata(), percent)
 
 
 def test_per_joint_bars(tmp_path):

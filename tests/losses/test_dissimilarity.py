@@ -2,6 +2,8 @@
 
 import math
 
+import keras
+from keras.src.trainers import trainer as keras_trainer
 import numpy as np
 import tensorflow as tf
 
@@ -43,7 +45,13 @@ def test_empty_crop_gives_zero_and_finite_gradient():
 
 
 def test_layer_keeps_xla_off():
-  assert not dissimilarity.DissimilarityLoss().supports_jit
+  # What Keras' jit_compile="auto" asks of a model (on a GPU it would otherwise pick XLA, which
+  # cannot compile the op): a model holding the layer must not support XLA; one without it does.
+  inputs = [keras.Input(shape) for shape in ((6, 4), (6,), (4, 4), (4,), ())]
+  with_op = keras.Model(inputs, dissimilarity.DissimilarityLoss()(*inputs))
+  without = keras.Model(inputs[0], keras.layers.Dense(1)(inputs[0]))
+  assert not keras_trainer.model_supports_jit(with_op)
+  assert keras_trainer.model_supports_jit(without)
 
 
 def test_image_self_overlap_skips_only_padding():

@@ -107,9 +107,16 @@ def test_lab6_supervision_ignores_other_labels():
   lab6 = _small_model(supervised_keypoints=skeleton.LAB6)
   all_labels = _small_model()
   outputs = lab6(example)
-  lab6_energy = lab6.loss_terms(example, outputs)["joint"]
-  all_energy = all_labels.loss_terms(example, outputs)["joint"]
-  assert np.all(lab6_energy < all_energy)
+  moved = {key: np.array(value) for key, value in example.items()}
+  others = [k for k in range(skeleton.NUM_KEYPOINTS) if k not in skeleton.LAB6]
+  moved["xyz"][:, others] += 100.0  # Labels off Lab-6 moved: Lab-6 supervision must not see it.
+  np.testing.assert_allclose(lab6.loss_terms(moved, outputs)["joint"],
+                             lab6.loss_terms(example, outputs)["joint"], rtol=1e-6)
+  assert np.all(all_labels.loss_terms(moved, outputs)["joint"]
+                > all_labels.loss_terms(example, outputs)["joint"])
+  moved["xyz"][:, skeleton.LAB6[1]] += 100.0  # A Lab-6 label moved: it must.
+  assert np.all(lab6.loss_terms(moved, outputs)["joint"]
+                > lab6.loss_terms(example, outputs)["joint"])
 
 
 def test_fit_logs_every_term_and_predicts(tmp_path):
