@@ -1,0 +1,113 @@
+"""Shared fixtures of the annotation tool's tests: synthetic frame folders and servers."""
+
+import contextlib
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+from werkzeug import serving
+
+from handvol.annotate import server
+from handvol.annotate import storage
+from handvol.annotate import suggest
+from handvol.annotate import synthetic_frames
+from handvol.data import capture
+
+
+@pytest.fixture(scope="session")
+def frames_dir(tmp_path_factory):
+  """A capture folder of 8 synthetic frames with their true 2D Lab-6 labels."""
+  root = tmp_path_factory.mktemp("frames")
+  synthetic_frames.write_capture(str(root), 8, seed=5)
+  return root
+
+
+def true_labels(frames_dir):
+  """{frame name: {keypoint: {"uv", "visible"}}} of a synthetic capture folder."""
+  with open(os.path.join(frames_dir, capture.ANNOTATION_FILE), encoding="utf-8") as f:
+    meta = json.load(f)
+  return {entry["depth"]: entry["keypoints"] for entry in meta["frames"]}
+
+
+def camera(frames_dir):
+  with open(os.path.join(frames_dir, capture.ANNOTATION_FILE), encoding="utf-8") as f:
+    meta = json.load(f)
+  return meta["intrinsics"], meta["depth_unit_mm"]
+
+
+def make_store(frames_dir, out_dir, annotator=""):
+  intrinsics, unit = camera(frames_dir)
+  index = storage.FrameIndex(str(frames_dir), skip=str(out_dir))
+  return storage.Store(str(out_dir), index, intrinsics, unit, annotator)
+
+
+@contextlib.contextmanager
+def threaded_server(frames_dir, out_dir, annotator="", checkpoint=None):
+  """The app served from a thread of the test process on a free port; yields (url, store)."""
+  store = make_store(frames_dir, out_dir, annotator)
+  http = serving.make_server("127.0.0.1", 0, None, threaded=True)
+  port = http.server_port
+  http.app = server.create_app(store, suggest.Suggester(store.intrinsics, checkpoint),
+                               {f"127.0.0.1:{port}", f"localhost:{port}"})
+  thread = threading.Thread(target=http.serve_forever, daemon=True)
+  thread.start()
+  try:
+    yield f"http://127.0.0.1:{port}", store
+  finally:
+    http.shutdown()
+    http.server_close()
+    thread.join()
+    store.close()
+
+
+def start_process(frames_dir, out_dir, port, timeout=180):
+  """`python -m handvol.annotate` as a child process; returns it once it answers."""
+  process = subprocess.Popen(
+      [sys.executable, "-m", "handvol.annotate", "--frames", str(frames_dir), "--out",
+       str(out_dir), "--port", str(port)],
+      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+  deadline = time.time() + timeout
+  for line in process.stdout:
+    if re.match(r"open http://127\.0\.0\.1:\d+/", line):
+      break
+    if time.time() > deadline:
+      break
+  if process.poll() is not None or time.time() > deadline:
+    process.kill()
+    raise RuntimeError("the annotation server did not start")
+  return process
+
+
+def kill(process):
+  process.send_signal(signal.SIGKILL)
+  process.wait(timeout=30)
+  process.stdout.close()
+
+
+def call(url, path, body=None, headers=None):
+  """(status, JSON answer) of a GET, or of a POST of `body` (a dict is sent as JSON)."""
+  data = None
+  headers = dict(headers or {})
+  if body is not None:
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    headers.setdefault("Content-Type", "application/json")
+  request = urllib.request.Request(url + path, data=data, headers=headers)
+  try:
+    with urllib.request.urlopen(request, timeout=120) as response:
+      return response.status, json.loads(response.read())
+  except urllib.error.HTTPError as error:
+    return error.code, json.loads(error.read())
+
+
+@pytest.fixture(name="helpers")
+def helpers_fixture():
+  """This module's helpers, for tests (the tests folder is no package to import from)."""
+  return sys.modules[__name__]
