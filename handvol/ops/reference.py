@@ -16,6 +16,7 @@ import math
 import tensorflow as tf
 
 from handvol import numerics
+from handvol import shapes
 
 GAUSSIAN_FIELDS = ("u", "v", "sigma", "z")
 """The last axis of image and model Gaussians: centre u, v (pixels), σ (pixels), z (mm)."""
@@ -42,13 +43,10 @@ def check_overlap_inputs(image_gaussians, image_mask, model_gaussians, model_sig
                                  (image_mask, 2, "image_mask"),
                                  (model_gaussians, 3, "model_gaussians"),
                                  (model_sigma_3d, 2, "model_sigma_3d")):
-    if tensor.shape.rank is not None and tensor.shape.rank != rank:
-      raise ValueError(f"{arg_name} must have rank {rank}, got shape {tensor.shape}")
+    shapes.check_static(tensor, tensor_name=arg_name, has_rank=rank)
   for tensor, arg_name in ((image_gaussians, "image_gaussians"),
                            (model_gaussians, "model_gaussians")):
-    if tensor.shape[-1] is not None and tensor.shape[-1] != len(GAUSSIAN_FIELDS):
-      raise ValueError(f"{arg_name} must have exactly 4 elements (u, v, sigma, z) in axis -1, "
-                       f"got shape {tensor.shape}")
+    shapes.check_static(tensor, tensor_name=arg_name, has_dim_equals=(-1, len(GAUSSIAN_FIELDS)))
   _check_same_dim(image_gaussians, "image_gaussians", image_mask, "image_mask", 1)
   _check_same_dim(model_gaussians, "model_gaussians", model_sigma_3d, "model_sigma_3d", 1)
   for tensor, arg_name in ((image_mask, "image_mask"), (model_gaussians, "model_gaussians"),
@@ -70,13 +68,9 @@ def check_image_inputs(image_gaussians, image_mask):
   if not image_gaussians.dtype.is_floating:
     image_gaussians = tf.cast(image_gaussians, tf.float32)
   image_mask = tf.cast(tf.convert_to_tensor(image_mask), image_gaussians.dtype)
-  if image_gaussians.shape.rank is not None and image_gaussians.shape.rank != 3:
-    raise ValueError(f"image_gaussians must have rank 3, got shape {image_gaussians.shape}")
-  if image_mask.shape.rank is not None and image_mask.shape.rank != 2:
-    raise ValueError(f"image_mask must have rank 2, got shape {image_mask.shape}")
-  if image_gaussians.shape[-1] is not None and image_gaussians.shape[-1] != len(GAUSSIAN_FIELDS):
-    raise ValueError("image_gaussians must have exactly 4 elements (u, v, sigma, z) in axis "
-                     f"-1, got shape {image_gaussians.shape}")
+  shapes.check_static(image_gaussians, tensor_name="image_gaussians", has_rank=3,
+                      has_dim_equals=(-1, len(GAUSSIAN_FIELDS)))
+  shapes.check_static(image_mask, tensor_name="image_mask", has_rank=2)
   for axis in (0, 1):
     _check_same_dim(image_gaussians, "image_gaussians", image_mask, "image_mask", axis)
   return image_gaussians, image_mask
