@@ -131,6 +131,25 @@ def create_app(store, suggester, allowed_hosts):
   app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
   frames = Frames(store.frames, store.depth_unit_mm)
 
+  _register_checks(app, allowed_hosts)
+  _register_pages(app, store)
+  _register_reads(app, store, suggester, frames)
+  _register_writes(app, store, frames)
+  return app
+
+
+def _frame_state(store, name):
+  return dict(store.frame_state(name), name=name, index=store.frames.index(name))
+
+
+def _frame_of(store, body):
+  name = body.get("frame")
+  store.frames.path(name)
+  return name
+
+
+def _register_checks(app, allowed_hosts):
+  """Error pages as JSON with a message, and the Host check (no DNS rebinding)."""
   @app.errorhandler(storage.Refused)
   def refused(error):
     return flask.jsonify(error=str(error)), error.status
@@ -150,9 +169,9 @@ def create_app(store, suggester, allowed_hosts):
     if allowed_hosts is not None and flask.request.host not in allowed_hosts:
       raise storage.Refused(f"host {flask.request.host!r} is not this server", 421)
 
-  def frame_state(name):
-    return dict(store.frame_state(name), name=name, index=store.frames.index(name))
 
+def _register_pages(app, store):
+  """The annotation page, the summary page and the summary's JSON."""
   @app.get("/")
   def page():
     return app.send_static_file("index.html")
@@ -160,6 +179,16 @@ def create_app(store, suggester, allowed_hosts):
   @app.get("/summary")
   def summary_page():
     return app.send_static_file("summary.html")
+
+  @app.get("/api/summary")
+  def summary_json():
+    return flask.jsonify(summary(store))
+
+
+def _register_reads(app, store, suggester, frames):
+  """The session, a frame's state and suggestion, and its depth in mm."""
+  def frame_state(name):
+    return _frame_state(store, name)
 
   @app.get("/api/session")
   def session():
@@ -187,10 +216,14 @@ def create_app(store, suggester, allowed_hosts):
     response.headers["X-Depth-Shape"] = f"{millimetres.shape[0]},{millimetres.shape[1]}"
     return response
 
+
+def _register_writes(app, store, frames):
+  """Keypoint, removal, status and visit writes: each validated, then saved atomically."""
+  def frame_state(name):
+    return _frame_state(store, name)
+
   def frame_of(body):
-    name = body.get("frame")
-    store.frames.path(name)
-    return name
+    return _frame_of(store, body)
 
   @app.post("/api/keypoint")
   def keypoint():
@@ -231,9 +264,3 @@ def create_app(store, suggester, allowed_hosts):
     name = frame_of(body)
     store.visit(name, _number(body, "seconds", 0, storage.MAX_SECONDS, required=False))
     return flask.jsonify(frame_state(name))
-
-  @app.get("/api/summary")
-  def summary_json():
-    return flask.jsonify(summary(store))
-
-  return app
