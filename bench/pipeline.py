@@ -27,12 +27,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from handvol.data import pipeline
 from handvol.data import synthetic
 from handvol.data import tfrecords
 from handvol.image import preprocess
 from handvol.image import quadtree
 from handvol.model import encoder as encoder_lib
+from handvol.training import input_pipeline as pipeline
 import machine_info  # bench/machine_info.py, beside this script
 
 BATCH = 16

@@ -27,16 +27,15 @@ from handvol import configs
 from handvol import ops
 from handvol.hand import skeleton
 from handvol.model import encoder as encoder_lib
-from handvol.training import data
+from handvol.training import input_pipeline
 from handvol.training import trainer
 import machine_info  # bench/machine_info.py, beside this script
 
 
 def _batch(batch_size):
   config = configs.load("default")
-  source = data.frame_source(dict(config["data"]["test"], num_frames=batch_size))
-  pipeline_config = data.pipeline_config(config["data"], batch_size, seed=0)
-  examples = data.pipeline.evaluation_dataset(source, pipeline_config)
+  examples = input_pipeline.evaluation_split(
+      config["data"], dict(config["data"]["test"], num_frames=batch_size), batch_size)
   return {key: tf.constant(value) for key, value in next(iter(examples)).items()}
 
 
