@@ -16,8 +16,8 @@ compiled for AVX-512, AVX2 and the x86-64 baseline in one binary and pick one at
 (`Handvol>CpuIsa` says which), so one build serves every CPU of the machine type.
 
 The sources are `custom_ops/cc` of a source tree, or their copy `handvol/ops/_sources` in an
-installed wheel. `python -m handvol.ops.build` (or `python custom_ops/build.py`) builds ahead
-of time and prints the build record.
+installed wheel. `python -m handvol.ops.build [--output PATH]` (or `python custom_ops/build.py`, the same
+command) builds ahead of time and prints the build record.
 """
 
 import argparse
@@ -279,17 +279,22 @@ def build_library(output, toolchain=None, verbose=True, log=None):
   return info
 
 
-def main(argv=None):
+def main(argv=None, prog="python -m handvol.ops.build"):
   parser = argparse.ArgumentParser(
-      prog="python -m handvol.ops.build",
+      prog=prog,
       description="Build the overlap op's library into the cache now (it is built on first use "
                   "otherwise) and print where it is and its build record.")
+  parser.add_argument("--output", help="write the library here instead of into the cache")
   parser.add_argument("--verbose", action="store_true", help="print each compiler command")
   args = parser.parse_args(argv)
   try:
-    path = ensure_library(verbose=args.verbose)
+    if args.output:
+      path = pathlib.Path(args.output).resolve()
+      build_library(path, verbose=args.verbose)
+    else:
+      path = ensure_library(verbose=args.verbose)
   except BuildError as error:
-    print(f"handvol.ops.build: {error}", file=sys.stderr)
+    print(f"{prog}: {error}", file=sys.stderr)
     return 1
   print(json.dumps({"library": str(path), **read_build_info(path.parent)}))
   return 0
