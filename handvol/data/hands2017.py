@@ -83,7 +83,7 @@ def read_frames(root, annotation=ANNOTATION_FILE, image_dir=IMAGE_DIR, subject=0
       return records.make_record(depth, INTRINSICS, "hands2017", xyz=xyz, kind=kind,
                                  truth_xyz=xyz, subject=subject)
 
-    record = records.checked(make, where, skip_log)
+    record = records.checked(make, where, skip_log, frame)
     if record is not None:
       yield record
 

@@ -119,7 +119,11 @@ def read_joints(root, split, camera=1):
   path = os.path.join(root, split, "joint_data.mat")
   if not os.path.isfile(path):
     raise records.FrameError(f"{path}: file not found")
-  mat = scipy.io.loadmat(path, variable_names=("joint_uvd", "joint_xyz"))
+  try:
+    mat = scipy.io.loadmat(path, variable_names=("joint_uvd", "joint_xyz"))
+  except (OSError, ValueError, TypeError) as error:  # Truncated or not a MATLAB file.
+    raise records.FrameError(f"{path}: not a readable MATLAB file, truncated or corrupt "
+                             f"({error})") from error
   for key in ("joint_uvd", "joint_xyz"):
     if key not in mat or mat[key].ndim != 4 or mat[key].shape[2:] != (NUM_JOINTS, 3):
       raise records.FrameError(f"{path}: needs {key} of shape [camera, frame, 36, 3]")
@@ -145,7 +149,9 @@ def read_frames(root, split, camera=1, frames=None, label_keypoints=skeleton.LAB
     frames: Optional iterable of 0-based frame indices; all frames by default.
     label_keypoints: Our keypoints that get a 3D label (`kind` 2) from `TO_21`; the default is
       the paper's Lab-6. `truth_xyz` always holds all 21 mapped keypoints.
-    skip_log: A `records.SkipLog` to skip bad frames and log them; None raises `FrameError`.
+    skip_log: A `records.SkipLog` to skip bad frames and log them (with their frame index);
+      None raises `FrameError`. A log with `allow_off_image` keeps frames whose keypoints
+      project outside the image (the test split: their labels are still the truth).
 
   Yields:
     Frame records (`records` module), dataset "nyu".
@@ -164,7 +170,7 @@ def read_frames(root, split, camera=1, frames=None, label_keypoints=skeleton.LAB
           png.read_nyu_depth(path), INTRINSICS, "nyu", uv=uv21[frame], xyz=xyz21[frame],
           kind=kind, truth_xyz=xyz21[frame], subject=subject_of(split, frame))
 
-    record = records.checked(make, f"{path} (frame {frame})", skip_log)
+    record = records.checked(make, f"{path} (frame {frame})", skip_log, frame)
     if record is not None:
       yield record
 

@@ -34,6 +34,10 @@ DATASETS = ("nyu", "hands2017", "capture", "synthetic")
 
 DATASET_IDS = {name: index for index, name in enumerate(DATASETS)}
 
+MAX_LABEL_MM = 10000.0
+"""No hand label lies farther than 10 m from a depth camera: a larger coordinate is a unit
+mistake (metres read as mm, labels scaled) that would overflow the losses."""
+
 KIND_NONE = 0
 KIND_2D = 1
 KIND_3D = 2
@@ -128,17 +132,20 @@ def make_record(depth, intrinsics, dataset, uv=None, xyz=None, kind=None, visibl
   }
 
 
-def validate_record(record, where="frame"):
+def validate_record(record, where="frame", allow_off_image=False):
   """Checks a frame record; raises `FrameError` naming `where` (file and frame) on a problem.
 
   Checks: every key of `RECORD_SPEC` with its dtype and shape; depth finite and ≥ 0; focal
   lengths > 0; `kind` in {0, 1, 2}; labels finite where they are valid; labelled pixels inside
-  the image (continuous edges [−0.5, W − 0.5] × [−0.5, H − 0.5]); a 3D label in front of the
-  camera; the dataset id in `DATASETS`.
+  the image (continuous edges [−0.5, W − 0.5] × [−0.5, H − 0.5]) unless `allow_off_image`; a 3D
+  label in front of the camera and within `MAX_LABEL_MM`; a centre file's reference point finite
+  and in front of the camera; the dataset id in `DATASETS`.
 
   Args:
     record: A frame record of numpy arrays.
     where: Text naming the frame in errors, e.g. "train/depth_1_0000001.png (frame 0)".
+    allow_off_image: Accept labelled keypoints that project outside the image (a test frame
+      whose fingertip leaves the picture still has a true label to score against).
 
   Returns:
     The record, unchanged.
@@ -173,14 +180,19 @@ def validate_record(record, where="frame"):
     fail(f"xyz labels hold NaN or Inf at keypoints {np.flatnonzero(in_3d)}")
   if np.any(record["xyz"][in_3d][:, 2] <= 0):
     fail("a 3D label lies at or behind the camera (z ≤ 0)")
+  if np.any(np.abs(record["xyz"][in_3d]) > MAX_LABEL_MM):
+    fail(f"a 3D label lies farther than {MAX_LABEL_MM:g} mm from the camera (labels in mm?)")
   height, width = depth.shape
   uv = record["uv"]
   outside = labelled & ((uv[:, 0] < -0.5) | (uv[:, 0] > width - 0.5) | (uv[:, 1] < -0.5)
                         | (uv[:, 1] > height - 0.5))
-  if np.any(outside):
+  if np.any(outside) and not allow_off_image:
     fail(f"keypoints {np.flatnonzero(outside).tolist()} lie outside the {width}×{height} image")
   if record["has_truth"] > 0 and not np.all(np.isfinite(record["truth_xyz"])):
     fail("truth_xyz holds NaN or Inf")
+  center = record["center_uvd"]
+  if record["has_center"] > 0 and not (np.all(np.isfinite(center)) and center[2] > 0):
+    fail(f"center_uvd must be finite (u, v pixels, d mm) with d > 0, got {center.tolist()}")
   if not 0 <= int(record["dataset"]) < len(DATASETS):
     fail(f"dataset id {int(record['dataset'])} is not in {DATASETS}")
   return record
@@ -242,34 +254,50 @@ def with_centers(frame_records, centers):
 
 
 class SkipLog:
-  """Frames skipped by a reader asked to skip bad input: `count` and `(where, reason)` pairs."""
+  """Frames skipped by a reader asked to skip bad input.
 
-  def __init__(self):
+  Attributes:
+    entries: One message per skipped frame ("<file> (frame i): <reason>").
+    frames: The reader's frame index of each skipped frame (None where it has none).
+    seen: Frames the reader tried, skipped or not.
+    allow_off_image: Whether labels projecting outside the image are kept (evaluation
+      splits) rather than skipped (training).
+  """
+
+  def __init__(self, allow_off_image=False):
     self.entries = []
+    self.frames = []
+    self.seen = 0
+    self.allow_off_image = allow_off_image
 
   @property
   def count(self):
     return len(self.entries)
 
-  def add(self, error):
+  def add(self, error, frame=None):
     self.entries.append(str(error))
+    self.frames.append(frame)
 
 
-def checked(make, where, skip_log=None):
+def checked(make, where, skip_log=None, frame=None):
   """Calls `make()` for a record and validates it.
 
-  Errors of `make` (`FrameError`, `OSError`, `ValueError`, `KeyError`) and of the validation
-  become a `FrameError` whose message starts with `where`; with a `SkipLog` they are logged
-  there and None is returned instead.
+  Errors of `make` (`FrameError`, `OSError`, `ValueError`, `KeyError`, `TypeError`: a field of
+  the wrong type) and of the validation become a `FrameError` whose message starts with
+  `where`; with a `SkipLog` they are logged there (with the reader's `frame` index) and None is
+  returned instead.
   """
+  if skip_log is not None:
+    skip_log.seen += 1
   try:
     try:
       record = make()
-    except (OSError, ValueError, KeyError) as error:
+    except (OSError, ValueError, KeyError, TypeError) as error:
       raise FrameError(f"{where}: {error}") from error
-    return validate_record(record, where)
+    return validate_record(record, where,
+                           allow_off_image=skip_log is not None and skip_log.allow_off_image)
   except FrameError as error:
     if skip_log is None:
       raise
-    skip_log.add(error)
+    skip_log.add(error, frame)
     return None
