@@ -2,7 +2,8 @@
 
 A configuration is a nested dict returned by `get_config()` of a module in this package (or of
 any file); variants import `default` and override only what differs. `load` reads one by name
-or path; `override` applies command-line `key.sub=value` settings.
+or path; `override` applies command-line `key.sub=value` settings; `validate` checks one
+against the schema (`schema`: types from `default`, ranges, choices) before anything runs.
 """
 
 import ast
@@ -11,6 +12,9 @@ import importlib
 import importlib.util
 import os
 
+from handvol.configs import default
+from handvol.configs import schema
+from handvol.configs.schema import ConfigError
 
 def load(name_or_path):
   """Returns the configuration of a module of this package ("default") or a `.py` file.
@@ -28,7 +32,15 @@ def load(name_or_path):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
   else:
-    module = importlib.import_module(f"handvol.configs.{name_or_path}")
+    try:
+      module = importlib.import_module(f"handvol.configs.{name_or_path}")
+    except ModuleNotFoundError as error:
+      names = sorted(n[:-3] for n in os.listdir(os.path.dirname(__file__))
+                     if n.endswith(".py") and not n.startswith("_") and n != "schema.py")
+      raise ConfigError(f"--config={name_or_path}: no such config in handvol/configs "
+                        f"({', '.join(names)}) and not a .py file") from error
+  if not hasattr(module, "get_config"):
+    raise ConfigError(f"{name_or_path}: a config file must define get_config()")
   return module.get_config()
 
 
@@ -57,13 +69,13 @@ def override(config, settings):
   for setting in settings:
     key, separator, text = setting.partition("=")
     if not separator:
-      raise ValueError(f"a setting must read key=value, got {setting!r}")
+      raise ConfigError(f"a setting must read key=value, got {setting!r}")
     *parents, leaf = key.strip().split(".")
     node = config
     for part in parents:
       node = _child(node, part, key)
       if not isinstance(node, (dict, list)):
-        raise KeyError(f"{key}: {part!r} is a value, not a section")
+        raise schema.ConfigKeyError(f"{key}: {part!r} is a value, not a section")
     _child(node, leaf, key)
     node[int(leaf) if isinstance(node, list) else leaf] = _parse(text.strip())
   return config
@@ -72,8 +84,25 @@ def override(config, settings):
 def _child(node, part, key):
   if isinstance(node, list):
     if not part.isdigit() or int(part) >= len(node):
-      raise KeyError(f"{key}: {part!r} is not an index of a list of {len(node)}")
+      raise schema.ConfigKeyError(f"{key}: {part!r} is not an index of a list of {len(node)}")
     return node[int(part)]
   if part not in node:
-    raise KeyError(f"{key}: the config has no key {part!r} (keys: {sorted(node)})")
+    raise schema.ConfigKeyError(f"{key}: the config has no key {part!r} (keys: {sorted(node)})")
   return node[part]
+
+
+def validate(config, choices=None, allow_missing=False):
+  """Checks `config` against the schema whose types are `default`'s (`schema.validate`).
+
+  Args:
+    config: A nested config dict.
+    choices: Optional dotted key pattern → allowed values, from the code that owns them.
+    allow_missing: Accept keys of `default` that `config` lacks (an older run's config.json).
+
+  Returns:
+    `config`, unchanged.
+
+  Raises:
+    ConfigError: naming the first bad key, what it must be and what it is.
+  """
+  return schema.validate(config, default.get_config(), choices, allow_missing)
