@@ -12,8 +12,12 @@ file, several methods side by side:
       --predictions=V2V-PoseNet=CVPR18_NYU_V2V_PoseNet.txt,DeepPrior=CVWW15_NYU_Prior.txt
       --out=results/nyu
 
-docs/evaluation.md describes the outputs.
+docs/evaluation.md describes the outputs. Frames that cannot be read are reported one by one
+and left out of the metrics; the exit code is then 1 (2 for a bad argument, file or config,
+which ends in one line on stderr).
 """
+
+import sys
 
 from absl import app
 from absl import flags
@@ -43,14 +47,35 @@ def main(argv):
   if _WORKDIR.value:
     if _LABELS.value or _PREDICTIONS.value:
       raise app.UsageError("--workdir evaluates a model; --labels/--predictions are for files")
-    from handvol.training import evaluate as run_eval  # The model stack, only when needed.
-    run_eval.evaluate_run(_WORKDIR.value, _OUT.value, checkpoint=_CHECKPOINT.value,
-                          split=_SPLIT.value, settings=_SET.value)
+    _evaluate_workdir()
     return
   if not (_LABELS.value and _PREDICTIONS.value):
     raise app.UsageError("give --workdir, or --labels and --predictions")
-  evaluate.evaluate_prediction_files(_DATASET.value, _LABELS.value,
-                                     evaluate.parse_named_paths(_PREDICTIONS.value), _OUT.value)
+  try:
+    evaluate.evaluate_prediction_files(_DATASET.value, _LABELS.value,
+                                       evaluate.parse_named_paths(_PREDICTIONS.value), _OUT.value)
+  except (ValueError, OSError) as error:
+    _fail(error)
+
+
+def _fail(error):
+  print(f"eval.py: error: {error}", file=sys.stderr, flush=True)
+  raise SystemExit(2)
+
+
+def _evaluate_workdir():
+  # The model stack, only when needed.
+  from handvol.training import evaluate as run_eval  # pylint: disable=import-outside-toplevel
+  from handvol.training import faults  # pylint: disable=import-outside-toplevel
+  try:
+    result = run_eval.evaluate_run(_WORKDIR.value, _OUT.value, checkpoint=_CHECKPOINT.value,
+                                   split=_SPLIT.value, settings=_SET.value)
+  except faults.USER_ERRORS as error:
+    _fail(error)
+  if result["failed_frames"]:
+    print(f"eval.py: {len(result['failed_frames'])} frame(s) failed (listed above and in "
+          f"{_OUT.value}/failed_frames.txt); the other frames were scored", file=sys.stderr)
+    raise SystemExit(1)
 
 
 if __name__ == "__main__":

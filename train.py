@@ -1,7 +1,9 @@
 """Trains a hand pose model and evaluates it: `python train.py [--config=NAME] [--workdir=DIR]`.
 
 Flags hand a configuration (`handvol/configs/`) and a work directory to
-`handvol.training.train_and_evaluate`; rerunning the same command resumes an interrupted run.
+`handvol.training.train_and_evaluate`; rerunning the same command resumes an interrupted run,
+one with another config is refused (`--overwrite` starts afresh). A bad config value, bad input
+or a fault (NaN, full disk, corrupt file) ends in one line on stderr and exit code 1.
 """
 
 from absl import app
@@ -9,12 +11,15 @@ from absl import flags
 
 from handvol import configs
 from handvol import training
+from handvol.training import faults
 
 _CONFIG = flags.DEFINE_string("config", "default", "A config in handvol/configs or a .py file.")
 _WORKDIR = flags.DEFINE_string("workdir", "workdir", "Checkpoints, logs and summary.json.")
 _SET = flags.DEFINE_multi_string("set", [], "Config override key.sub=value (repeatable).")
 _STRATEGY = flags.DEFINE_enum("strategy", None, ["default", "mirrored", "multi_worker"],
                               "Distribution strategy; overrides train.strategy.")
+_OVERWRITE = flags.DEFINE_bool("overwrite", False,
+                               "Remove a previous run's files from --workdir and start afresh.")
 
 
 def main(argv):
@@ -22,8 +27,11 @@ def main(argv):
   settings = list(_SET.value)
   if _STRATEGY.value:
     settings.append(f"train.strategy={_STRATEGY.value}")
-  training.train_and_evaluate(configs.override(configs.load(_CONFIG.value), settings),
-                              _WORKDIR.value)
+  try:
+    training.train_and_evaluate(configs.override(configs.load(_CONFIG.value), settings),
+                                _WORKDIR.value, overwrite=_OVERWRITE.value)
+  except faults.USER_ERRORS as error:
+    raise SystemExit(f"train.py: error: {error}") from None
 
 
 if __name__ == "__main__":

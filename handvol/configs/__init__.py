@@ -55,8 +55,8 @@ def override(config, settings):
   """Returns a copy of `config` with `key.sub=value` settings applied.
 
   Values are Python literals (`3`, `1e-4`, `(0, 4)`, `{"synthetic": 1}`) or bare strings. A
-  numeric part indexes a list (`data.train.0.args.root=/data/nyu`). A key must already exist,
-  so that a typo fails instead of being ignored.
+  numeric part indexes a list (`data.train.0.args.root=/data/nyu`). A key must already exist
+  (or be one of `schema.OPTIONAL`), so that a typo fails instead of being ignored.
 
   Args:
     config: A nested dict.
@@ -76,7 +76,8 @@ def override(config, settings):
       node = _child(node, part, key)
       if not isinstance(node, (dict, list)):
         raise schema.ConfigKeyError(f"{key}: {part!r} is a value, not a section")
-    _child(node, leaf, key)
+    if not (key.strip() in schema.OPTIONAL and isinstance(node, dict)):
+      _child(node, leaf, key)
     node[int(leaf) if isinstance(node, list) else leaf] = _parse(text.strip())
   return config
 

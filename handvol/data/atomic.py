@@ -129,3 +129,24 @@ def atomic_folder_files(target_dir, needed_bytes=0):
   finally:
     if os.path.isdir(temp):
       shutil.rmtree(temp)
+
+
+@contextlib.contextmanager
+def atomic_new_folder(path, needed_bytes=0):
+  """Yields a hidden temporary folder beside `path` (which must not exist) to fill; renames
+  it to `path` in one step on success (a SavedModel version appears whole or not at all),
+  removes it on failure."""
+  if os.path.exists(path):
+    raise FileExistsError(f"{path} exists")
+  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+  if needed_bytes and free_bytes(path) < needed_bytes:
+    raise _disk_full(path, needed_bytes)
+  temp = temp_name(path)
+  os.makedirs(temp)
+  try:
+    with _enospc_names(path, needed_bytes):
+      yield temp
+      os.rename(temp, path)
+  finally:
+    if os.path.isdir(temp):
+      shutil.rmtree(temp)

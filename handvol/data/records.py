@@ -262,13 +262,20 @@ class SkipLog:
     seen: Frames the reader tried, skipped or not.
     allow_off_image: Whether labels projecting outside the image are kept (evaluation
       splits) rather than skipped (training).
+    error: Set by a consumer that stopped because of this log (a budget exceeded), so that
+      the error can be reported outside the pipeline that raised it.
   """
 
   def __init__(self, allow_off_image=False):
+    self.allow_off_image = allow_off_image
+    self.error = None
+    self.reset()
+
+  def reset(self):
+    """Forgets the frames of a previous pass."""
     self.entries = []
     self.frames = []
     self.seen = 0
-    self.allow_off_image = allow_off_image
 
   @property
   def count(self):

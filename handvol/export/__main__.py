@@ -10,8 +10,8 @@ from the run's `config.json` beside the checkpoint's folder unless `--cube_mm` i
 from absl import app
 from absl import flags
 
+from handvol.data import atomic
 from handvol.export import export
-from handvol.model import hand_pose_model
 
 _CHECKPOINT = flags.DEFINE_string("checkpoint", None, "A .keras checkpoint of HandPoseModel.")
 _EXPORT_DIR = flags.DEFINE_string("export_dir", None, "TF Serving's model base folder.")
@@ -24,10 +24,13 @@ flags.mark_flags_as_required(["checkpoint", "export_dir"])
 
 def main(argv):
   del argv
-  cube_mm = _CUBE_MM.value or export.cube_from_workdir(_CHECKPOINT.value)
-  model = hand_pose_model.load_checkpoint(_CHECKPOINT.value)
-  path = export.export_model(model, _EXPORT_DIR.value, _MODEL_NAME.value, _VERSION.value,
-                             cube_mm=cube_mm, checkpoint=_CHECKPOINT.value)
+  try:
+    cube_mm = _CUBE_MM.value or export.cube_from_workdir(_CHECKPOINT.value)
+    model = export.load_checked(_CHECKPOINT.value)
+    path = export.export_model(model, _EXPORT_DIR.value, _MODEL_NAME.value, _VERSION.value,
+                               cube_mm=cube_mm, checkpoint=_CHECKPOINT.value)
+  except (ValueError, OSError, atomic.DiskFullError) as error:
+    raise SystemExit(f"handvol.export: error: {error}") from None
   print(path)
 
 

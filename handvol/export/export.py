@@ -18,12 +18,15 @@ import json
 import os
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 import handvol
+from handvol.data import atomic
 from handvol.export import serving
 from handvol.hand import skeleton
 from handvol.image import preprocess
+from handvol.model import hand_pose_model
 
 SIGNATURE_FRAME = "serving_default"
 SIGNATURE_FRAME_UINT16 = "serving_uint16"
@@ -44,6 +47,27 @@ def cube_from_workdir(checkpoint, default=preprocess.CUBE_MM):
     return default
   with open(config_path, encoding="utf-8") as f:
     return float(json.load(f).get("data", {}).get("cube_mm", default))
+
+
+def load_checked(path):
+  """`hand_pose_model.load_checkpoint` whose errors name the file and what is wrong with it
+  (Keras says "File not found" for a truncated file that exists)."""
+  if not os.path.isfile(path):
+    raise FileNotFoundError(f"{path}: no such checkpoint file")
+  try:
+    return hand_pose_model.load_checkpoint(path)
+  except (OSError, ValueError, KeyError) as error:
+    raise ValueError(f"{path}: not a readable .keras checkpoint (truncated or corrupt: "
+                     f"{str(error).splitlines()[0] if str(error) else type(error).__name__})"
+                     ) from None
+
+
+def refuse_nonfinite(model, what):
+  """Raises `ValueError` naming `what` and the first weight when a weight is NaN or Inf."""
+  for variable in model.weights:
+    if not np.all(np.isfinite(keras.ops.convert_to_numpy(variable.value))):
+      raise ValueError(f"{what}: the model's weights hold NaN or Inf (first: {variable.path}); "
+                       "export a checkpoint of a run that trained without NaN")
 
 
 def serving_functions(model, cube_mm=preprocess.CUBE_MM):
@@ -110,12 +134,19 @@ def export_model(model, export_dir, model_name, version, cube_mm=preprocess.CUBE
   path = os.path.join(export_dir, model_name, str(version))
   if os.path.exists(path):
     raise FileExistsError(f"{path} exists; TF Serving versions are immutable, pick a new one")
+  refuse_nonfinite(model, checkpoint or "the model")
   archive = keras.export.ExportArchive()
   archive.track(model)
   for name, (function, signature) in serving_functions(model, cube_mm).items():
     archive.add_endpoint(name, function, input_signature=list(signature))
-  archive.write_out(path, verbose=False)
-  os.makedirs(os.path.join(path, os.path.dirname(METADATA_PATH)), exist_ok=True)
-  with open(os.path.join(path, METADATA_PATH), "w", encoding="utf-8") as f:
-    json.dump(metadata(cube_mm, checkpoint), f, indent=2)
+  # Written under a hidden name, renamed when complete: TF Serving never loads half a version.
+  with atomic.atomic_new_folder(path, needed_bytes=_weight_bytes(model) + 8 * atomic.MIB) as temp:
+    archive.write_out(temp, verbose=False)
+    os.makedirs(os.path.join(temp, os.path.dirname(METADATA_PATH)), exist_ok=True)
+    with open(os.path.join(temp, METADATA_PATH), "w", encoding="utf-8") as f:
+      json.dump(metadata(cube_mm, checkpoint), f, indent=2)
   return path
+
+
+def _weight_bytes(model):
+  return sum(int(np.prod(v.shape)) * np.dtype(v.dtype).itemsize for v in model.weights)

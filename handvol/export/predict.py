@@ -15,12 +15,15 @@ Writes `OUTPUT_DIR/predictions.json`: the camera, keypoint names and, per frame,
 validity flag, the reference point with its source, `joints_xyz` (mm, camera frame),
 `joints_uvd` (pixels, mm), `bone_lengths` (mm) and `theta`; and, unless `--nooverlays`,
 `OUTPUT_DIR/overlays/<index>_<frame>.png` with the camera and side views of each valid frame
-(`handvol.evaluation.plots.plot_qualitative`).
+(`handvol.evaluation.plots.plot_qualitative`). `predictions.json` is strict JSON (no NaN), written
+atomically. A frame that cannot be read (a corrupt PNG, a frame smaller than
+`serving.MIN_FRAME_SIDE`) gets `"valid": false` and an `"error"` naming its file; the other
+frames are still predicted, and the command then exits with code 1.
 """
 
 import glob
-import json
 import os
+import sys
 
 from absl import app
 from absl import flags
@@ -28,12 +31,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from handvol.data import atomic
 from handvol.data import png
+from handvol.data import records
 from handvol.evaluation import plots
 from handvol.export import export
 from handvol.export import serving
 from handvol.hand import skeleton
-from handvol.model import hand_pose_model
 
 DEPTH_FORMATS = ("png16", "nyu")
 """Single-channel 16-bit PNGs in `depth_unit_mm` units; NYU's colour PNGs in mm."""
@@ -90,7 +94,10 @@ def frame_predictor(model_path, cube_mm=None):
       An export carries its own.
   """
   if os.path.isdir(model_path):
-    signature = tf.saved_model.load(model_path).signatures[export.SIGNATURE_FRAME]
+    try:
+      signature = tf.saved_model.load(model_path).signatures[export.SIGNATURE_FRAME]
+    except (OSError, ValueError, KeyError) as error:
+      raise ValueError(f"{model_path}: not a readable handvol export ({error})") from None
 
     def run(depth, intrinsics, reference_uvd, has_reference):
       return signature(depth=tf.constant(depth), depth_unit_mm=tf.ones([len(depth)]),
@@ -98,7 +105,7 @@ def frame_predictor(model_path, cube_mm=None):
                        reference_uvd=tf.constant(reference_uvd),
                        has_reference=tf.constant(has_reference))
   else:
-    model = hand_pose_model.load_checkpoint(model_path)
+    model = export.load_checked(model_path)
     cube_mm = cube_mm or export.cube_from_workdir(model_path)
     function = tf.function(
         lambda *inputs: serving.predict_frames(model, *inputs, cube_mm=cube_mm),
@@ -111,12 +118,25 @@ def frame_predictor(model_path, cube_mm=None):
   return lambda *inputs: {key: value.numpy() for key, value in run(*inputs).items()}
 
 
-def _batches(paths, depth_format, depth_unit_mm, batch_size):
+def _read_checked(path, depth_format, depth_unit_mm):
+  depth = read_depth(path, depth_format, depth_unit_mm)
+  if min(depth.shape) < serving.MIN_FRAME_SIDE:
+    raise records.FrameError(f"{path}: a {depth.shape[1]}×{depth.shape[0]} frame is smaller "
+                             f"than {serving.MIN_FRAME_SIDE}×{serving.MIN_FRAME_SIDE} pixels")
+  return depth
+
+
+def _batches(paths, depth_format, depth_unit_mm, batch_size, failures):
   """Reads the frames lazily; yields (indices, depth `[b, H, W]` mm) of consecutive frames of
-  one image size, at most `batch_size` of them."""
+  one image size, at most `batch_size` of them. A frame that cannot be read goes to
+  `failures` (index → message) instead."""
   indices, depths = [], []
   for index, path in enumerate(paths):
-    depth = read_depth(path, depth_format, depth_unit_mm)
+    try:
+      depth = _read_checked(path, depth_format, depth_unit_mm)
+    except records.FrameError as error:
+      failures[index] = str(error)
+      continue
     if depths and (len(depths) == batch_size or depth.shape != depths[0].shape):
       yield indices, np.stack(depths)
       indices, depths = [], []
@@ -154,38 +174,60 @@ def predict_files(paths, predictor, intrinsics, output_dir, depth_unit_mm=1.0,
   overlay_dir = os.path.join(output_dir, "overlays")
   os.makedirs(overlay_dir if overlays else output_dir, exist_ok=True)
   progress = keras.utils.Progbar(len(paths), verbose=verbose, unit_name="frame")
-  frames = []
-  for batch, depth in _batches(paths, depth_format, depth_unit_mm, batch_size):
+  frames, failures = {}, {}
+  for batch, depth in _batches(paths, depth_format, depth_unit_mm, batch_size, failures):
     outputs = predictor(depth, np.tile(intrinsics, (len(batch), 1)), references[0][batch],
                         references[1][batch])
     for row, index in enumerate(batch):
-      valid = bool(outputs["valid"][row])
-      frame = {"file": paths[index], "valid": valid,
-               "reference_source": serving.REFERENCE_SOURCES[outputs["reference_source"][row]]}
-      frame.update({key: np.round(outputs[key][row].astype(np.float64), 3).tolist()
-                    for key in JSON_OUTPUTS})
-      frames.append(frame)
-      if overlays and valid:
+      frames[index] = _frame_entry(paths[index], outputs, row)
+      if overlays and frames[index]["valid"]:
         name = os.path.splitext(os.path.basename(paths[index]))[0]
         plots.plot_qualitative(os.path.join(overlay_dir, f"{index:06d}_{name}.png"),
-                               depth[row:row + 1], intrinsics, outputs["joints_xyz"][row:row + 1], {},
-                               parents=skeleton.KEYPOINT_PARENTS, label_name="prediction")
+                               depth[row:row + 1], intrinsics, outputs["joints_xyz"][row:row + 1],
+                               {}, parents=skeleton.KEYPOINT_PARENTS, label_name="prediction")
     progress.add(len(batch))
-  with open(os.path.join(output_dir, "predictions.json"), "w", encoding="utf-8") as f:
-    json.dump({"intrinsics": intrinsics.tolist(), "depth_unit_mm": depth_unit_mm,
-               "keypoint_names": list(skeleton.KEYPOINT_NAMES), "frames": frames}, f, indent=1)
+  for index, message in failures.items():
+    frames[index] = {"file": paths[index], "valid": False, "error": message}
+  frames = [frames[index] for index in sorted(frames)]
+  atomic.write_json(os.path.join(output_dir, "predictions.json"),
+                    {"intrinsics": intrinsics.tolist(), "depth_unit_mm": depth_unit_mm,
+                     "keypoint_names": list(skeleton.KEYPOINT_NAMES), "frames": frames}, indent=1)
   return frames
+
+
+def _frame_entry(path, outputs, row):
+  """One frame's entry of `predictions.json`; invalid unless every number is finite."""
+  values = {key: np.round(outputs[key][row].astype(np.float64), 3) for key in JSON_OUTPUTS}
+  valid = bool(outputs["valid"][row]) and all(np.all(np.isfinite(v)) for v in values.values())
+  frame = {"file": path, "valid": valid,
+           "reference_source": serving.REFERENCE_SOURCES[outputs["reference_source"][row]]}
+  frame.update({key: np.where(np.isfinite(v), v, 0.0).tolist() for key, v in values.items()})
+  return frame
 
 
 def main(argv):
   del argv
+  try:
+    _run()
+  except (ValueError, OSError) as error:
+    raise SystemExit(f"predict: error: {error}") from None
+
+
+def _run():
   paths = frame_paths(_FRAMES.value)
   references = (read_references(_REFERENCES.value, len(paths)) if _REFERENCES.value
                 else None)
-  predict_files(paths, frame_predictor(_MODEL.value, _CUBE_MM.value),
-                [float(x) for x in _INTRINSICS.value], _OUTPUT_DIR.value,
-                depth_unit_mm=_DEPTH_UNIT_MM.value, depth_format=_DEPTH_FORMAT.value,
-                references=references, batch_size=_BATCH_SIZE.value, overlays=_OVERLAYS.value)
+  frames = predict_files(paths, frame_predictor(_MODEL.value, _CUBE_MM.value),
+                         [float(x) for x in _INTRINSICS.value], _OUTPUT_DIR.value,
+                         depth_unit_mm=_DEPTH_UNIT_MM.value, depth_format=_DEPTH_FORMAT.value,
+                         references=references, batch_size=_BATCH_SIZE.value,
+                         overlays=_OVERLAYS.value)
+  failed = [frame for frame in frames if "error" in frame]
+  for frame in failed:
+    print(f"failed: {frame['error']}", file=sys.stderr)
+  if failed:
+    raise SystemExit(f"predict: {len(failed)} of {len(frames)} frames failed (listed above, "
+                     f"\"error\" in predictions.json); the other frames were predicted")
 
 
 if __name__ == "__main__":

@@ -28,13 +28,14 @@ Output conventions (all float32 except `reference_source` and `valid`, int32):
 | `reference_uvd` | `[B, 3]` | the crop's reference point: pixels of the input image, mm |
 | `reference_xyz` | `[B, 3]` | the same point in mm, camera frame |
 | `reference_source` | `[B]` | index in `REFERENCE_SOURCES` |
-| `valid` | `[B]` | 1 when a prediction was made, else 0 and every float output is 0 |
+| `valid` | `[B]` | 1 when a finite prediction was made, else 0 and every float output is 0 |
 
 A frame is invalid (`valid` = 0) when its intrinsics are not finite and positive in fx, fy, or
 its reference depth is not above `numerics.MIN_DEPTH_MM`, or its crop holds fewer than
 `MIN_VALID_CROP_PIXELS` measured pixels (an all-zero frame, a hand outside the depth range).
 Negative, NaN and infinite depths count as "no measurement", and so does every depth of a
-frame whose `depth_unit_mm` is not positive.
+frame whose `depth_unit_mm` is not positive. A frame whose network outputs are not all finite
+(a model trained into NaN, an overflow) is invalid too: `valid` is never 1 beside a NaN joint.
 """
 
 import tensorflow as tf
@@ -157,9 +158,13 @@ def _usable_camera(intrinsics, center_xyz):
 
 
 def _pose_outputs(model, depth_input, center_xyz, image_intrinsics, source, valid):
-  """Runs the network and gathers `OUTPUT_KEYS`, zeroing the invalid rows."""
+  """Runs the network and gathers `OUTPUT_KEYS`, zeroing the invalid rows (those `valid`
+  marks, and those with any non-finite output)."""
   pose = model({"depth_input": depth_input, "center_xyz": center_xyz}, training=False)
   joints_xyz = pose["keypoints"]
+  valid = valid & tf.reduce_all(tf.math.is_finite(joints_xyz), axis=[1, 2])
+  for key in ("theta", "beta", "bone_lengths"):
+    valid = valid & tf.reduce_all(tf.math.is_finite(pose[key]), axis=-1)
   outputs = {
       "joints_xyz": joints_xyz,
       "joints_uvd": camera.xyz_to_uvd(joints_xyz, image_intrinsics[:, tf.newaxis]),

@@ -33,6 +33,7 @@ Work directory (written by the chief): `config.json`, `checkpoints_multi_worker/
 evaluation report).
 """
 
+import math
 import os
 import socket
 import time
@@ -40,9 +41,11 @@ import time
 import keras
 import tensorflow as tf
 
+from handvol.data import records
 from handvol.data import tfrecords
 from handvol.image import preprocess
 from handvol.model import batch_norm
+from handvol.training import faults
 from handvol.training import input_pipeline
 from handvol.training import trainer
 
@@ -107,16 +110,17 @@ def moving_statistics_averager(model, strategy):
   return average
 
 
-def worker_source(entry, worker_index, num_workers):
+def worker_source(entry, worker_index, num_workers, max_fraction=None, name="source"):
   """`input_pipeline.frame_source(entry)` restricted to one worker's share of the frames.
 
   TFRecord sources are split by shard (each worker reads whole files); other sources by
-  element, as `input_pipeline.from_records` does.
+  element, as `input_pipeline.from_records` does. Reader sources skip bad frames within the
+  `max_fraction` budget.
   """
   if entry["source"] == "tfrecords":
     return input_pipeline.from_tfrecords(tfrecords.list_shards(entry["dir"], entry["name"]),
                                    worker_index, num_workers)
-  source = input_pipeline.frame_source(entry)
+  source = input_pipeline.frame_source(entry, records.SkipLog(), max_fraction, name)
   return source.shard(num_workers, worker_index) if num_workers > 1 else source
 
 
@@ -137,8 +141,10 @@ def worker_training_dataset(config, input_context):
   worker = input_context.input_pipeline_id
   pipeline_config = input_pipeline.pipeline_config(data_config, per_replica,
                                          seed=config["seed"] + WORKER_SEED_STRIDE * worker)
-  sources = [worker_source(entry, worker, input_context.num_input_pipelines)
-             for entry in data_config["train"]]
+  budget = input_pipeline.max_skipped_fraction(data_config)
+  sources = [worker_source(entry, worker, input_context.num_input_pipelines, budget,
+                           f"data.train.{index}")
+             for index, entry in enumerate(data_config["train"])]
   return input_pipeline.training_dataset(
       sources, [entry["ratio"] for entry in data_config["train"]], pipeline_config)
 
@@ -225,6 +231,9 @@ class _Loop:
 
   def __init__(self, model, strategy, checkpoint_dir):
     self.strategy = strategy
+    self.model = model
+    self.optimizer = model.optimizer
+    self.steps_per_epoch = 1
     self.chief = is_chief(strategy)
     self.checkpoint_dir = checkpoint_dir
     checkpoint = tf.train.Checkpoint(model=model, optimizer=model.optimizer)
@@ -241,6 +250,7 @@ class _Loop:
 
   def save(self, step):
     self.average_moving_statistics()
+    faults.check_finite_weights(self.model, f"{self.checkpoint_dir} (step {step})")
     self.manager.save(checkpoint_number=step)
     if not self.chief:
       tf.io.gfile.rmtree(self.manager.directory)
@@ -248,16 +258,22 @@ class _Loop:
   def step(self, iterator, step):
     """One step (its summed loss); a lost peer becomes a RuntimeError that says what to do."""
     try:
-      return float(self.train_step(iterator))
+      loss = float(self.train_step(iterator))
     except (tf.errors.UnavailableError, tf.errors.DeadlineExceededError) as error:
       raise RuntimeError(
           f"a worker was lost at step {step}; restart every worker with the same command to "
           f"resume from the last checkpoint in {self.checkpoint_dir}") from error
+    optimizer_steps = int(self.optimizer.nonfinite_steps.numpy())
+    if not math.isfinite(loss) or optimizer_steps > 0:
+      raise faults.NonFiniteError(faults.nonfinite_message(
+          step + 1, step // self.steps_per_epoch, step % self.steps_per_epoch,
+          [] if math.isfinite(loss) else ["loss"], optimizer_steps > 0))
+    return loss
 
   def run(self, iterator, train_config):
     """Runs the steps from `initial_step` on, a checkpoint after every epoch; returns the
     seconds of the steps after this run's first (which also traces and fills buffers)."""
-    steps_per_epoch = train_config["steps_per_epoch"]
+    steps_per_epoch = self.steps_per_epoch = train_config["steps_per_epoch"]
     total_steps = train_config["epochs"] * steps_per_epoch
     verbose = train_config["verbose"] if self.chief else 0
     steady_seconds = 0.0

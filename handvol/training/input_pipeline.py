@@ -47,6 +47,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from handvol.configs import schema
 from handvol.data import capture
 from handvol.data import hands2017
 from handvol.data import nyu
@@ -58,6 +59,7 @@ from handvol.image import augment as augment_lib
 from handvol.image import preprocess
 from handvol.image import quadtree
 from handvol.losses import dissimilarity
+from handvol.training import faults
 
 AUTOTUNE = tf.data.AUTOTUNE
 
@@ -120,7 +122,7 @@ def from_tfrecords(paths, worker_index=0, num_workers=1):
                         deterministic=True)
 
 
-def from_records(frame_records, worker_index=0, num_workers=1):
+def from_records(frame_records, worker_index=0, num_workers=1, allow_off_image=False):
   """A dataset of frame records held in memory or made by a generator.
 
   Args:
@@ -129,6 +131,8 @@ def from_records(frame_records, worker_index=0, num_workers=1):
       of frame records (called anew at every pass, e.g. a generator function).
     worker_index: This worker's index among `num_workers`.
     num_workers: Workers splitting the frames by element.
+    allow_off_image: Keep generated records whose labels project off the image
+      (`records.validate_record`; evaluation splits).
 
   Returns:
     A `tf.data.Dataset` of frame records (tensors).
@@ -146,7 +150,7 @@ def from_records(frame_records, worker_index=0, num_workers=1):
   elif callable(frame_records):
     def generate():
       for index, record in enumerate(frame_records()):
-        yield records.validate_record(record, f"generated record {index}")
+        yield records.validate_record(record, f"generated record {index}", allow_off_image)
 
     dataset = tf.data.Dataset.from_generator(generate, output_signature=record_signature())
   else:
@@ -267,20 +271,86 @@ def synthetic_config(entry):
   return synthetic.SyntheticConfig()
 
 
-def frame_source(entry):
-  """A `tf.data.Dataset` of frame records for one source entry (module docstring)."""
+MIN_FRAMES_FOR_BUDGET = 100
+"""A training source's bad-frame fraction is judged once this many frames of a pass were read
+(or at the pass's end), so that one bad frame among the first few does not stop a run."""
+
+
+def _over_budget(log, max_fraction, final):
+  return ((final or log.seen >= MIN_FRAMES_FOR_BUDGET)
+          and log.count > max_fraction * log.seen)
+
+
+def _budget_error(name, log, max_fraction):
+  return faults.BadFramesError(
+      f"{name}: {log.count} of {log.seen} frames read are bad, over the budget "
+      f"data.max_skipped_fraction={max_fraction:g} (first: {log.entries[0]}); fix or remove "
+      "those frames, or raise the budget")
+
+
+def _first_usable(reader, args, name):
+  """Reads until a usable frame (errors of the folder itself, such as a missing annotation
+  file, are raised as they are); `faults.BadFramesError` when there is none."""
+  log = records.SkipLog(allow_off_image=True)
+  for _ in reader(**args, skip_log=log):
+    return
+  detail = f"all {log.seen} skipped (first: {log.entries[0]})" if log.count else "it has none"
+  raise faults.BadFramesError(f"{name}: no usable frame in {_kind_args(args)}: {detail}")
+
+
+def _kind_args(args):
+  return ", ".join(f"{key}={value!r}" for key, value in args.items())
+
+
+def reader_records(reader, args, skip_log, max_fraction=None, name="source"):
+  """A callable (for `from_records`) of a reader's frames at every pass, bad frames skipped
+  and logged in `skip_log` (the current pass's); past `max_fraction` of bad frames (None: no
+  budget) it sets `skip_log.error` and raises `faults.BadFramesError`."""
+  _first_usable(reader, args, name)
+
+  def generate():
+    skip_log.reset()
+    for record in reader(**args, skip_log=skip_log):
+      yield record
+      if max_fraction is not None and _over_budget(skip_log, max_fraction, final=False):
+        break
+    if max_fraction is not None and _over_budget(skip_log, max_fraction, final=True):
+      skip_log.error = _budget_error(name, skip_log, max_fraction)
+      raise skip_log.error
+
+  return generate
+
+
+def frame_source(entry, skip_log=None, max_fraction=None, name="source"):
+  """A `tf.data.Dataset` of frame records for one source entry (module docstring).
+
+  Reader sources ("nyu", "hands2017", "capture") skip bad frames into `skip_log` (a fresh
+  `records.SkipLog` when None) within the `max_fraction` budget (`reader_records`); `name`
+  (e.g. "data.train.0") starts their errors.
+  """
   kind = entry["source"]
   if kind == "synthetic":
     return from_records(synthetic_records(entry["num_frames"], entry["subjects"],
                                           entry["label_mode"], entry["seed"],
                                           synthetic_config(entry)))
   if kind == "tfrecords":
-    return from_tfrecords(tfrecords.list_shards(entry["dir"], entry["name"]))
+    shards = tfrecords.list_shards(entry["dir"], entry["name"])
+    if not shards:
+      raise faults.BadFramesError(f"{name}: no shards {entry['name']}-*"
+                                  f"{tfrecords.SHARD_SUFFIX} in {entry['dir']}")
+    return from_tfrecords(shards)
   if kind in READERS:
-    reader, args = READERS[kind], dict(entry["args"])
-    return from_records(lambda: reader(**args))
+    log = skip_log if skip_log is not None else records.SkipLog()
+    return from_records(reader_records(READERS[kind], dict(entry["args"]), log, max_fraction,
+                                       name), allow_off_image=log.allow_off_image)
   raise ValueError(f"unknown source {kind!r}; sources are synthetic, tfrecords, "
                    f"{', '.join(READERS)}")
+
+
+def max_skipped_fraction(data_config):
+  """The config's bad-frame budget of training sources (`data.max_skipped_fraction`)."""
+  key = "data.max_skipped_fraction"
+  return data_config.get(key.split(".")[1], schema.OPTIONAL[key])
 
 
 def pipeline_config(data_config, batch_size, seed):
@@ -295,7 +365,7 @@ def pipeline_config(data_config, batch_size, seed):
       seed=seed)
 
 
-def evaluation_split(data_config, source, batch_size=None):
+def evaluation_split(data_config, source, batch_size=None, skip_log=None):
   """Evaluation batches of one split of a config's "data" section, or of any source.
 
   Args:
@@ -303,36 +373,50 @@ def evaluation_split(data_config, source, batch_size=None):
     source: A split name of `data_config` ("validation", "test"), a source entry
       (`frame_source`), or a `tf.data.Dataset` of frame records.
     batch_size: Frames per batch; `data_config["batch_size"]` when None.
+    skip_log: Optional `records.SkipLog` that receives a reader source's bad frames (they are
+      skipped, never the whole split). Frames whose keypoints project off the image are kept:
+      their labels are still the truth to score against.
 
   Returns:
     The `evaluation_dataset` of the source: in order, not shuffled, not augmented.
   """
+  name = f"data.{source}" if isinstance(source, str) else "source"
   if isinstance(source, str):
     source = data_config[source]
   if isinstance(source, dict):
-    source = frame_source(source)
+    source = frame_source(source, skip_log or records.SkipLog(allow_off_image=True), name=name)
   # Nothing in an evaluation dataset is drawn at random: the seed does not matter.
   config = pipeline_config(data_config, batch_size or data_config["batch_size"], seed=0)
   return evaluation_dataset(source, config)
 
 
-def build_datasets(data_config, batch_size, seed):
+def build_datasets(data_config, batch_size, seed, skip_logs=None):
   """The training mixture and the validation and test sets of a config's "data" section.
 
   Args:
     data_config: The "data" dict: "train" (a list of source entries with "ratio"),
       "validation" and "test" (one source entry each), "augment", "cube_mm",
-      "max_gaussians", "shuffle_buffer".
+      "max_gaussians", "shuffle_buffer", optionally "max_skipped_fraction".
     batch_size: The global batch size.
     seed: Seed of shuffling and augmentation.
+    skip_logs: Optional dict that receives a `records.SkipLog` per source name
+      ("data.train.0", ..., "data.validation", "data.test").
 
   Returns:
     A `Datasets`.
   """
   config = pipeline_config(data_config, batch_size, seed)
-  sources = [frame_source(entry) for entry in data_config["train"]]
+  logs = skip_logs if skip_logs is not None else {}
+  sources = []
+  for index, entry in enumerate(data_config["train"]):
+    name = f"data.train.{index}"
+    logs[name] = records.SkipLog()
+    sources.append(frame_source(entry, logs[name], max_skipped_fraction(data_config), name))
   ratios = [entry["ratio"] for entry in data_config["train"]]
   train = training_dataset(sources, ratios, config)
-  held_out = [evaluation_split(data_config, split, batch_size).cache()
-              for split in ("validation", "test")]
+  held_out = []
+  for split in ("validation", "test"):
+    logs[f"data.{split}"] = records.SkipLog(allow_off_image=True)
+    held_out.append(evaluation_split(data_config, split, batch_size,
+                                     logs[f"data.{split}"]).cache())
   return Datasets(train, *held_out)

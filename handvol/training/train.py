@@ -4,8 +4,9 @@ strategy of `train.strategy`.
 "default" and "mirrored" train with Keras' `model.fit` (`trainer.fit`), "multi_worker" with the
 custom loop of `distributed.train` (Keras' `fit` fails under `MultiWorkerMirroredStrategy`).
 Either way, this module does the run's bookkeeping; the chief task writes into the work
-directory:
-- `config.json`: the configuration the run used;
+directory (each file atomically, `handvol.data.atomic`):
+- `config.json`: the configuration the run used; a rerun with another one is refused, naming
+  the keys that differ (`handvol.training.workdir`);
 - `evaluation/`: `handvol.evaluation`'s report (metrics.json, metrics.md, plots) of the trained
   model, beside the untrained one where the path measured it (`model.fit`), on the held-out
   test frames;
@@ -21,32 +22,57 @@ import time
 import keras
 import tensorflow as tf
 
+from handvol import configs
+from handvol.data import atomic
+from handvol.data import synthetic
 from handvol.evaluation import evaluate as evaluation
+from handvol.model import head
 from handvol.training import distributed
 from handvol.training import evaluate
 from handvol.training import input_pipeline
 from handvol.training import trainer
+from handvol.training import workdir as workdir_lib
 
 
-def train_and_evaluate(config, workdir, strategy=None):
+def config_choices():
+  """The allowed names of the config keys that take one, from the code that owns them."""
+  return {"train.strategy": trainer.STRATEGIES,
+          "loss.supervised_keypoints": tuple(trainer.KEYPOINT_SUBSETS),
+          "model.head.articulation": head.ARTICULATION_MAPS,
+          "data.*.subjects": tuple(synthetic.SUBJECT_SETS),
+          "data.*.label_mode": synthetic.LABEL_MODES}
+
+
+def validate_config(config, allow_missing=False):
+  """`configs.validate` with `config_choices`; raises `configs.ConfigError` naming the key."""
+  return configs.validate(config, config_choices(), allow_missing)
+
+
+def train_and_evaluate(config, workdir, strategy=None, overwrite=False):
   """Trains the model of `config`, evaluates it on held-out frames, writes `summary.json`.
 
   Args:
-    config: A nested dict (`handvol/configs/`).
+    config: A nested dict (`handvol/configs/`), checked against the schema first.
     workdir: The work directory (created; reused to resume; shared by all workers).
     strategy: Optional `tf.distribute.Strategy`; by default the one `train.strategy` names
       (`trainer.distribution_strategy`). A `MultiWorkerMirroredStrategy` trains with the
       custom loop, any other with `model.fit`.
+    overwrite: Remove a previous run's files from `workdir` and start afresh (otherwise a
+      rerun with the same config resumes, one with another config is refused).
 
   Returns:
     The summary dict written to `workdir/summary.json` (on other workers than the chief, their
     training facts, written nowhere).
+
+  Raises:
+    configs.ConfigError, faults.RunError, records.FrameError: one line naming the key, file,
+      frame or step (`faults.USER_ERRORS`).
   """
   start = time.time()
+  validate_config(config)
   strategy = strategy or trainer.distribution_strategy(config["train"]["strategy"])
   chief = distributed.is_chief(strategy)
-  if chief:
-    _write_json(workdir, "config.json", config)
+  workdir_lib.prepare(workdir, config, overwrite=overwrite, write=chief)
   keras.utils.set_random_seed(config["seed"])
   if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
     run = _train_multi_worker(config, workdir, strategy, chief)
@@ -58,7 +84,7 @@ def train_and_evaluate(config, workdir, strategy=None):
   summary.update(epochs=config["train"]["epochs"],
                  steps_per_epoch=config["train"]["steps_per_epoch"], **run.facts,
                  total_seconds=round(time.time() - start, 1))
-  _write_json(workdir, "summary.json", summary)
+  atomic.write_json(os.path.join(workdir, "summary.json"), summary)
   print(json.dumps(summary), flush=True)
   return summary
 
@@ -80,8 +106,8 @@ def _evaluate(run, workdir):
   results = {"trained": trained}
   if run.untrained is not None:
     results = {"untrained": run.untrained, **results}
-  evaluation.write_report(os.path.join(workdir, "evaluation"), results, evaluate.LAYOUT,
-                          "held-out test frames")
+  with atomic.atomic_folder_files(os.path.join(workdir, "evaluation")) as folder:
+    evaluation.write_report(folder, results, evaluate.LAYOUT, "held-out test frames")
   summary = {}
   for protocol in evaluate.PROTOCOLS:
     key = f"{protocol}_mean_mm"
@@ -94,8 +120,3 @@ def _evaluate(run, workdir):
                               / max(trained["all21_mean_mm"], 1e-9))
   return summary
 
-
-def _write_json(workdir, name, value):
-  os.makedirs(workdir, exist_ok=True)
-  with open(os.path.join(workdir, name), "w", encoding="utf-8") as f:
-    json.dump(value, f, indent=2)

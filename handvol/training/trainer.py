@@ -1,12 +1,15 @@
 """The model, its optimizer, and training with Keras' `model.fit` (strategies "default" and
 "mirrored"); `handvol.training.train.train_and_evaluate` runs it and does the bookkeeping.
 
-What `fit` writes into the work directory:
+What `fit` writes into the work directory, every file atomically (`handvol.data.atomic`) and
+never with non-finite weights (`handvol.training.faults`):
 - `backup/`: `keras.callbacks.BackupAndRestore` state (weights, optimizer, epoch); rerunning the
-  same command after an interruption, SIGKILL included, resumes from the last finished epoch;
+  same command after an interruption, SIGKILL or a full disk included, resumes from the last
+  finished epoch;
 - `checkpoints/last.keras` (every epoch) and `checkpoints/best.keras` (lowest validation
-  All-21 error); both are whole models that `handvol.model.hand_pose_model.load_checkpoint`
-  reads back;
+  All-21 error, recorded in `best.keras.json`); both are whole models that
+  `handvol.model.hand_pose_model.load_checkpoint` reads back;
+- `skip_log.txt`: the bad frames each reader source skipped (`input_pipeline.reader_records`);
 - `tensorboard/`: scalars per loss term, the learning rate, validation errors, and images of the
   predictions over the input (`images/`).
 """
@@ -24,7 +27,9 @@ from handvol.model import batch_norm
 from handvol.model import hand_pose_model
 from handvol.training import callbacks as training_callbacks
 from handvol.training import evaluate
+from handvol.training import faults
 from handvol.training import input_pipeline
+from handvol.training import workdir as workdir_lib
 
 KEYPOINT_SUBSETS = {"all": None, "lab6": skeleton.LAB6}
 """`loss.supervised_keypoints` names → the keypoints whose labels supervise training."""
@@ -76,10 +81,11 @@ def learning_rate_schedule(train_config):
 
 
 def compile_model(model, config):
-  """Compiles with Adam on the config's schedule (the losses live in the model)."""
+  """Compiles with Adam on the config's schedule (the losses live in the model); Adam that
+  never applies a non-finite gradient (`faults.GuardedAdam`)."""
   train_config = config["train"]
-  optimizer = keras.optimizers.Adam(learning_rate_schedule(train_config),
-                                    global_clipnorm=train_config["clip_norm"])
+  optimizer = faults.GuardedAdam(learning_rate_schedule(train_config),
+                                 global_clipnorm=train_config["clip_norm"])
   model.compile(optimizer=optimizer, jit_compile="auto")
 
 
@@ -105,17 +111,17 @@ def first_examples(dataset, count):
 
 
 def fit_callbacks(workdir, train_config, validation):
-  """Backup, the two checkpoints, TensorBoard and the prediction images (module docstring)."""
+  """The NaN stop, backup, the two checkpoints, TensorBoard and the prediction images (module
+  docstring)."""
   tensorboard_dir = os.path.join(workdir, "tensorboard")
   checkpoint_dir = os.path.join(workdir, "checkpoints")
   os.makedirs(checkpoint_dir, exist_ok=True)
   return [
-      keras.callbacks.BackupAndRestore(os.path.join(workdir, "backup"),
-                                       delete_checkpoint=False),
-      keras.callbacks.ModelCheckpoint(os.path.join(checkpoint_dir, "last.keras")),
-      keras.callbacks.ModelCheckpoint(os.path.join(checkpoint_dir, "best.keras"),
-                                      monitor="val_all21_mm", mode="min",
-                                      save_best_only=True),
+      faults.NonFiniteStop(train_config["steps_per_epoch"]),
+      faults.AtomicBackup(os.path.join(workdir, "backup")),
+      faults.AtomicCheckpoint(os.path.join(checkpoint_dir, "last.keras")),
+      faults.AtomicCheckpoint(os.path.join(checkpoint_dir, "best.keras"),
+                              monitor="val_all21_mm"),
       keras.callbacks.TensorBoard(tensorboard_dir, update_freq=train_config["log_every_steps"]),
       training_callbacks.PredictionImages(
           first_examples(validation, train_config["num_images"]),
@@ -132,11 +138,17 @@ def fit(config, workdir, strategy):
     strategy: The default or a `MirroredStrategy`; "data.batch_size" is per replica.
 
   Returns:
-    A `Run`; its facts are "data_seconds", "fit_seconds" and "replicas".
+    A `Run`; its facts are "data_seconds", "fit_seconds", "replicas" and "skipped_frames".
+
+  Raises:
+    faults.RunError: a non-finite step (`faults.NonFiniteStop`), a source over its bad-frame
+      budget (`skip_log.txt` lists the frames), an unreadable backup.
   """
   start = time.time()
   batch_size = config["data"]["batch_size"] * strategy.num_replicas_in_sync
-  datasets = input_pipeline.build_datasets(config["data"], batch_size, seed=config["seed"])
+  skip_logs = {}
+  datasets = input_pipeline.build_datasets(config["data"], batch_size, seed=config["seed"],
+                                           skip_logs=skip_logs)
   data_seconds = time.time() - start
   # BackupAndRestore needs a built model.
   model = build_compiled_model(config, strategy, first_examples(datasets.validation, 1),
@@ -144,12 +156,26 @@ def fit(config, workdir, strategy):
   untrained = evaluate.evaluate_model(model, datasets.test)
   train_config = config["train"]
   fit_start = time.time()
-  model.fit(datasets.train, epochs=train_config["epochs"],
-            steps_per_epoch=train_config["steps_per_epoch"],
-            validation_data=datasets.validation,
-            callbacks=fit_callbacks(workdir, train_config, datasets.validation),
-            verbose=train_config["verbose"])
+  try:
+    model.fit(datasets.train, epochs=train_config["epochs"],
+              steps_per_epoch=train_config["steps_per_epoch"],
+              validation_data=datasets.validation,
+              callbacks=fit_callbacks(workdir, train_config, datasets.validation),
+              verbose=train_config["verbose"])
+  except tf.errors.OpError:
+    raise_pipeline_error(skip_logs)
+    raise
+  finally:
+    skipped = workdir_lib.write_skip_log(workdir, skip_logs)
   facts = {"data_seconds": round(data_seconds, 1),
            "fit_seconds": round(time.time() - fit_start, 1),
-           "replicas": strategy.num_replicas_in_sync}
+           "replicas": strategy.num_replicas_in_sync, "skipped_frames": skipped}
   return Run(model, datasets.test, untrained, facts)
+
+
+def raise_pipeline_error(skip_logs):
+  """Re-raises, as itself, an error that a source's generator raised inside `tf.data` (which
+  wraps it in an `OpError` with a traceback as its message); nothing when there is none."""
+  for log in skip_logs.values():
+    if log.error is not None:
+      raise log.error from None
