@@ -85,6 +85,35 @@ def euler_to_matrix(angles, name=None):
     return tf.reshape(tf.stack(rows, axis=-1), tf.concat([tf.shape(sx), [3, 3]], axis=0))
 
 
+def matrix_to_euler(rotations, name=None):
+  """The inverse of `euler_to_matrix`: (a_x, a_y, a_z) with a_y in [−π/2, π/2].
+
+  At gimbal lock (|a_y| = π/2) a_x is set to 0 and a_z carries the whole turn about the axis, so
+  `euler_to_matrix(matrix_to_euler(R))` equals R for every rotation R.
+
+  Args:
+    rotations: A tensor of shape `[A1, ..., An, 3, 3]`, rotation matrices.
+    name: Optional name scope.
+
+  Returns:
+    A tensor of shape `[A1, ..., An, 3]`, radians.
+  """
+  with tf.name_scope(name or "matrix_to_euler"):
+    rotations = tf.convert_to_tensor(rotations)
+    shapes.check_static(rotations, tensor_name="rotations", has_rank_greater_than=1,
+                        has_dim_equals=((-1, 3), (-2, 3)))
+    r00, r10, r20 = rotations[..., 0, 0], rotations[..., 1, 0], rotations[..., 2, 0]
+    r21, r22 = rotations[..., 2, 1], rotations[..., 2, 2]
+    cos_y = tf.sqrt(tf.square(r00) + tf.square(r10))
+    locked = cos_y < 1e-6
+    a_y = tf.atan2(-r20, cos_y)
+    a_x = tf.where(locked, tf.zeros_like(a_y), tf.atan2(r21, r22))
+    # Locked (a_x = 0): R = Rz(a_z)·Ry(±π/2) has R[0,1] = −sin(a_z) and R[1,1] = cos(a_z).
+    a_z = tf.where(locked, tf.atan2(-rotations[..., 0, 1], rotations[..., 1, 1]),
+                   tf.atan2(r10, r00))
+    return tf.stack([a_x, a_y, a_z], axis=-1)
+
+
 def _joint_rotations(theta_articulation):
   """Per bone, the product of its articulation rotations in `skeleton.AXIS_ORDER` (or None)."""
   rotations = axis_angle_to_matrix(skeleton.ARTICULATION_AXES, theta_articulation)
@@ -99,7 +128,7 @@ def _joint_rotations(theta_articulation):
   return per_bone
 
 
-def forward_kinematics(theta, bone_lengths, name=None):
+def forward_kinematics(theta, bone_lengths, global_rotation=None, name=None):
   """Keypoints and bone frames of the hand for pose θ and bone lengths b.
 
   Walks the `skeleton.KEYPOINT_PARENTS` tree from the wrist; differentiable in θ and b.
@@ -109,6 +138,9 @@ def forward_kinematics(theta, bone_lengths, name=None):
       mm (camera frame), global Euler angles and 20 articulation angles in radians.
     bone_lengths: A tensor of shape `[A1, ..., An, 20]`, bone lengths in mm in bone order
       (`skeleton.BONE_NAMES`).
+    global_rotation: Optional `[A1, ..., An, 3, 3]` rotation matrices used instead of
+      `euler_to_matrix(θ[3:6])` (a head with a continuous rotation output passes its matrix,
+      so that no gradient goes through the Euler angles' singularities).
     name: Optional name scope.
 
   Returns:
@@ -126,7 +158,12 @@ def forward_kinematics(theta, bone_lengths, name=None):
                         has_dim_equals=(-1, skeleton.NUM_BONES))
     dtype = theta.dtype
     wrist = theta[..., skeleton.THETA_TRANSLATION]
-    global_rotation = euler_to_matrix(theta[..., skeleton.THETA_ROTATION])
+    if global_rotation is None:
+      global_rotation = euler_to_matrix(theta[..., skeleton.THETA_ROTATION])
+    else:
+      global_rotation = tf.convert_to_tensor(global_rotation, dtype=theta.dtype)
+      shapes.check_static(global_rotation, tensor_name="global_rotation",
+                          has_dim_equals=((-1, 3), (-2, 3)))
     joint_rotations = _joint_rotations(theta[..., skeleton.THETA_ARTICULATION])
     rest_frames = tf.constant(skeleton.REST_BONE_FRAMES, dtype=dtype)
     rest_relative = tf.constant(REST_RELATIVE_ROTATIONS, dtype=dtype)

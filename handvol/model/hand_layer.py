@@ -24,6 +24,8 @@ class HandModelLayer(keras.layers.Layer):
   Call arguments:
     theta: `[B, 26]` pose (wrist translation mm, rotation and articulation radians).
     beta: `[B, 20]` bone-length coefficients.
+    global_rotation: Optional `[B, 3, 3]` rotation used instead of θ[3:6]'s
+      (`kinematics.forward_kinematics`).
 
   Returns:
     A dict: "keypoints" `[B, 21, 3]` mm camera frame; "bone_lengths" `[B, 20]` mm;
@@ -51,9 +53,9 @@ class HandModelLayer(keras.layers.Layer):
     """`[N_m]` numpy, the standard deviations σ_h of the volume Gaussians in mm."""
     return volume.SIGMAS_MM
 
-  def call(self, theta, beta):
+  def call(self, theta, beta, global_rotation=None):
     lengths = self._model.lengths(beta)
-    fk = kinematics.forward_kinematics(theta, lengths)
+    fk = kinematics.forward_kinematics(theta, lengths, global_rotation)
     return {"keypoints": fk["keypoints"], "bone_lengths": lengths,
             "gaussian_centers": volume.posed_gaussians(fk)}
 

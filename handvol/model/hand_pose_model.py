@@ -85,9 +85,9 @@ class HandPoseModel(keras.Model):
                                  [int(k) for k in supervised_keypoints])
     self.use_visibility = bool(use_visibility)
 
-    self.encoder = encoder.ResNetEncoder(head.NUM_OUTPUTS, self.encoder_width,
-                                         self.blocks_per_stage, name="encoder")
     self.pose_head = head.PoseHead(**self.head_config, name="pose_head")
+    self.encoder = encoder.ResNetEncoder(self.pose_head.num_outputs, self.encoder_width,
+                                         self.blocks_per_stage, name="encoder")
     self.hand = hand_layer.HandModelLayer(name="hand")
     self.decoder = decoder.GaussianDecoder(name="decoder")
     self.enabled_terms = tuple(t for t in LOSS_TERMS if self.loss_weights[t] != 0.0)
@@ -109,7 +109,8 @@ class HandPoseModel(keras.Model):
   def call(self, inputs, training=None):
     outputs = self.encoder(inputs["depth_input"], training=training)
     parameters = self.pose_head(outputs, inputs["center_xyz"])
-    hand = self.hand(parameters["theta"], parameters["beta"])
+    hand = self.hand(parameters["theta"], parameters["beta"],
+                     parameters.get("rotation_matrix"))
     return {**parameters, **hand}
 
   def predict_joints(self, depth_input, crop_intrinsics, center_xyz):

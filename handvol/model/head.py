@@ -3,9 +3,18 @@
 - Translation (θ[0:3], the wrist in mm, camera frame): t = c + h·o[0:3], with c the crop's
   reference point (`center_xyz`) and h the half side of the crop cube (150 mm by default), so
   outputs of order 1 span the cube.
-- Global rotation (θ[3:6], the Euler angles of `handvol.hand.kinematics`): r = r_0 + s_r·o[3:6]
+- Global rotation, one of two maps (`rotation`):
+  "euler": θ[3:6], the Euler angles of `handvol.hand.kinematics`, are r = r_0 + s_r·o[3:6]
   radians (s_r = 1 and r_0 = 0 by default): o = 0 is the rotation r_0 of the model's rest
-  orientation.
+  orientation. Euler angles are discontinuous (a hand turned by 180° sits at ±π), so a network
+  regressing them must jump.
+  "6d": the continuous representation of Zhou et al. (CVPR 2019): six outputs are the first two
+  columns a_1, a_2 of a matrix, a = a(R_0) + s_r·o[3:9], and Gram–Schmidt makes them a rotation:
+  b_1 = a_1/|a_1|, b_2 = the unit part of a_2 orthogonal to b_1, b_3 = b_1 × b_2, R = [b_1 b_2 b_3].
+  Every rotation is reached, and nearby rotations from nearby outputs. θ[3:6] are R's Euler
+  angles (`kinematics.matrix_to_euler`), so θ keeps its documented meaning; the matrix itself
+  goes to the forward kinematics ("rotation_matrix"), so no gradient crosses the angles'
+  singularities.
 - Articulation (θ[6:26], radians): a = m + r·o[6:26] with m and r the midpoint and half-width
   of each joint's range (`handvol.hand.limits`), so o ∈ [−1, 1] spans the anatomical range.
   "free" (default, as in the paper) leaves a unbounded and lets the joint-limit prior E_lim
@@ -20,20 +29,63 @@ import numpy as np
 import tensorflow as tf
 
 from handvol import shapes
+from handvol.hand import kinematics
 from handvol.hand import limits
 from handvol.hand import skeleton
 
 NUM_OUTPUTS = skeleton.NUM_THETA + skeleton.NUM_BETA
+"""Outputs of the "euler" head (46); `num_outputs` gives each map's."""
 ARTICULATION_MAPS = ("free", "bounded")
+ROTATION_MAPS = ("euler", "6d")
+_ROTATION_OUTPUTS = {"euler": 3, "6d": 6}
+
+
+def num_outputs(rotation="euler"):
+  """The encoder outputs a head with rotation map `rotation` reads: 46 ("euler") or 49 ("6d")."""
+  if rotation not in ROTATION_MAPS:
+    raise ValueError(f"rotation must be one of {ROTATION_MAPS}, got {rotation!r}")
+  return NUM_OUTPUTS - 3 + _ROTATION_OUTPUTS[rotation]
+
+
+def six_d_to_matrix(six_d, name=None):
+  """Gram–Schmidt of two 3-vectors into a rotation (module docstring).
+
+  Args:
+    six_d: A tensor of shape `[..., 6]`: a_1 then a_2 (any non-parallel pair).
+    name: Optional name scope.
+
+  Returns:
+    A tensor of shape `[..., 3, 3]` whose columns are b_1, b_2, b_3.
+  """
+  with tf.name_scope(name or "six_d_to_matrix"):
+    six_d = tf.convert_to_tensor(six_d)
+    shapes.check_static(six_d, tensor_name="six_d", has_dim_equals=(-1, 6))
+    first, second = six_d[..., :3], six_d[..., 3:]
+    b1 = tf.math.l2_normalize(first, axis=-1, epsilon=1e-12)
+    b2 = tf.math.l2_normalize(
+        second - tf.reduce_sum(b1 * second, axis=-1, keepdims=True) * b1, axis=-1,
+        epsilon=1e-12)
+    return tf.stack([b1, b2, tf.linalg.cross(b1, b2)], axis=-1)
+
+
+def _rotation(rotation_out, rotation, rotation_offset, rotation_scale):
+  """(Euler angles `[B, 3]`, matrix `[B, 3, 3]` or None) of the rotation outputs."""
+  offset = np.asarray(rotation_offset, np.float32).reshape([3])
+  if rotation == "euler":
+    return tf.constant(offset, rotation_out.dtype) + rotation_scale * rotation_out, None
+  rest = kinematics.euler_to_matrix(tf.constant(offset, rotation_out.dtype))
+  rest_six_d = tf.concat([rest[:, 0], rest[:, 1]], axis=-1)
+  matrix = six_d_to_matrix(rest_six_d + rotation_scale * rotation_out)
+  return tf.stop_gradient(kinematics.matrix_to_euler(matrix)), matrix
 
 
 def outputs_to_parameters(outputs, center_xyz, translation_scale_mm, rotation_scale,
                           beta_scale, lower, upper, articulation="free",
-                          rotation_offset=(0.0, 0.0, 0.0), name=None):
+                          rotation_offset=(0.0, 0.0, 0.0), rotation="euler", name=None):
   """Maps raw outputs to θ and β (module docstring).
 
   Args:
-    outputs: A tensor of shape `[B, 46]`, the encoder's outputs.
+    outputs: A tensor of shape `[B, num_outputs(rotation)]`, the encoder's outputs.
     center_xyz: A tensor of shape `[B, 3]`, the crop's reference point in mm, camera frame.
     translation_scale_mm: h, mm per unit output of the translation.
     rotation_scale: Radians per unit output of the global rotation.
@@ -42,35 +94,38 @@ def outputs_to_parameters(outputs, center_xyz, translation_scale_mm, rotation_sc
     upper: A sequence of 20 upper joint limits in radians.
     articulation: "free" or "bounded".
     rotation_offset: r_0, the Euler angles (radians) that zero outputs give.
+    rotation: "euler" or "6d" (module docstring).
     name: Optional name scope.
 
   Returns:
-    A dict: "theta" `[B, 26]` (mm and radians), "beta" `[B, 20]`.
+    A dict: "theta" `[B, 26]` (mm and radians), "beta" `[B, 20]`; with "6d" also
+    "rotation_matrix" `[B, 3, 3]`, the global rotation that θ[3:6] encodes.
   """
   with tf.name_scope(name or "outputs_to_parameters"):
     outputs = tf.convert_to_tensor(outputs)
     center_xyz = tf.convert_to_tensor(center_xyz, dtype=outputs.dtype)
     shapes.check_static(outputs, tensor_name="outputs", has_rank=2,
-                        has_dim_equals=(-1, NUM_OUTPUTS))
+                        has_dim_equals=(-1, num_outputs(rotation)))
     shapes.check_static(center_xyz, tensor_name="center_xyz", has_dim_equals=(-1, 3))
     if articulation not in ARTICULATION_MAPS:
       raise ValueError(f"articulation must be one of {ARTICULATION_MAPS}, got {articulation!r}")
     lower = np.asarray(lower, dtype=np.float32)
     upper = np.asarray(upper, dtype=np.float32)
     middle = tf.constant(0.5 * (lower + upper), dtype=outputs.dtype)
-    rotation_offset = tf.constant(np.asarray(rotation_offset, np.float32).reshape([3]),
-                                  dtype=outputs.dtype)
     half_range = tf.constant(0.5 * (upper - lower), dtype=outputs.dtype)
 
     translation_out, rotation_out, articulation_out, beta_out = tf.split(
-        outputs, [3, skeleton.NUM_GLOBAL - 3, skeleton.NUM_ARTICULATIONS, skeleton.NUM_BETA],
-        axis=-1)
+        outputs, [3, _ROTATION_OUTPUTS[rotation], skeleton.NUM_ARTICULATIONS,
+                  skeleton.NUM_BETA], axis=-1)
     if articulation == "bounded":
       articulation_out = tf.tanh(articulation_out)
-    theta = tf.concat([center_xyz + translation_scale_mm * translation_out,
-                       rotation_offset + rotation_scale * rotation_out,
+    euler, matrix = _rotation(rotation_out, rotation, rotation_offset, rotation_scale)
+    theta = tf.concat([center_xyz + translation_scale_mm * translation_out, euler,
                        middle + half_range * articulation_out], axis=-1)
-    return {"theta": theta, "beta": beta_scale * beta_out}
+    parameters = {"theta": theta, "beta": beta_scale * beta_out}
+    if matrix is not None:
+      parameters["rotation_matrix"] = matrix
+    return parameters
 
 
 @keras.saving.register_keras_serializable(package="handvol")
@@ -84,15 +139,17 @@ class PoseHead(keras.layers.Layer):
     articulation: "free" (unbounded, with the joint-limit prior) or "bounded" (tanh into the
       limits).
     rotation_offset: r_0, three Euler angles in radians: the global rotation of zero outputs.
+    rotation: "euler" (default: three Euler angles, as the paper) or "6d" (continuous).
     lower: Optional 20 lower joint limits (radians); default `handvol.hand.limits.LOWER`.
     upper: Optional 20 upper joint limits (radians); default `handvol.hand.limits.UPPER`.
 
   Call arguments:
-    outputs: `[B, 46]` encoder outputs.
+    outputs: `[B, num_outputs(rotation)]` encoder outputs (46 or 49).
     center_xyz: `[B, 3]` the crop's reference point in mm.
 
   Returns:
-    A dict with "theta" `[B, 26]` and "beta" `[B, 20]`.
+    A dict with "theta" `[B, 26]` and "beta" `[B, 20]` (and "rotation_matrix" `[B, 3, 3]` with
+    "6d").
 
   Example:
   >>> PoseHead()(tf.zeros([1, 46]), tf.constant([[0.0, 0.0, 500.0]]))["theta"][0, :3]
@@ -101,10 +158,12 @@ class PoseHead(keras.layers.Layer):
 
   def __init__(self, translation_scale_mm=150.0, rotation_scale=1.0, beta_scale=1.0,
                articulation="free", lower=None, upper=None, rotation_offset=(0.0, 0.0, 0.0),
-               **kwargs):
+               rotation="euler", **kwargs):
     super().__init__(**kwargs)
     if articulation not in ARTICULATION_MAPS:
       raise ValueError(f"articulation must be one of {ARTICULATION_MAPS}, got {articulation!r}")
+    self.num_outputs = num_outputs(rotation)
+    self.rotation = rotation
     if (lower is None) != (upper is None):
       raise ValueError("give both lower and upper, or neither (the hand model's limits)")
     self.translation_scale_mm = float(translation_scale_mm)
@@ -121,12 +180,12 @@ class PoseHead(keras.layers.Layer):
   def call(self, outputs, center_xyz):
     return outputs_to_parameters(outputs, center_xyz, self.translation_scale_mm,
                                  self.rotation_scale, self.beta_scale, self.lower, self.upper,
-                                 self.articulation, self.rotation_offset)
+                                 self.articulation, self.rotation_offset, self.rotation)
 
   def get_config(self):
     config = super().get_config()
     config.update(translation_scale_mm=self.translation_scale_mm,
                   rotation_scale=self.rotation_scale, beta_scale=self.beta_scale,
                   articulation=self.articulation, lower=self.lower, upper=self.upper,
-                  rotation_offset=self.rotation_offset)
+                  rotation_offset=self.rotation_offset, rotation=self.rotation)
     return config

@@ -157,3 +157,24 @@ def test_axis_angle_matches_scipy():
   expected = transform.Rotation.from_rotvec((angles[..., None] * axes).reshape(-1, 3)).as_matrix()
   np.testing.assert_allclose(kinematics.axis_angle_to_matrix(axes, angles).numpy(),
                              expected.reshape(7, 5, 3, 3), atol=1e-12)
+
+
+def test_matrix_to_euler_inverts_euler_to_matrix_everywhere():
+  from scipy.spatial import transform
+  rotations = transform.Rotation.random(4096, random_state=3).as_matrix()
+  locked = kinematics.euler_to_matrix(
+      tf.constant([[0.3, np.pi / 2, 1.0], [0.2, -np.pi / 2, -2.0]], tf.float64)).numpy()
+  rotations = np.concatenate([rotations, locked])
+  angles = kinematics.matrix_to_euler(tf.constant(rotations)).numpy()
+  np.testing.assert_allclose(kinematics.euler_to_matrix(angles), rotations, atol=1e-9)
+  assert np.all(np.abs(angles[:, 1]) <= np.pi / 2 + 1e-9)
+
+
+def test_a_given_global_rotation_replaces_the_euler_angles(random_pose):
+  rng = np.random.default_rng(5)
+  theta, lengths = random_pose(rng, 16), _random_lengths(rng, 16)
+  rotation = kinematics.euler_to_matrix(theta[..., 3:6])
+  zeroed = tf.concat([theta[..., :3], tf.zeros_like(theta[..., 3:6]), theta[..., 6:]], -1)
+  want = kinematics.forward_kinematics(theta, lengths)["keypoints"]
+  got = kinematics.forward_kinematics(zeroed, lengths, rotation)["keypoints"]
+  np.testing.assert_allclose(got, want, atol=1e-6)

@@ -59,3 +59,46 @@ def test_rotation_offset_is_the_rotation_of_zero_outputs():
   assert head.PoseHead.from_config(layer.get_config()).rotation_offset == list(offset)
   with pytest.raises(ValueError, match="rotation_offset"):
     head.PoseHead(rotation_offset=(0.0, 1.0))
+
+
+def _random_rotations(num, seed=0):
+  from scipy.spatial import transform
+  return transform.Rotation.random(num, random_state=seed).as_matrix().astype(np.float32)
+
+
+def test_six_d_round_trips_rotations_over_the_whole_sphere():
+  rotations = _random_rotations(4096)
+  six_d = np.concatenate([rotations[..., 0], rotations[..., 1]], axis=-1)
+  np.testing.assert_allclose(head.six_d_to_matrix(six_d), rotations, atol=1e-5)
+  # Any non-parallel pair, scaled and skewed, gives a proper rotation.
+  skewed = 3.0 * six_d + np.concatenate([np.zeros_like(six_d[:, :3]), six_d[:, :3]], axis=-1)
+  matrices = head.six_d_to_matrix(skewed).numpy()
+  np.testing.assert_allclose(matrices @ np.swapaxes(matrices, 1, 2),
+                             np.broadcast_to(np.eye(3), matrices.shape), atol=1e-5)
+  np.testing.assert_allclose(np.linalg.det(matrices), 1.0, atol=1e-5)
+  np.testing.assert_allclose(matrices[:, :, 0], rotations[:, :, 0], atol=1e-5)
+
+
+def test_six_d_head_theta_encodes_its_rotation_matrix():
+  from handvol.hand import kinematics
+  rotations = _random_rotations(512, seed=1)
+  outputs = np.zeros([512, head.num_outputs("6d")], np.float32)
+  # Zero outputs are the identity (rotation_offset 0): the outputs are the 6D minus the rest's.
+  outputs[:, 3:9] = np.concatenate([rotations[..., 0], rotations[..., 1]], axis=-1) - [
+      1, 0, 0, 0, 1, 0]
+  parameters = head.PoseHead(rotation="6d")(outputs, np.repeat(CENTER, 512, axis=0))
+  np.testing.assert_allclose(parameters["rotation_matrix"], rotations, atol=1e-5)
+  euler = parameters["theta"][:, skeleton.THETA_ROTATION]
+  np.testing.assert_allclose(kinematics.euler_to_matrix(euler), rotations, atol=1e-5)
+  assert head.num_outputs("6d") == head.NUM_OUTPUTS + 3
+  with pytest.raises(ValueError, match="rotation must be one of"):
+    head.PoseHead(rotation="quaternion")
+
+
+def test_six_d_rotation_offset_is_the_rotation_of_zero_outputs():
+  from handvol.hand import kinematics
+  offset = (0.4, -1.2, 2.9)
+  parameters = head.PoseHead(rotation="6d", rotation_offset=offset)(
+      np.zeros([1, head.num_outputs("6d")], np.float32), CENTER)
+  np.testing.assert_allclose(parameters["rotation_matrix"][0],
+                             kinematics.euler_to_matrix(np.float32(offset)), atol=1e-6)
