@@ -8,7 +8,8 @@ full width.
 
 
 def get_config():
-  synthetic = {"source": "synthetic", "subjects": "nyu_like", "label_mode": "lab6_3d"}
+  synthetic = {"source": "synthetic", "subjects": "nyu_like", "label_mode": "lab6_3d",
+               "views": "frontal"}
   return {
       "seed": 0,
       "data": {
@@ -33,7 +34,8 @@ def get_config():
           # All-21 41.5 mm against 45.9 mm with "free"; docs/training.md).
           # rotation_offset: the Euler angles of zero outputs (`handvol.model.head`).
           "head": {"translation_scale_mm": 150.0, "rotation_scale": 1.0, "beta_scale": 1.0,
-                   "rotation_offset": (0.0, 0.0, 0.0), "articulation": "bounded"},
+                   "rotation_offset": (0.0, 0.0, 0.0), "articulation": "bounded",
+                   "rotation": "euler"},
       },
       "loss": {
           # E_lim is identically 0 with bounded articulation.

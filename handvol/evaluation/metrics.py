@@ -314,3 +314,58 @@ def kmeans_f1(features, subjects, seed=KMEANS_SEED):
     _, clusters = vq.kmeans2(features, 2, iter=KMEANS_ITERATIONS, minit="++",
                              rng=np.random.default_rng(seed))
   return matched_f1(clusters, subjects)
+
+
+ROLL_BINS_DEG = ((0.0, 60.0), (60.0, 120.0), (120.0, 180.0))
+"""Bins of the hand's in-image roll |r| in degrees (`image_roll_degrees`)."""
+
+VIEW_CLASSES = ("palm", "side", "back")
+"""Which side of the hand faces the camera (`view_classes`)."""
+
+
+def image_roll_degrees(keypoints):
+  """The hand's roll in the image: the angle of wrist → middle MCP against "up".
+
+  Args:
+    keypoints: An array of shape `[F, 21, 3]` (hand21 order), xyz in mm, camera frame (x right,
+      y down).
+
+  Returns:
+    `[F]` degrees in (−180, 180]: 0 with the fingers up in the image, 90 pointing right, ±180
+    down. A direction along the optical axis (fingers at the camera) gives the angle of what
+    little remains of it in the image.
+  """
+  keypoints = _check_keypoints(keypoints, "keypoints")
+  direction = keypoints[:, skeleton.KEYPOINT_NAMES.index("middle_mcp")] - keypoints[:, 0]
+  return np.degrees(np.arctan2(direction[:, 0], -direction[:, 1]))
+
+
+def roll_bin_indices(roll_degrees, bins=ROLL_BINS_DEG):
+  """The index in `bins` of each |roll| (`[F]` ints; the last bin includes 180°)."""
+  magnitude = np.abs(np.asarray(roll_degrees, np.float64))
+  edges = np.array([low for low, _ in bins[1:]])
+  return np.searchsorted(edges, magnitude, side="right")
+
+
+def view_classes(keypoints, side_deg=45.0):
+  """Which side of each hand faces the camera: "palm", "side" or "back".
+
+  The palm's outward normal is n = (index MCP − wrist) × (little MCP − wrist) (for the right hand
+  of `handvol.hand`, whose rest pose shows the palm with n towards the camera). A frame is "palm"
+  when n is within 90° − `side_deg` of the direction to the camera, "back" when within that of
+  the opposite, and "side" otherwise.
+
+  Args:
+    keypoints: An array of shape `[F, 21, 3]`, xyz in mm, camera frame.
+    side_deg: Half-width in degrees of the band of side views about the image plane.
+
+  Returns:
+    A numpy array of `[F]` strings of `VIEW_CLASSES`.
+  """
+  keypoints = _check_keypoints(keypoints, "keypoints")
+  a, b, c = (keypoints[:, index] for index in PALM_TRIANGLE)
+  normal = np.cross(b - a, c - a)
+  towards_camera = -normal[:, 2] / np.maximum(np.linalg.norm(normal, axis=-1), 1e-12)
+  limit = np.sin(np.radians(side_deg))
+  return np.where(towards_camera > limit, "palm",
+                  np.where(towards_camera < -limit, "back", "side"))

@@ -31,6 +31,7 @@ A source entry of a config's "data" section (`frame_source`) is a dict with "sou
 arguments:
 - `{"source": "synthetic", "subjects": ..., "label_mode": ..., "num_frames": N, "seed": s}`:
   N frames of `handvol.data.synthetic.generate`, made once and held in memory; an optional
+  "views" names the viewpoints ("frontal" or "sphere", `synthetic.poses.VIEW_PRESETS`), an optional
   "him_offset_mm" sets the HIM-like wrong labels' offset (`synthetic.labels.LabelConfig`);
 - `{"source": "tfrecords", "dir": ..., "name": ...}`: shards written by
   `handvol.data.tfrecords.write_shards` (the fast path for the real datasets);
@@ -54,7 +55,6 @@ from handvol.data import nyu
 from handvol.data import records
 from handvol.data import synthetic
 from handvol.data import tfrecords
-from handvol.data.synthetic import labels as synthetic_labels
 from handvol.image import augment as augment_lib
 from handvol.image import preprocess
 from handvol.image import quadtree
@@ -264,11 +264,9 @@ def synthetic_records(num_frames, subjects, label_mode, seed, config=None):
 
 def synthetic_config(entry):
   """The `synthetic.SyntheticConfig` of a synthetic source entry: the defaults, with the
-  HIM-like wrong labels' offset of an optional "him_offset_mm"."""
-  if "him_offset_mm" in entry:
-    return synthetic.SyntheticConfig(
-        labels=synthetic_labels.LabelConfig(him_offset_mm=entry["him_offset_mm"]))
-  return synthetic.SyntheticConfig()
+  viewpoints of an optional "views" (`synthetic.poses.VIEW_PRESETS`, "frontal" by default)
+  and the HIM-like wrong labels' offset of an optional "him_offset_mm"."""
+  return synthetic.make_config(entry.get("views", "frontal"), entry.get("him_offset_mm"))
 
 
 MIN_FRAMES_FOR_BUDGET = 100

@@ -194,3 +194,30 @@ def test_subject_mean_distance_rejects_bad_input():
     metrics.subject_mean_distance(np.zeros((3, 2)), np.array([1, 2, 3]))
   with pytest.raises(ValueError, match="as many frames"):
     metrics.subject_mean_distance(np.zeros((3, 2)), np.array([1, 2, 2, 1]))
+
+
+def _rest_hand(theta_rotation=(0.0, 0.0, 0.0)):
+  from handvol.hand import bone_lengths
+  from handvol.hand import kinematics
+  theta = np.zeros([1, 26], np.float32)
+  theta[0, 2] = 500.0
+  theta[0, 3:6] = theta_rotation
+  lengths = bone_lengths.default_bone_model().mean[None].astype(np.float32)
+  return kinematics.forward_kinematics(theta, lengths)["keypoints"].numpy()
+
+
+def test_image_roll_and_view_of_known_rotations():
+  # Rest: palm to the camera, fingers up. R_z turns in the image plane (x right, y down).
+  cases = [((0.0, 0.0, 0.0), 0.0, "palm"), ((0.0, 0.0, np.pi / 2), 90.0, "palm"),
+           ((0.0, 0.0, np.pi), 180.0, "palm"), ((0.0, 0.0, -2.0), -np.degrees(2.0), "palm"),
+           ((0.0, np.pi, 0.0), 0.0, "back"), ((0.0, np.pi / 2, 0.0), 0.0, "side")]
+  for rotation, roll, view in cases:
+    keypoints = _rest_hand(rotation)
+    measured = metrics.image_roll_degrees(keypoints)[0]
+    assert abs((measured - roll + 180.0) % 360.0 - 180.0) < 1e-3, (rotation, measured)
+    assert metrics.view_classes(keypoints)[0] == view, rotation
+
+
+def test_roll_bins():
+  np.testing.assert_array_equal(
+      metrics.roll_bin_indices([0.0, -59.9, 60.0, 119.0, -150.0, 180.0]), [0, 0, 1, 1, 2, 2])

@@ -77,3 +77,37 @@ def test_same_seed_same_augmentation(scene_record):
   other = augment.augment(batch, tf.constant([1, 3]))
   np.testing.assert_array_equal(first["crop_depth"].numpy(), again["crop_depth"].numpy())
   assert not np.array_equal(first["crop_depth"].numpy(), other["crop_depth"].numpy())
+
+
+def test_a_known_point_maps_exactly_under_any_rotation_of_the_full_circle(scene_record):
+  """A marked pixel and a 3D label placed on it move together for angles over the full circle:
+  the label's projection lands on the pixel that the warp moved the mark to."""
+  batch = batch_of(scene_record, [3])
+  size = batch["crop_depth"].shape[1]
+  marked = np.zeros_like(batch["crop_depth"].numpy())
+  mark = (40, 25)  # (u, v) pixel centre
+  marked[0, mark[1], mark[0]] = 700.0
+  intrinsics = batch["crop_intrinsics"].numpy()
+  fx, fy, cx, cy = intrinsics[0]
+  xyz = np.zeros([1, 21, 3], np.float32)
+  xyz[0, 0] = [(mark[0] - cx) * 700.0 / fx, (mark[1] - cy) * 700.0 / fy, 700.0]
+  for degrees in (-179.0, -135.0, -90.0, 0.0, 45.0, 90.0, 150.0, 180.0):
+    example = dict(batch, crop_depth=tf.constant(marked), xyz=tf.constant(xyz),
+                   truth_xyz=tf.constant(xyz))
+    out = augment.apply(example, parameters(angle=math.radians(degrees)))
+    where = np.argwhere(out["crop_depth"].numpy()[0] == 700.0)
+    assert len(where) == 1, (degrees, len(where))
+    v, u = where[0]
+    projected = camera.project(out["xyz"][:, :1], out["crop_intrinsics"][:, None]).numpy()
+    np.testing.assert_allclose(projected[0, 0], [u, v], atol=0.51, err_msg=str(degrees))
+    assert 0 <= u < size and 0 <= v < size
+    np.testing.assert_allclose(out["xyz"].numpy()[0, 0, 2], 700.0, rtol=1e-6)
+
+
+def test_full_circle_sampling_covers_every_roll():
+  params = augment.sample_parameters(4096, tf.constant([1, 2]),
+                                     augment.AugmentConfig(rotation_deg=180.0))
+  degrees = np.degrees(params["angle"].numpy())
+  assert degrees.min() < -170.0 and degrees.max() > 170.0
+  counts, _ = np.histogram(degrees, bins=6, range=(-180, 180))
+  assert counts.min() > 0.8 * 4096 / 6

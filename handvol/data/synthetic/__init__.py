@@ -10,6 +10,7 @@ from handvol.data.synthetic.generator import SyntheticConfig
 from handvol.data.synthetic.generator import dataset
 from handvol.data.synthetic.generator import generate
 from handvol.data.synthetic.generator import generate_frames
+from handvol.data.synthetic.generator import make_config
 from handvol.data.synthetic.generator import render_frames
 from handvol.data.synthetic.labels import LABEL_MODES
 from handvol.data.synthetic.subjects import SUBJECT_SETS

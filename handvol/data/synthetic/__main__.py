@@ -1,33 +1,41 @@
 """Writes synthetic frames in a dataset's on-disk format.
 
-    python -m handvol.data.synthetic --out DIR --frames N --format nyu|hands2017|capture \
-        [--subjects nyu_like|handid_like|unseen_test] [--labels MODE] [--seed S]
+    python -m handvol.data.synthetic --out=DIR --frames=N --format=nyu|hands2017|capture \
+        [--subjects=nyu_like|handid_like|unseen_test] [--labels=MODE] [--views=frontal|sphere] \
+        [--seed=S]
 """
 
-import argparse
-import sys
+from absl import app
+from absl import flags
 
 from handvol.data.synthetic import export
+from handvol.data.synthetic import generator
 from handvol.data.synthetic import labels
+from handvol.data.synthetic import poses
 from handvol.data.synthetic import subjects
 
+_OUT = flags.DEFINE_string("out", None, "Output dataset folder.", required=True)
+_FRAMES = flags.DEFINE_integer("frames", None, "Number of frames.", lower_bound=1,
+                               required=True)
+_FORMAT = flags.DEFINE_enum("format", None, list(export.FORMATS), "On-disk format.",
+                            required=True)
+_SUBJECTS = flags.DEFINE_enum("subjects", "nyu_like", sorted(subjects.SUBJECT_SETS),
+                              "Subject set.")
+_LABELS = flags.DEFINE_enum("labels", None, list(labels.LABEL_MODES),
+                            f"Label mode (default: the format's usual labels, "
+                            f"{export.DEFAULT_LABEL_MODES}).")
+_VIEWS = flags.DEFINE_enum("views", "frontal", sorted(poses.VIEW_PRESETS),
+                           "Viewpoint distribution (handvol.data.synthetic.poses.VIEW_PRESETS).")
+_SEED = flags.DEFINE_integer("seed", 0, "Seed of the frames.")
 
-def main(argv=None):
-  parser = argparse.ArgumentParser(prog="python -m handvol.data.synthetic",
-                                   description=__doc__.splitlines()[0])
-  parser.add_argument("--out", required=True, help="output dataset folder")
-  parser.add_argument("--frames", type=int, required=True, help="number of frames")
-  parser.add_argument("--format", choices=export.FORMATS, required=True)
-  parser.add_argument("--subjects", default="nyu_like", choices=sorted(subjects.SUBJECT_SETS))
-  parser.add_argument("--labels", default=None, choices=labels.LABEL_MODES,
-                      help="label mode (default: the format's usual labels, "
-                      f"{export.DEFAULT_LABEL_MODES})")
-  parser.add_argument("--seed", type=int, default=0)
-  args = parser.parse_args(argv)
-  written = export.write_dataset(args.out, args.frames, args.format, args.subjects, args.labels,
-                                 args.seed)
-  print(f"wrote {written} frames ({args.format}) to {args.out}")
+
+def main(argv):
+  del argv
+  written = export.write_dataset(_OUT.value, _FRAMES.value, _FORMAT.value, _SUBJECTS.value,
+                                 _LABELS.value, _SEED.value,
+                                 config=generator.make_config(_VIEWS.value))
+  print(f"wrote {written} frames ({_FORMAT.value}) to {_OUT.value}")
 
 
 if __name__ == "__main__":
-  sys.exit(main())
+  app.run(main)

@@ -55,6 +55,24 @@ class SyntheticConfig:
   batch_size: int = 32
 
 
+def make_config(views="frontal", him_offset_mm=None):
+  """A `SyntheticConfig` of the defaults with a named viewpoint distribution and, optionally,
+  the HIM-like wrong labels' offset.
+
+  Args:
+    views: A name of `poses.VIEW_PRESETS` ("frontal", "sphere").
+    him_offset_mm: Optional `labels.LabelConfig.him_offset_mm`.
+
+  Returns:
+    A `SyntheticConfig`.
+  """
+  if views not in poses.VIEW_PRESETS:
+    raise ValueError(f"views must be one of {sorted(poses.VIEW_PRESETS)}, got {views!r}")
+  label_config = (labels_lib.LabelConfig() if him_offset_mm is None
+                  else labels_lib.LabelConfig(him_offset_mm=him_offset_mm))
+  return SyntheticConfig(view=poses.VIEW_PRESETS[views], labels=label_config)
+
+
 def _pose_batch(subjects, config, rng):
   """Poses, skeletons and wrong labels of one batch (numpy, camera frame, mm)."""
   num = len(subjects)

@@ -10,7 +10,10 @@ A fraction f of an angle's range means f·upper limit for f ≥ 0 and −f·lowe
 turns a finger radially (towards the thumb) and the thumb palmar.
 
 Viewpoints: the hand's palm or back faces the camera, tilted within a cone and rolled about the
-optical axis, at 400-800 mm.
+optical axis, at 400-800 mm. `VIEW_PRESETS` names two: "frontal" (the defaults: a cone of 50°,
+roll ±60°, fingers roughly up) and "sphere" (a cone of 90° on both sides and any roll: the palm's
+normal uniform on the whole sphere, so palm, back and side views, fingers towards and away from
+the camera, pointing sideways and down).
 """
 
 import dataclasses
@@ -83,6 +86,13 @@ class ViewConfig:
   image_margin: float = 0.2
   wrist_flexion_deg: tuple = (-40.0, 40.0)
   wrist_deviation_deg: tuple = (-20.0, 20.0)
+
+
+VIEW_PRESETS = {
+    "frontal": ViewConfig(),
+    "sphere": ViewConfig(cone_deg=90.0, roll_deg=180.0),
+}
+"""Named viewpoint distributions (module docstring)."""
 
 
 def _fraction_table(name):

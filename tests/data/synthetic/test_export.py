@@ -1,6 +1,8 @@
 """Synthetic frames written in the datasets' formats read back through the real readers."""
 
 import dataclasses
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -9,7 +11,6 @@ from handvol.data import capture
 from handvol.data import hands2017
 from handvol.data import nyu
 from handvol.data import records
-from handvol.data.synthetic import __main__ as cli
 from handvol.data.synthetic import export
 from handvol.data.synthetic import generator
 
@@ -69,11 +70,15 @@ def test_capture_round_trip_keeps_the_clicks_and_visibility(tmp_path):
     assert frame["subject"] == record["subject"]
 
 
-def test_command_line_writes_the_format(tmp_path, capsys):
-  cli.main(["--out", str(tmp_path), "--frames", "2", "--format", "capture", "--seed", "3",
-            "--subjects", "unseen_test"])
-  assert "wrote 2 frames" in capsys.readouterr().out
+def test_command_line_writes_the_format(tmp_path):
+  command = [sys.executable, "-m", "handvol.data.synthetic", f"--out={tmp_path}", "--frames=2",
+             "--format=capture", "--seed=3", "--subjects=unseen_test", "--views=sphere"]
+  done = subprocess.run(command, capture_output=True, text=True, check=False)
+  assert done.returncode == 0, done.stderr[-2000:]
+  assert "wrote 2 frames" in done.stdout
   frames = list(capture.read_frames(str(tmp_path)))
   assert len(frames) == 2
-  with pytest.raises(SystemExit):
-    cli.main(["--out", str(tmp_path), "--frames", "2", "--format", "png"])
+  bad = subprocess.run(command[:-4] + ["--format=png"], capture_output=True, text=True,
+                       check=False)
+  assert bad.returncode != 0
+  assert "--format" in bad.stderr and "png" in bad.stderr
