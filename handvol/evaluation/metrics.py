@@ -347,7 +347,7 @@ def roll_bin_indices(roll_degrees, bins=ROLL_BINS_DEG):
   return np.searchsorted(edges, magnitude, side="right")
 
 
-def view_classes(keypoints, side_deg=45.0):
+def view_classes(keypoints, side_deg=30.0):
   """Which side of each hand faces the camera: "palm", "side" or "back".
 
   The palm's outward normal is n = (index MCP − wrist) × (little MCP − wrist) (for the right hand
@@ -357,7 +357,9 @@ def view_classes(keypoints, side_deg=45.0):
 
   Args:
     keypoints: An array of shape `[F, 21, 3]`, xyz in mm, camera frame.
-    side_deg: Half-width in degrees of the band of side views about the image plane.
+    side_deg: Half-width in degrees of the band of side views about the image plane (30°: a
+      normal uniform on the sphere is then "side" in half of the frames, "palm" and "back" in
+      a quarter each).
 
   Returns:
     A numpy array of `[F]` strings of `VIEW_CLASSES`.
