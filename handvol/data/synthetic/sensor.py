@@ -7,8 +7,11 @@ edges and depth jumps, at grazing angles and in random holes, and an optional ba
 """
 
 import dataclasses
+import json
+import pathlib
 
 import numpy as np
+from scipy import ndimage
 
 
 @dataclasses.dataclass(frozen=True)
@@ -159,3 +162,238 @@ def _keep_probability(padded, index, cos_pixels, config):
     keep = (cos_pixels >= config.grazing_cos).astype(np.float32)
   keep *= (1.0 - config.dropout) * np.where(edge, 1.0 - config.edge_drop, 1.0)
   return keep
+
+
+# Depth cameras (`cameras.json`): each camera's intrinsics, depth unit and range are data, and
+# its kind picks one of three sensor models. A model turns a clean z-buffer (mm) into the
+# camera's 16-bit counts:
+#   structured light (Kinect v1): depth from the disparity d = f·b/z between the IR camera and a
+#     projector b mm along +x, quantised in disparity (so depth steps grow as z²); the
+#     projector's shadow (surfaces it cannot see) left of near objects; holes at depth edges;
+#   active stereo (RealSense D4xx, SR300): the same triangulation with a second imager at +x:
+#     the band it does not see (image's left edge, left of near objects), finer disparity steps,
+#     and edge fattening (a near edge bleeds a few pixels onto the background);
+#   time of flight (Kinect v2, Azure Kinect): noise linear in z, flying pixels (mixtures of a
+#     near and a far depth) on depth edges, and multipath (light bounced off nearby surfaces
+#     lengthens the path: pixels behind their neighbourhood read farther).
+
+CAMERAS_PATH = pathlib.Path(__file__).with_name("cameras.json")
+SENSOR_KINDS = ("structured_light", "active_stereo", "time_of_flight")
+CAMERA_FIELDS = ("kind", "width", "height", "intrinsics", "depth_unit_mm", "range_mm")
+KIND_PARAMETERS = {
+    "structured_light": ("baseline_mm", "disparity_step_px", "disparity_noise_px",
+                         "edge_jump_mm", "edge_drop", "grazing_cos", "dropout"),
+    "active_stereo": ("baseline_mm", "disparity_step_px", "disparity_noise_px", "edge_jump_mm",
+                      "edge_drop", "grazing_cos", "dropout"),
+    "time_of_flight": ("noise_mm", "noise_per_m_mm", "edge_jump_mm", "flying_prob",
+                       "multipath_gain", "multipath_max_mm", "multipath_radius_px",
+                       "grazing_cos", "dropout"),
+}
+"""The parameters each kind's entry must give (units in their names; probabilities 0–1)."""
+
+FATTENING_PX = 2
+"""Active stereo: how far (pixels along the row) a near edge bleeds onto the background."""
+FATTENING_PROB = 0.5
+"""Active stereo: chance that a background pixel within `FATTENING_PX` of a near edge takes
+the edge's depth."""
+MAX_COUNT = np.iinfo(np.uint16).max
+
+
+@dataclasses.dataclass(frozen=True)
+class Camera:
+  """A depth camera (one entry of `cameras.json`).
+
+  Attributes:
+    name: The entry's key.
+    kind: One of `SENSOR_KINDS`.
+    width, height: Image size (pixels).
+    intrinsics: (fx, fy, cx, cy) in pixels.
+    depth_unit_mm: mm per count of the camera's 16-bit depth frames.
+    range_mm: (near, far): depths outside read 0 (no measurement).
+    parameters: The kind's `KIND_PARAMETERS`, name → float.
+    description: What the entry models.
+  """
+  name: str
+  kind: str
+  width: int
+  height: int
+  intrinsics: tuple
+  depth_unit_mm: float
+  range_mm: tuple
+  parameters: dict
+  description: str = ""
+
+
+def load_cameras(path=CAMERAS_PATH):
+  """Reads a cameras file (the format of `cameras.json`) into `{name: Camera}`.
+
+  Raises:
+    ValueError: An entry lacks a field or a parameter of its kind, or has an unknown kind, or
+      bad intrinsics, unit or range; the message names the file and the key.
+  """
+  with open(path, encoding="utf-8") as f:
+    entries = json.load(f)
+  cameras = {}
+  for name, entry in entries.items():
+    if name.startswith("_"):
+      continue
+    where = f"{path}: camera {name!r}"
+    missing = [key for key in CAMERA_FIELDS if key not in entry]
+    if missing:
+      raise ValueError(f"{where} lacks {missing}")
+    if entry["kind"] not in SENSOR_KINDS:
+      raise ValueError(f"{where}: kind must be one of {SENSOR_KINDS}, got {entry['kind']!r}")
+    needed = KIND_PARAMETERS[entry["kind"]]
+    missing = [key for key in needed if key not in entry]
+    if missing:
+      raise ValueError(f"{where} lacks the {entry['kind']} parameters {missing}")
+    if len(entry["intrinsics"]) != 4 or min(entry["intrinsics"][:2]) <= 0:
+      raise ValueError(f"{where}: intrinsics must be (fx, fy, cx, cy) with fx, fy > 0, got "
+                       f"{entry['intrinsics']}")
+    near, far = entry["range_mm"]
+    if entry["depth_unit_mm"] <= 0 or not 0 < near < far:
+      raise ValueError(f"{where}: depth_unit_mm must be > 0 and range_mm 0 < near < far, got "
+                       f"{entry['depth_unit_mm']} and {entry['range_mm']}")
+    cameras[name] = Camera(name=name, kind=entry["kind"], width=int(entry["width"]),
+                           height=int(entry["height"]),
+                           intrinsics=tuple(float(x) for x in entry["intrinsics"]),
+                           depth_unit_mm=float(entry["depth_unit_mm"]),
+                           range_mm=(float(near), float(far)),
+                           parameters={key: float(entry[key]) for key in needed},
+                           description=entry.get("description", ""))
+  return cameras
+
+
+CAMERAS = load_cameras()
+"""The cameras of `cameras.json`, by name."""
+
+
+def get_camera(name):
+  """The `Camera` called `name` in `CAMERAS` (ValueError naming the known ones otherwise)."""
+  if name not in CAMERAS:
+    raise ValueError(f"camera must be one of {sorted(CAMERAS)}, got {name!r}")
+  return CAMERAS[name]
+
+
+def depth_edges(depth, jump_mm):
+  """`[H, W]` bool: surface pixels (depth > 0, mm) with a 4-neighbour that is empty or differs
+  by more than `jump_mm`; pixels at the image border count their outside as empty."""
+  padded = np.pad(depth, 1)
+  centre = padded[1:-1, 1:-1]
+  edge = np.zeros(depth.shape, bool)
+  for neighbour in (padded[:-2, 1:-1], padded[2:, 1:-1], padded[1:-1, :-2], padded[1:-1, 2:]):
+    edge |= (neighbour == 0) | (np.abs(neighbour - centre) > jump_mm)
+  return edge & (centre > 0)
+
+
+def second_view_shadow(depth, focal_px, baseline_mm):
+  """`[H, W]` bool: surface pixels that a second view `baseline_mm` along +x cannot see.
+
+  A pixel at column u with disparity D = f·b/z appears in the second view at u − D. Sweeping
+  each row from the right, a pixel is seen only if it lands left of every pixel to its right
+  (a nearer surface to its right covers it otherwise: the shadow lies left of near objects);
+  pixels landing left of the second image (u − D < −½) are unseen too.
+  """
+  width = depth.shape[1]
+  surface = depth > 0
+  disparity = np.where(surface, focal_px * baseline_mm / np.where(surface, depth, 1.0), 0.0)
+  second = np.where(surface, np.arange(width)[None, :] - disparity, np.inf)
+  right_min = np.minimum.accumulate(second[:, ::-1], axis=1)[:, ::-1]
+  right_min = np.concatenate([right_min[:, 1:], np.full((depth.shape[0], 1), np.inf)], axis=1)
+  return surface & ((second >= right_min) | (second < -0.5))
+
+
+def _triangulated(depth, camera, rng):
+  """Depth (mm) re-measured through a noisy disparity quantised to `disparity_step_px`."""
+  p = camera.parameters
+  focal_baseline = camera.intrinsics[0] * p["baseline_mm"]
+  surface = depth > 0
+  disparity = focal_baseline / np.where(surface, depth, 1.0)
+  disparity = disparity + p["disparity_noise_px"] * rng.standard_normal(depth.shape)
+  step = p["disparity_step_px"]
+  disparity = np.maximum(np.round(disparity / step), 1.0) * step
+  return np.where(surface, focal_baseline / disparity, 0.0)
+
+
+def _fattened(depth, jump_mm, rng):
+  """Active stereo's edge fattening: background pixels up to `FATTENING_PX` along the row from
+  a nearer surface take its depth with chance `FATTENING_PROB` (depth mm, 0 = none)."""
+  far = np.where(depth > 0, depth, np.inf)
+  nearest = ndimage.minimum_filter1d(far, 2 * FATTENING_PX + 1, axis=1, mode="constant",
+                                     cval=np.inf)
+  bleed = (depth > 0) & (depth - nearest > jump_mm) & (rng.random(depth.shape) < FATTENING_PROB)
+  return np.where(bleed, nearest, depth)
+
+
+def _flying_and_multipath(depth, camera, rng):
+  """Time of flight's flying pixels and multipath bias on clean depth (mm, 0 = none)."""
+  p = camera.parameters
+  surface = depth > 0
+  radius = int(p["multipath_radius_px"])
+  size = 2 * radius + 1
+  weight = ndimage.uniform_filter(surface.astype(np.float64), size, mode="constant")
+  local = ndimage.uniform_filter(depth.astype(np.float64), size, mode="constant")
+  local = local / np.maximum(weight, 1e-9)
+  bias = np.clip(p["multipath_gain"] * (depth - local), 0.0, p["multipath_max_mm"])
+  measured = depth + np.where(surface, bias, 0.0)
+  # A pixel straddling a depth edge mixes its own return with its farthest neighbour's.
+  padded = np.pad(depth, 1)
+  farthest = np.maximum.reduce([padded[:-2, 1:-1], padded[2:, 1:-1], padded[1:-1, :-2],
+                                padded[1:-1, 2:]])
+  flying = (surface & (farthest - depth > p["edge_jump_mm"])
+            & (rng.random(depth.shape) < p["flying_prob"]))
+  mix = rng.random(depth.shape)
+  return np.where(flying, mix * depth + (1.0 - mix) * farthest, measured)
+
+
+def _kept(depth, cos_incidence, camera, rng):
+  """`[H, W]` bool: the pixels the camera measures at all (grazing angles, random dropout, and
+  for triangulating cameras the chance of losing a pixel on a depth edge)."""
+  p = camera.parameters
+  keep = (depth > 0) & (cos_incidence >= p["grazing_cos"]) & (
+      rng.random(depth.shape) >= p["dropout"])
+  if "edge_drop" in p:
+    edge = depth_edges(depth, p["edge_jump_mm"])
+    keep &= ~(edge & (rng.random(depth.shape) < p["edge_drop"]))
+  return keep
+
+
+def measure(depth, cos_incidence, camera, rng):
+  """Turns a clean z-buffer into what `camera` (a `Camera`) records.
+
+  Args:
+    depth: `[H, W]` clean depth in mm, 0 where no surface (the camera's image size).
+    cos_incidence: `[H, W]` cosine of incidence of each hit (0 where no surface).
+    camera: A `Camera`.
+    rng: A `numpy.random.Generator`.
+
+  Returns:
+    A dict: "counts" `[H, W]` uint16, the camera's frame in `camera.depth_unit_mm` (0 = no
+    measurement); "depth_mm" `[H, W]` float32, the same in mm.
+
+  Raises:
+    ValueError: `depth` is not the camera's image size.
+  """
+  depth = np.asarray(depth, np.float64)
+  if depth.shape != (camera.height, camera.width):
+    raise ValueError(f"depth must have the shape {(camera.height, camera.width)} of camera "
+                     f"{camera.name!r}, got {depth.shape}")
+  cos_incidence = np.asarray(cos_incidence, np.float64)
+  keep = _kept(depth, cos_incidence, camera, rng)
+  p = camera.parameters
+  if camera.kind == "time_of_flight":
+    measured = _flying_and_multipath(depth, camera, rng)
+    measured = measured + (p["noise_mm"] + p["noise_per_m_mm"] * measured / 1000.0) * (
+        rng.standard_normal(depth.shape))
+  else:
+    keep &= ~second_view_shadow(depth, camera.intrinsics[0], p["baseline_mm"])
+    if camera.kind == "active_stereo":
+      depth = _fattened(np.where(keep, depth, 0.0), p["edge_jump_mm"], rng)
+      keep = depth > 0
+    measured = _triangulated(depth, camera, rng)
+  near, far = camera.range_mm
+  keep &= (measured >= near) & (measured <= far)
+  counts = np.where(keep, np.round(measured / camera.depth_unit_mm), 0)
+  counts = np.clip(counts, 0, MAX_COUNT).astype(np.uint16)
+  return {"counts": counts,
+          "depth_mm": (counts * np.float32(camera.depth_unit_mm)).astype(np.float32)}
