@@ -33,9 +33,11 @@ def get_config():
           # labelled fingertips by over-bending the fingers of a wrongly rotated hand (measured:
           # All-21 41.5 mm against 45.9 mm with "free"; docs/training.md).
           # rotation_offset: the Euler angles of zero outputs (`handvol.model.head`).
+          # rotation "6d": continuous, unlike Euler angles (measured: All-21 37.2 mm against
+          # 41.3 mm with "euler" on this config; docs/training.md).
           "head": {"translation_scale_mm": 150.0, "rotation_scale": 1.0, "beta_scale": 1.0,
                    "rotation_offset": (0.0, 0.0, 0.0), "articulation": "bounded",
-                   "rotation": "euler"},
+                   "rotation": "6d"},
       },
       "loss": {
           # E_lim is identically 0 with bounded articulation.
