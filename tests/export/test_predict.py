@@ -68,6 +68,8 @@ def test_checkpoint_and_export_predict_alike(trained_like, checkpoint, frames, t
   from_export = _run(trained_like[1], folder, tmp_path / "export")
   from_checkpoint = _run(checkpoint, folder, tmp_path / "checkpoint")
   assert len(from_export) == len(from_checkpoint) == len(list(pathlib.Path(folder).glob("*.png")))
+  assert ([(a["file"], a["valid"]) for a in from_export]
+          == [(b["file"], b["valid"]) for b in from_checkpoint])
   for a, b in zip(from_export, from_checkpoint, strict=True):
     np.testing.assert_allclose(a["joints_xyz"], b["joints_xyz"], atol=2e-3)
 
