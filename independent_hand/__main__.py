@@ -72,8 +72,10 @@ def main(argv):
   frames = (scene.sample_frame(_SEED.value, k, _SUBJECTS.value, _VIEWS.value, camera)
             for k in range(_FRAMES.value))
   run_info = {"seed": _SEED.value, "views": _VIEWS.value, "subjects": _SUBJECTS.value}
-  written = writer.write_folder(_OUT.value, _progress(frames, _FRAMES.value), camera, run_info)
-  print(f"wrote {written} frames to {_OUT.value}")
+  start = time.monotonic()
+  sidecar = writer.write_folder(_OUT.value, _progress(frames, _FRAMES.value), camera, run_info)
+  print(f"wrote {len(sidecar['frames'])} frames to {_OUT.value} in "
+        f"{time.monotonic() - start:.1f} s: {writer.summary(sidecar)}")
 
 
 if __name__ == "__main__":

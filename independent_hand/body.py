@@ -1,6 +1,7 @@
 """The hand's surface as a union of quadric primitives: ellipsoids and elliptic frusta.
 
-- Palm: five ellipsoids (palm body, knuckle ridge, thenar and hypothenar eminences, carpus).
+- Palm: five ellipsoids (palm body, knuckle ridge, thenar and hypothenar eminences, carpus),
+  and a flat one for the first web space between thumb and index that follows the thumb.
 - Fingers: per segment an elliptic frustum (flat section, half-depth `SECTION_DEPTH_RATIO` of the
   half-width, tapering per segment), an ellipsoid "knuckle" at every joint, and a fingertip
   ellipsoid centred on the tip keypoint reaching `TIP_CAP_MM` beyond it.
@@ -38,6 +39,8 @@ FOREARM_SECTION_MM = (25.0, 17.0)
 """Radial half-width and palmar half-depth of the forearm at the wrist (scale 1)."""
 FOREARM_RATIO = 1.3
 """Forearm section at its far end over that at the wrist."""
+WEB_HALF_THICKNESS_MM = 7.0
+"""Half thickness of the first web space (the skin between thumb and index), scale 1."""
 KNUCKLE_INFLATE = 1.06
 """A joint's knuckle ellipsoid over the larger of the two sections that meet there."""
 
@@ -108,6 +111,25 @@ def _finger(subject, finger, points, frames):
   return ellipsoids, frusta, radii
 
 
+def _web(subject, thumb, index_mcp):
+  # The first web space: a flat ellipsoid spanning the thumb MCP, the index MCP and the thumb
+  # CMC, so that the thumb grows out of the hand rather than from the wrist; it follows the
+  # thumb's pose.
+  cmc, mcp = thumb[0], thumb[1]
+  span = index_mcp - mcp
+  long_axis = span / np.linalg.norm(span)
+  normal = np.cross(span, cmc - mcp)
+  if np.linalg.norm(normal) < 1e-6 * np.linalg.norm(span) ** 2:
+    normal = anatomy.PALMAR - (anatomy.PALMAR @ long_axis) * long_axis
+  normal /= np.linalg.norm(normal)
+  centre = 0.4 * mcp + 0.4 * index_mcp + 0.2 * cmc
+  across = np.cross(normal, long_axis)
+  reach = abs((cmc - centre) @ across)
+  radii = np.array([0.5 * np.linalg.norm(span), max(reach, 8.0 * subject.scale),
+                    WEB_HALF_THICKNESS_MM * subject.scale * subject.palm_thickness])
+  return centre, np.stack([long_axis, across, normal], axis=1), radii
+
+
 def _forearm(subject, pose, length_mm):
   frame = kinematics.forearm_frame(pose.wrist_flexion_deg, pose.wrist_deviation_deg)
   axes = np.stack([frame[:, 0], frame[:, 2], -frame[:, 1]], axis=1)
@@ -130,6 +152,8 @@ def build(subject, pose, forearm_length_mm):
   ellipsoids = _palm(subject)
   caps, forearm = _forearm(subject, pose, forearm_length_mm)
   ellipsoids += caps
+  ellipsoids.append(_web(subject, points[list(names.FINGER_KEYPOINTS["thumb"])],
+                         points[names.FINGER_KEYPOINTS["index"][0]]))
   frusta = [forearm]
   joint_radii = np.zeros(names.NUM_KEYPOINTS)
   joint_radii[names.WRIST] = subject.scale * PALM_ELLIPSOIDS["carpus"][1][2]

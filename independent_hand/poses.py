@@ -9,8 +9,12 @@ apart), "fist", "point" (index out, the others curled), "pinch" (thumb and index
 together, the other three relaxed) and "random" (every joint uniform within `LIMITS_DEG`, the
 last joint coupled to the middle one as tendons couple them). The thumb's angles were set by a
 grid search over its joints: in "pinch" its tip centre lies 14 mm (two pulps) from the index
-tip's, in "fist" and "point" its pulp rests on the curled index and middle fingers. Named kinds get Gaussian noise of
-`NOISE_DEG` on every angle. All angles are clipped to `LIMITS_DEG`.
+tip's, in "fist" and "point" its pulp rests on the curled index and middle fingers. Named kinds
+get Gaussian noise of `NOISE_DEG` on every angle. All angles are clipped to `LIMITS_DEG`.
+
+Thumb semantics (`kinematics`): CMC flexion swings the thumb across the palm towards the little
+finger; positive CMC abduction lifts it out of the palm plane towards the palmar side (palmar
+abduction), negative brings it into the plane beside the index.
 """
 
 import dataclasses

@@ -1,9 +1,11 @@
 """A light depth-sensor model of this package's own (a structured-light camera, roughly).
 
-Parameters are the fields of `SensorConfig`. From the clean z-buffer and the incidence cosines of `raycast.render`:
+Parameters are the fields of `SensorConfig`. From the clean z-buffer and the incidence cosines
+of `raycast.render`:
 - noise: per pixel Gaussian σ(z) = `noise_base_mm` + `noise_quad_mm`·(z / 1 m)², plus a smooth
-  offset field (a coarse Gaussian grid of SD `blob_sd_mm` every `blob_cell_px` pixels, upsampled bilinearly) that bends
-  surfaces by a millimetre or so, as a real sensor's low-frequency error does;
+  offset field (a coarse Gaussian grid of SD `blob_sd_mm` every `blob_cell_px` pixels,
+  upsampled bilinearly) that bends surfaces by a millimetre or so, as a real sensor's
+  low-frequency error does;
 - grazing incidence: a pixel is lost with probability 1 where |cos| < `grazing_cos[0]`,
   falling linearly to 0 at `grazing_cos[1]`;
 - edges: a pixel on the far side of a depth jump (a 4-neighbour nearer by more than

@@ -52,7 +52,7 @@ def write_folder(out_dir, frames, camera, run_info):
     run_info: A JSON-ready dict (seed, view mode, ...) stored at the top of `views.json`.
 
   Returns:
-    The number of frames written.
+    The contents of `views.json` (a dict; its "frames" hold one entry per frame written).
   """
   os.makedirs(os.path.join(out_dir, DEPTH_DIR), exist_ok=True)
   entries, views = [], []
@@ -69,4 +69,15 @@ def write_folder(out_dir, frames, camera, run_info):
              "image_size": [camera.width, camera.height], "frames": views}
   with open(os.path.join(out_dir, VIEWS_FILE), "w", encoding="utf-8") as f:
     json.dump(sidecar, f, indent=1)
-  return len(entries)
+  return sidecar
+
+
+def summary(sidecar):
+  """One line on what a run holds: frames per view class and |roll| bin, visible keypoints."""
+  frames = sidecar["frames"]
+  classes = {view: sum(f["view"] == view for f in frames) for view in ("palm", "back", "side")}
+  roll = np.abs([f["roll_deg"] for f in frames])
+  bins = np.histogram(roll, [0.0, 60.0, 120.0, 180.0])[0]
+  return (f"{len(frames)} frames; views " + ", ".join(f"{k} {v}" for k, v in classes.items())
+          + f"; |roll| 0-60/60-120/120-180: {'/'.join(str(b) for b in bins)}"
+          + f"; roll SD {np.std([f['roll_deg'] for f in frames]):.0f} deg")

@@ -4,8 +4,8 @@
         [--seed 0] [--views sphere] [--per_view 3]
 
 Per frame: the measured depth image cropped around the hand (near = yellow, far = blue over the
-joints' depths ± 20 mm; no measurement = white), the 21 true joints and bones coloured by finger (a hollow marker where the
-joint is hidden), and a title with the view class, pose kind, true roll and distance. The frames
+joints' depths ± 20 mm; no measurement = white), the 21 true joints and bones coloured by
+finger (a hollow marker where the joint is hidden), and a title with the view class, pose kind, true roll and distance. The frames
 are the first of the run that give `per_view` palm, back and side views of distinct pose kinds.
 """
 
