@@ -31,7 +31,7 @@ LIMITS_DEG = {
 """Lower and upper limits of each angle, degrees (own round values of active ranges of motion)."""
 
 _OPEN = (4.0, 0.0, 6.0, 4.0)
-_CURLED = (82.0, 0.0, 98.0, 58.0)
+_CURLED = (86.0, 0.0, 102.0, 68.0)
 _RELAXED = (30.0, 0.0, 40.0, 25.0)
 PROTOTYPES_DEG = {
     "open": {"thumb": (0.0, -10.0, 5.0, 5.0), "index": _OPEN, "middle": _OPEN, "ring": _OPEN,
