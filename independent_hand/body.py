@@ -188,6 +188,8 @@ def inside(body, points):
     `[N]` bool.
   """
   points = np.asarray(points, np.float64)
+  if points.ndim != 2 or points.shape[1] != 3:
+    raise ValueError(f"points must have shape [N, 3] (mm), got {points.shape}")
   local = np.einsum("eji,nej->nei", body.ellipsoid_axes,
                     points[:, None, :] - body.ellipsoid_centres[None])
   in_ellipsoid = np.sum((local / body.ellipsoid_radii) ** 2, axis=-1) < 1.0

@@ -34,6 +34,8 @@ class Camera:
   def project(self, points):
     """`[N, 3]` camera-frame points (mm) → `[N, 2]` pixels (u, v)."""
     points = np.asarray(points, np.float64)
+    if points.ndim != 2 or points.shape[1] != 3:
+      raise ValueError(f"points must have shape [N, 3] (mm, camera frame), got {points.shape}")
     return np.stack([self.fx * points[:, 0] / points[:, 2] + self.cx,
                      self.fy * points[:, 1] / points[:, 2] + self.cy], axis=1)
 

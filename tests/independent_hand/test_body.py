@@ -122,3 +122,11 @@ def test_frontal_views_fill_the_image_with_a_hand():
   assert frame.depth.shape == (480, 640)
   assert 3000 < np.count_nonzero(frame.depth) < 0.5 * frame.depth.size
   assert views.DEPTH_RANGE_MM[0] <= frame.meta["distance_mm"]
+
+
+def test_point_arrays_of_the_wrong_shape_are_refused():
+  frame = scene.sample_frame(0, 0, 6, "sphere", render=False)
+  with pytest.raises(ValueError, match=r"points must have shape \[N, 3\]"):
+    body.inside(frame.body, np.zeros((4, 2)))
+  with pytest.raises(ValueError, match=r"points must have shape \[N, 3\]"):
+    CAMERA.project(np.zeros(3))
