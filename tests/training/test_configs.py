@@ -57,3 +57,16 @@ def test_default_builds_the_configured_model():
   assert set(model.enabled_terms) == {t for t, w in config["loss"]["weights"].items() if w}
   with pytest.raises(ValueError, match="strategy"):
     trainer.distribution_strategy("tpu")
+
+
+def test_sphere_differs_from_default_only_in_views_and_rotation():
+  default, sphere = configs.load("default"), configs.load("sphere")
+  assert configs.validate(sphere) is not None
+  for split in (sphere["data"]["train"][0], sphere["data"]["validation"],
+                sphere["data"]["test"]):
+    assert split["views"] == "sphere"
+  assert sphere["data"]["augment"]["rotation_deg"] == 180.0
+  for entry in (*sphere["data"]["train"], sphere["data"]["validation"], sphere["data"]["test"]):
+    entry["views"] = "frontal"
+  sphere["data"]["augment"]["rotation_deg"] = default["data"]["augment"]["rotation_deg"]
+  assert sphere == default
