@@ -1,8 +1,8 @@
 """Where does the study's loss take a prediction? Per-frame fits from the truth or a network.
 
-    python scripts/fit_per_frame.py --configurations e1/full,e2/full,e2/no_dissim \
-        [--frames 64] [--steps 300] [--fit theta,beta] [--start truth|mean_hand|MODEL.keras] \
-        [--set KEY=VALUE ...] [--sweep KEY=V1,V2,...]
+    python scripts/fit_per_frame.py --configurations=e1/full,e2/full,e2/no_dissim \
+        [--frames=64] [--steps=300] [--learning_rate=0.01] [--fit=theta,beta] \
+        [--start=truth|mean_hand|MODEL.keras] [--set=KEY=VALUE ...] [--sweep=KEY=V1,V2,...]
 
 The reproduction study (`docs/reproduction.md`) trains networks on its configurations' losses.
 This takes the network out: for frames of each configuration's test set (the clean set for E1,
@@ -24,17 +24,16 @@ set), bone-length F1 and how far apart the two subjects' mean bone lengths are
 repeats each fit for every value of one setting.
 
 Examples. What the study's losses do to the truth:
-    python scripts/fit_per_frame.py --configurations e1/full,e2/full,e2/no_dissim
+    python scripts/fit_per_frame.py --configurations=e1/full,e2/full,e2/no_dissim
 Can the image tell the two test hands apart (β alone, from the mean hand, image and prior only):
-    python scripts/fit_per_frame.py --configurations e1/full --fit beta --start mean_hand \
-        --set loss.weights.joint=0.0 --set loss.weights.collision=0.0 \
-        --sweep loss.weights.bone=1e-2,3e-3,1e-3,3e-4,1e-4,0.0
+    python scripts/fit_per_frame.py --configurations=e1/full --fit=beta --start=mean_hand \
+        --set=loss.weights.joint=0.0 --set=loss.weights.collision=0.0 \
+        --sweep=loss.weights.bone=1e-2,3e-3,1e-3,3e-4,1e-4,0.0
 Does E2's loss take the trained E2 model's predictions to the surface:
-    python scripts/fit_per_frame.py --configurations e2/full \
-        --start runs/reproduction/e2/full/checkpoints/last.keras
+    python scripts/fit_per_frame.py --configurations=e2/full \
+        --start=runs/reproduction/e2/full/checkpoints/last.keras
 """
 
-import argparse
 import dataclasses
 import os
 import sys
@@ -42,6 +41,8 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from absl import app  # pylint: disable=wrong-import-position
+from absl import flags  # pylint: disable=wrong-import-position
 import keras  # pylint: disable=wrong-import-position
 import numpy as np  # pylint: disable=wrong-import-position
 
@@ -58,6 +59,18 @@ from handvol.training import trainer  # pylint: disable=wrong-import-position
 
 STARTS = ("truth", "mean_hand")
 """The named starts; anything else is a model file."""
+
+_CONFIGURATIONS = flags.DEFINE_list("configurations", ["e1/full", "e2/full", "e2/no_dissim"],
+                                    "Study configuration keys to fit.")
+_FRAMES = flags.DEFINE_integer("frames", 64, "Frames of each test set.", lower_bound=2)
+_STEPS = flags.DEFINE_integer("steps", 300, "Adam steps per fit.", lower_bound=0)
+_LEARNING_RATE = flags.DEFINE_float("learning_rate", 0.01, "Adam's learning rate.")
+_FIT = flags.DEFINE_list("fit", ["theta", "beta"], f"Parameters fitted, some of {fitting.FITTED}.")
+_START = flags.DEFINE_string("start", "truth",
+                             f"One of {STARTS} or a trained model's .keras file.")
+_SET = flags.DEFINE_multi_string("set", [], "Setting KEY=VALUE for every configuration "
+                                 "(repeatable).")
+_SWEEP = flags.DEFINE_string("sweep", None, "KEY=V1,V2,...: each fit once per value.")
 
 
 def study_test_frames(test_name, num_frames):
@@ -122,71 +135,78 @@ def parse_sweep(sweep):
   return [f"{key}={value}" for value in values.split(",")]
 
 
-def main():
-  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument("--configurations", default="e1/full,e2/full,e2/no_dissim")
-  parser.add_argument("--frames", type=int, default=64)
-  parser.add_argument("--steps", type=int, default=300)
-  parser.add_argument("--learning_rate", type=float, default=0.01)
-  parser.add_argument("--fit", default="theta,beta")
-  parser.add_argument("--start", default="truth",
-                      help=f"one of {STARTS} or a trained model's .keras file")
-  parser.add_argument("--set", dest="settings", action="append", default=[])
-  parser.add_argument("--sweep")
-  args = parser.parse_args()
-  if args.frames < 2:
-    parser.error("--frames must be at least 2")
-  if args.steps < 0:
-    parser.error("--steps must be non-negative")
-  if args.start not in STARTS and not os.path.isfile(args.start):
-    parser.error(f"--start must be one of {STARTS} or a model file, got {args.start!r}")
-  fit = tuple(name for name in args.fit.split(",") if name)
-  if not set(fit) <= set(fitting.FITTED):
-    parser.error(f"--fit must name some of {fitting.FITTED}, got {args.fit!r}")
-  try:
-    chosen = study.select_configurations(configurations.CPU,
-                                             tuple(args.configurations.split(",")),
-                                             tuple(args.settings))
-    sweep = parse_sweep(args.sweep)
-  except ValueError as error:
-    parser.error(str(error))
+def _usage_error(message):
+  """A bad argument ends the command in one line on stderr and exit code 2 (as eval.py)."""
+  print(f"fit_per_frame.py: error: {message}", file=sys.stderr, flush=True)
+  raise SystemExit(2)
 
+
+def _checked_arguments():
+  """(configurations, fitted parameter names, sweep settings) of the flags, or a usage error."""
+  if _START.value not in STARTS and not os.path.isfile(_START.value):
+    _usage_error(f"--start must be one of {STARTS} or a model file, got {_START.value!r}")
+  fit = tuple(name for name in _FIT.value if name)
+  if not set(fit) <= set(fitting.FITTED):
+    _usage_error(f"--fit must name some of {fitting.FITTED}, got {','.join(_FIT.value)!r}")
+  try:
+    chosen = study.select_configurations(configurations.CPU, tuple(_CONFIGURATIONS.value),
+                                         tuple(_SET.value))
+    sweep = parse_sweep(_SWEEP.value)
+  except ValueError as error:
+    _usage_error(str(error))
+  return chosen, fit, sweep
+
+
+def _fit_sweep(configuration, frames, sweep, fit):
+  """The start row and one row per swept fit of one configuration on its test frames:
+  ({label: {test name: summary row}}, {label: `fit_parameters` result})."""
+  test_name = configuration.test_sets[0]
+  examples, theta, beta = frames
+  test_set = {key: examples[key].numpy() for key in study.TEST_SET_KEYS}
+  summary, energies = {}, {}
+  for index, setting in enumerate(sweep):
+    settings = configuration.settings + ((setting,) if setting else ())
+    model = trainer.build_model(configurations.build_config(
+        configurations.CPU, dataclasses.replace(configuration, settings=settings)))
+    if index == 0:
+      start = {"truth": "truth", "mean_hand": "true θ, mean hand"}.get(_START.value, "model")
+      label = f"{configuration.key}, start: {start}"
+      summary[label] = {
+          test_name: summary_row(configuration, test_name, test_set, model, theta, beta)}
+      energies[label] = fitting.fit_parameters(model, examples, theta, beta, 0, verbose=False)
+    print(f"fitting {configuration.key} on the {test_name} test set"
+          + (f", {setting}" if setting else ""), flush=True)
+    fitted = fitting.fit_parameters(model, examples, theta, beta, _STEPS.value,
+                                    _LEARNING_RATE.value, fit)
+    label = f"{configuration.key}, fitted" + (f", {setting}" if setting else "")
+    summary[label] = {test_name: summary_row(configuration, test_name, test_set, model,
+                                             fitted["theta"], fitted["beta"])}
+    energies[label] = fitted
+  return summary, energies
+
+
+def main(argv):
+  if len(argv) > 1:
+    _usage_error(f"unexpected arguments: {argv[1:]}")
+  chosen, fit, sweep = _checked_arguments()
   summary, energies, frames = {}, {}, {}
   for configuration in chosen:
     test_name = configuration.test_sets[0]
     if test_name not in frames:
-      true_theta, true_beta, examples = study_test_frames(test_name, args.frames)
-      frames[test_name] = (examples, *start_parameters(args.start, true_theta, true_beta,
+      true_theta, true_beta, examples = study_test_frames(test_name, _FRAMES.value)
+      frames[test_name] = (examples, *start_parameters(_START.value, true_theta, true_beta,
                                                        examples))
-    examples, theta, beta = frames[test_name]
-    test_set = {key: examples[key].numpy() for key in study.TEST_SET_KEYS}
-    for index, setting in enumerate(sweep):
-      settings = configuration.settings + ((setting,) if setting else ())
-      model = trainer.build_model(configurations.build_config(
-          configurations.CPU, dataclasses.replace(configuration, settings=settings)))
-      if index == 0:
-        start = {"truth": "truth", "mean_hand": "true θ, mean hand"}.get(args.start, "model")
-        label = f"{configuration.key}, start: {start}"
-        summary[label] = {
-            test_name: summary_row(configuration, test_name, test_set, model, theta, beta)}
-        energies[label] = fitting.fit_parameters(model, examples, theta, beta, 0,
-                                                 verbose=False)
-      print(f"fitting {configuration.key} on the {test_name} test set"
-            + (f", {setting}" if setting else ""), flush=True)
-      fitted = fitting.fit_parameters(model, examples, theta, beta, args.steps,
-                                      args.learning_rate, fit)
-      label = f"{configuration.key}, fitted" + (f", {setting}" if setting else "")
-      summary[label] = {test_name: summary_row(configuration, test_name, test_set, model,
-                                               fitted["theta"], fitted["beta"])}
-      energies[label] = fitted
+    rows, row_energies = _fit_sweep(configuration, frames[test_name], sweep, fit)
+    summary.update(rows)
+    energies.update(row_energies)
   command = " ".join(["python", "scripts/fit_per_frame.py", *sys.argv[1:]])
   print()
   print(report.format_summary(
-      summary, command, title=f"Per-frame fits of the study's losses, from {args.start}",
-      note=f"{args.frames} frames per test set, {args.steps} Adam steps at "
-           f"{args.learning_rate:g} on {', '.join(fit)}; errors to the true joints in mm."))
+      summary, command, title=f"Per-frame fits of the study's losses, from {_START.value}",
+      note=f"{_FRAMES.value} frames per test set, {_STEPS.value} Adam steps at "
+           f"{_LEARNING_RATE.value:g} on {', '.join(fit)}; errors to the true joints in mm."))
   print(energy_table(energies))
 
 
 if __name__ == "__main__":
-  main()
+  app.run(main)

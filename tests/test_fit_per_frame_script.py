@@ -25,8 +25,9 @@ def _rows(stdout, table=0):
 
 
 def test_a_start_row_and_a_row_per_swept_fit():
-  result = _run("--configurations", "e2/no_dissim", "--frames", "4", "--steps", "3",
-                "--sweep", "loss.weights.bone=1e-2,0.0")
+  result = _run("--configurations=e2/no_dissim", "--frames=4", "--steps=3",
+                "--set=loss.weights.collision=0.0", "--set=loss.weights.lim=0.0",
+                "--sweep=loss.weights.bone=1e-2,0.0")
   assert result.returncode == 0, result.stderr
   rows = _rows(result.stdout)
   assert [row[0] for row in rows] == [
@@ -42,19 +43,28 @@ def test_a_start_row_and_a_row_per_swept_fit():
   assert [row[0] for row in energies] == [row[0] for row in rows]
   # w/o Dissim.: that term is off; the truth lies outside the 25 mm slack of some wrong labels.
   assert all(row[1] == "–" for row in energies) and float(energies[0][5]) > 0.0
+  # Both --set settings hold in every row: collision and joint limits off.
+  assert all(row[2] == "–" and row[4] == "–" for row in energies)
   # The bone prior's weight is swept: off in the last fit.
   assert energies[1][3] != "–" and energies[2][3] == "–"
 
 
 def test_refuses_unknown_configurations_parameters_and_sweeps():
-  for flags, message in ((("--configurations", "e1/fulll"), "no configuration"),
-                         (("--fit", "pose"), "--fit must name"),
-                         (("--sweep", "loss.weights.bone"), "--sweep must read"),
-                         (("--frames", "1"), "at least 2"),
-                         (("--steps", "-1"), "non-negative"),
-                         (("--start", "no/such/model.keras"), "--start must be")):
-    result = _run(*flags)
-    assert result.returncode == 2 and message in result.stderr, (flags, result.stderr)
+  # Checked by the script: one line on stderr, exit code 2.
+  for flag, message in (("--configurations=e1/fulll", "no configuration"),
+                        ("--fit=pose", "--fit must name"),
+                        ("--sweep=loss.weights.bone", "--sweep must read"),
+                        ("--start=no/such/model.keras", "--start must be")):
+    result = _run(flag)
+    assert result.returncode == 2, (flag, result.stderr)
+    # The last line (TensorFlow logs to stderr before it), no usage text after it.
+    assert result.stderr.strip().splitlines()[-1].startswith(
+        f"fit_per_frame.py: error: {message}"), (flag, result.stderr)
+  # Bounds checked by absl while parsing the flags: exit code 1, the flag and its bound named.
+  for flag, message in (("--frames=1", "flag --frames=1: 1 is not integer >= 2"),
+                        ("--steps=-1", "flag --steps=-1: -1 is not a non-negative integer")):
+    result = _run(flag)
+    assert result.returncode == 1 and message in result.stderr, (flag, result.stderr)
 
 
 def test_starts_from_a_saved_model(tmp_path):
@@ -63,8 +73,7 @@ def test_starts_from_a_saved_model(tmp_path):
          "center_xyz": np.float32([[0.0, 0.0, 500.0]])})
   path = tmp_path / "untrained.keras"
   model.save(path)
-  result = _run("--configurations", "e1/full", "--frames", "4", "--steps", "2", "--start",
-                str(path))
+  result = _run("--configurations=e1/full", "--frames=4", "--steps=2", f"--start={path}")
   assert result.returncode == 0, result.stderr
   rows = _rows(result.stdout)
   assert [row[0] for row in rows] == ["e1/full, start: model", "e1/full, fitted"]
