@@ -3,5 +3,6 @@ handvol.annotate` (docs/annotate.md).
 
 `storage` lists the frames that may be served and writes the capture folder; `suggest` gives
 the page its reference point and a model's keypoints; `server` is the Flask app; `static/`
-holds the page (plain JavaScript, no build step).
+holds the page (plain JavaScript, no build step); `measure` measures the pre-annotation on
+synthetic frames (`scripts/preannotation_accuracy.py`).
 """

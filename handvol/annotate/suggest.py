@@ -38,20 +38,32 @@ class Suggester:
     self._cache = {}
     self._mutex = threading.Lock()  # one TF call at a time; the server is threaded
 
-  def suggest(self, name, depth_mm):
-    """{"reference_uvd": [u, v, d] or None, "keypoints": {name: [u, v]} or None}."""
+  def suggest(self, name, depth_mm, reference_uvd=None):
+    """{"reference_uvd": [u, v, d] or None, "keypoints": {name: [u, v]} or None}.
+
+    Args:
+      name: The frame's name (the cache key).
+      depth_mm: Its depth, `[H, W]` mm.
+      reference_uvd: Optional (u, v pixels, d mm) to crop the model's input around instead of
+        the depth-only centre (not cached; `handvol.annotate.measure` uses it to tell the
+        localiser's error from the model's).
+    """
     with self._mutex:
+      if reference_uvd is not None:
+        return self._compute(np.asarray(depth_mm, np.float32), reference_uvd)
       if name not in self._cache:
         self._cache[name] = self._compute(np.asarray(depth_mm, np.float32))
       return self._cache[name]
 
-  def _compute(self, depth):
+  def _compute(self, depth, reference_uvd=None):
     if self._predictor is None:
       center = preprocess.center_from_depth(depth, self.intrinsics, self.cube_mm).numpy()
       valid = bool(np.all(np.isfinite(center)) and center[2] > 0)
       return {"reference_uvd": _rounded(center) if valid else None, "keypoints": None}
-    outputs = self._predictor(depth[None], self.intrinsics[None], np.zeros([1, 3], np.float32),
-                              np.zeros([1], np.float32))
+    given = reference_uvd is not None
+    reference = np.asarray(reference_uvd if given else np.zeros(3), np.float32)[None]
+    outputs = self._predictor(depth[None], self.intrinsics[None], reference,
+                              np.full([1], float(given), np.float32))
     if not outputs["valid"][0]:
       return {"reference_uvd": None, "keypoints": None}
     uvd = outputs["joints_uvd"][0]

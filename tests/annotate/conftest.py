@@ -21,6 +21,11 @@ from handvol.annotate import suggest
 from handvol.annotate import synthetic_frames
 from handvol.data import capture
 
+CHROMIUM = os.environ.get("HANDVOL_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
 
 @pytest.fixture(scope="session")
 def frames_dir(tmp_path_factory):
@@ -68,11 +73,12 @@ def threaded_server(frames_dir, out_dir, annotator="", checkpoint=None):
     store.close()
 
 
-def start_process(frames_dir, out_dir, port, timeout=180):
-  """`python -m handvol.annotate` as a child process; returns it once it answers."""
+def start_process(frames_dir, out_dir, port, *flags, timeout=180):
+  """`python -m handvol.annotate` (with `flags`) as a child process; returns it once it
+  answers."""
   process = subprocess.Popen(
       [sys.executable, "-m", "handvol.annotate", "--frames", str(frames_dir), "--out",
-       str(out_dir), "--port", str(port)],
+       str(out_dir), "--port", str(port), *map(str, flags)],
       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
   deadline = time.time() + timeout
   for line in process.stdout:
@@ -107,7 +113,63 @@ def call(url, path, body=None, headers=None):
     return error.code, json.loads(error.read())
 
 
-@pytest.fixture(name="helpers")
+def browser_or_skip():
+  """Playwright's sync API and the Chromium executable, or a skip (a failure in CI)."""
+  missing = None
+  try:
+    from playwright import sync_api  # pylint: disable=import-outside-toplevel
+  except ImportError:
+    missing, sync_api = "the playwright package is not installed (pip install -e .[test])", None
+  if missing is None and not os.access(CHROMIUM, os.X_OK):
+    missing = f"no Chromium at {CHROMIUM} (apt-get install chromium)"
+  if missing and os.environ.get("CI") == "true":
+    pytest.fail(f"the browser test must run in CI: {missing}")
+  if missing:
+    pytest.skip(missing)
+  return sync_api
+
+
+@pytest.fixture(name="page")
+def page_fixture():
+  """A page of a headless Chromium (1280×800 CSS pixels), closed after the test."""
+  sync_api = browser_or_skip()
+  with sync_api.sync_playwright() as playwright:
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    try:
+      page = browser.new_page(viewport={"width": 1280, "height": 800})
+      page.set_default_timeout(60_000)
+      yield page
+    finally:
+      browser.close()
+
+
+def wait_saved(page):
+  """Waits until the page shows a frame and every request it sent is answered."""
+  page.wait_for_function("window.annotator && window.annotator.state.frame && "
+                         "window.annotator.state.pending === 0")
+
+
+def open_frame(page, name):
+  """Waits until the page shows frame `name`, its prompt drawn and every request answered."""
+  page.wait_for_function(f"document.getElementById('frame-name').textContent === '{name}'")
+  page.wait_for_function("document.getElementById('next-name') !== null || "
+                         "document.getElementById('prompt').textContent.length > 0")
+  wait_saved(page)
+
+
+def click_pixel(page, uv, shift=False):
+  """A real mouse click on the centre of image pixel `uv`."""
+  x, y = page.evaluate("([u, v]) => window.annotator.toScreen(u, v)", list(uv))
+  box = page.locator("#canvas").bounding_box()
+  if shift:
+    page.keyboard.down("Shift")
+  page.mouse.click(box["x"] + x, box["y"] + y)
+  if shift:
+    page.keyboard.up("Shift")
+  wait_saved(page)
+
+
+@pytest.fixture(name="helpers", scope="session")
 def helpers_fixture():
   """This module's helpers, for tests (the tests folder is no package to import from)."""
   return sys.modules[__name__]

@@ -1,76 +1,19 @@
 """The page in a real headless Chromium: six clicks (one occluded), a reload, two done frames,
 and the written files equal to the clicks, to the pixel.
 
-Skipped only where Chromium is missing outside CI; with CI=true a missing browser fails.
+Skipped only where Chromium is missing outside CI; with CI=true a missing browser fails
+(`conftest.browser_or_skip`).
 """
 
 import json
 import os
 
 import numpy as np
-import pytest
 
 from handvol.annotate import storage
 from handvol.data import capture
 
-CHROMIUM = os.environ.get("HANDVOL_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 OCCLUDED = "index_tip"
-
-
-def browser_or_skip():
-  """Playwright's sync API and the Chromium executable, or a skip (a failure in CI)."""
-  missing = None
-  try:
-    from playwright import sync_api  # pylint: disable=import-outside-toplevel
-  except ImportError:
-    missing, sync_api = "the playwright package is not installed (pip install -e .[test])", None
-  if missing is None and not os.access(CHROMIUM, os.X_OK):
-    missing = f"no Chromium at {CHROMIUM} (apt-get install chromium)"
-  if missing and os.environ.get("CI") == "true":
-    pytest.fail(f"the browser test must run in CI: {missing}")
-  if missing:
-    pytest.skip(missing)
-  return sync_api
-
-
-@pytest.fixture(name="page")
-def page_fixture():
-  sync_api = browser_or_skip()
-  with sync_api.sync_playwright() as playwright:
-    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-    try:
-      page = browser.new_page(viewport={"width": 1280, "height": 800})
-      page.set_default_timeout(60_000)
-      yield page
-    finally:
-      browser.close()
-
-
-def wait_saved(page):
-  page.wait_for_function("window.annotator && window.annotator.state.frame && "
-                         "window.annotator.state.pending === 0")
-
-
-def open_frame(page, name):
-  page.wait_for_function(f"document.getElementById('frame-name').textContent === '{name}'")
-  page.wait_for_function("document.getElementById('next-name') !== null || "
-                         "document.getElementById('prompt').textContent.length > 0")
-  wait_saved(page)
-
-
-def click_pixel(page, uv, shift=False):
-  """A real mouse click on the centre of image pixel `uv`."""
-  x, y = page.evaluate("([u, v]) => window.annotator.toScreen(u, v)", list(uv))
-  box = page.locator("#canvas").bounding_box()
-  if shift:
-    page.keyboard.down("Shift")
-  page.mouse.click(box["x"] + x, box["y"] + y)
-  if shift:
-    page.keyboard.up("Shift")
-  wait_saved(page)
 
 
 def targets(helpers, frames_dir, name):
@@ -90,14 +33,14 @@ def test_six_clicks_survive_a_reload_and_are_written_to_the_pixel(page, frames_d
             second: targets(helpers, frames_dir, second)}
   with helpers.threaded_server(frames_dir, tmp_path / "out") as (url, store):
     page.goto(url + "/")
-    open_frame(page, first)
+    helpers.open_frame(page, first)
     for keypoint in storage.KEYPOINTS:
       assert page.locator("#next-name").text_content() == keypoint
-      click_pixel(page, clicks[first][keypoint], shift=keypoint == OCCLUDED)
+      helpers.click_pixel(page, clicks[first][keypoint], shift=keypoint == OCCLUDED)
     assert "Enter" in page.locator("#prompt").text_content()
 
     page.reload()
-    open_frame(page, first)
+    helpers.open_frame(page, first)
     again = shown(page)
     assert sorted(again) == sorted(storage.KEYPOINTS)
     for keypoint, uv in clicks[first].items():
@@ -107,13 +50,13 @@ def test_six_clicks_survive_a_reload_and_are_written_to_the_pixel(page, frames_d
     assert states == ["occluded" if k == OCCLUDED else "visible" for k in storage.KEYPOINTS]
 
     page.keyboard.press("Enter")
-    open_frame(page, second)
+    helpers.open_frame(page, second)
     for keypoint in storage.KEYPOINTS:
-      click_pixel(page, clicks[second][keypoint])
+      helpers.click_pixel(page, clicks[second][keypoint])
     page.keyboard.press("Enter")
     page.wait_for_function("document.getElementById('frame-name').textContent === "
                            "'depth/000002.png'")
-    wait_saved(page)
+    helpers.wait_saved(page)
     path = store.path
 
   with open(path, encoding="utf-8") as f:

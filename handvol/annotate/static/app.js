@@ -6,6 +6,7 @@ const COLOURS = ["#ffffff", "#ff5252", "#ffd740", "#69f0ae", "#40c4ff", "#e040fb
 const HIT_RADIUS = 8;       // screen pixels around a keypoint that start a drag
 const DRAG_THRESHOLD = 4;   // screen pixels a press may move and still be a click
 const IDLE_CAP_SECONDS = 120;  // a longer pause between two actions counts as this much
+const OUTSIDE_IMAGE = "#1e1e1e";  // the page's background: no band apart from the frame
 
 const canvas = document.getElementById("canvas");
 const context = canvas.getContext("2d");
@@ -221,7 +222,18 @@ function fitHand() {
   const scale = Math.min(canvas.width / size[0], canvas.height / size[1]);
   state.view = {scale: scale, tx: canvas.width / 2 - (centre[0] + 0.5) * scale,
                 ty: canvas.height / 2 - (centre[1] + 0.5) * scale};
+  keepImageInView();
   render();
+}
+
+// Shifts the view so that the image fills the canvas along each axis where it is larger than
+// the canvas, and centres it where it is smaller: no empty band beside the frame.
+function keepImageInView() {
+  const v = state.view;
+  const clamp = (offset, imageSide, canvasSide) => (imageSide >= canvasSide
+      ? Math.min(0, Math.max(canvasSide - imageSide, offset)) : (canvasSide - imageSide) / 2);
+  v.tx = clamp(v.tx, state.frame.width * v.scale, canvas.width);
+  v.ty = clamp(v.ty, state.frame.height * v.scale, canvas.height);
 }
 
 function zoomAt(x, y, factor) {
@@ -230,6 +242,7 @@ function zoomAt(x, y, factor) {
   const [sx, sy] = toScreen(u, v);
   state.view.tx += x - sx;
   state.view.ty += y - sy;
+  keepImageInView();
   render();
 }
 
@@ -263,6 +276,10 @@ function setContrast(centre, range) {
 }
 
 // ---- drawing ----------------------------------------------------------------------------
+const POINT_RADIUS = 6;
+const LABEL_FONT = "12px system-ui, sans-serif";
+const LABEL_HEIGHT = 14;
+
 function drawPoint(name, uv, style) {
   const [x, y] = toScreen(uv[0], uv[1]);
   const colour = COLOURS[keypointNames().indexOf(name)];
@@ -271,7 +288,7 @@ function drawPoint(name, uv, style) {
   context.fillStyle = style === "visible" ? colour : "rgba(0, 0, 0, 0.5)";
   context.setLineDash(style === "proposed" ? [3, 3] : []);
   context.beginPath();
-  context.arc(x, y, 6, 0, 2 * Math.PI);
+  context.arc(x, y, POINT_RADIUS, 0, 2 * Math.PI);
   context.fill();
   context.stroke();
   if (style === "occluded") {
@@ -281,15 +298,68 @@ function drawPoint(name, uv, style) {
     context.stroke();
   }
   context.setLineDash([]);
-  context.font = "12px system-ui, sans-serif";
-  context.fillStyle = colour;
-  context.fillText(name.replace("_tip", ""), x + 9, y - 7);
+  context.lineWidth = 1;
+  context.strokeStyle = "rgba(0, 0, 0, 0.9)";  // parts the ring from warm depth colours
+  context.beginPath();
+  context.arc(x, y, POINT_RADIUS + 1.5, 0, 2 * Math.PI);
+  context.stroke();
+}
+
+function overlaps(a, b) {
+  return a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+}
+
+// Places each label beside its point where it covers no other label and no point: the first
+// free one of eight directions, at growing distances (a leader line joins far ones).
+function placeLabel(x, y, width, taken) {
+  const gap = POINT_RADIUS + 3;
+  for (const distance of [0, 14, 28, 42]) {
+    for (const [dx, dy] of [[1, -1], [1, 1], [-1, -1], [-1, 1], [0, -1], [0, 1], [1, 0],
+                            [-1, 0]]) {
+      const cx = x + dx * (gap + distance + (dx ? width / 2 : 0));
+      const cy = y + dy * (gap + distance + (dy ? LABEL_HEIGHT / 2 : 0));
+      const box = {x: cx - width / 2, y: cy - LABEL_HEIGHT / 2, w: width, h: LABEL_HEIGHT};
+      if (!taken.some((other) => overlaps(box, other))) return {box: box, far: distance > 0};
+    }
+  }
+  return {box: {x: x + gap, y: y - gap - LABEL_HEIGHT, w: width, h: LABEL_HEIGHT}, far: false};
+}
+
+function drawLabels(points) {
+  context.font = LABEL_FONT;
+  context.textBaseline = "middle";
+  const taken = points.map(([, uv]) => {
+    const [x, y] = toScreen(uv[0], uv[1]);
+    const r = POINT_RADIUS + 2;
+    return {x: x - r, y: y - r, w: 2 * r, h: 2 * r};
+  });
+  for (const [name, uv] of points) {
+    const [x, y] = toScreen(uv[0], uv[1]);
+    const text = name.replace("_tip", "");
+    const colour = COLOURS[keypointNames().indexOf(name)];
+    const {box, far} = placeLabel(x, y, context.measureText(text).width + 4, taken);
+    taken.push(box);
+    if (far) {
+      context.strokeStyle = colour;
+      context.lineWidth = 1;
+      context.beginPath();
+      context.moveTo(x, y);
+      context.lineTo(Math.max(box.x, Math.min(x, box.x + box.w)),
+                     Math.max(box.y, Math.min(y, box.y + box.h)));
+      context.stroke();
+    }
+    context.lineWidth = 3;
+    context.strokeStyle = "rgba(0, 0, 0, 0.8)";  // a dark outline keeps it legible on any colour
+    context.strokeText(text, box.x + 2, box.y + box.h / 2);
+    context.fillStyle = colour;
+    context.fillText(text, box.x + 2, box.y + box.h / 2);
+  }
 }
 
 function render() {
   if (!state.frame || !state.image) return;
   context.setTransform(1, 0, 0, 1, 0, 0);
-  context.fillStyle = "#111";
+  context.fillStyle = OUTSIDE_IMAGE;
   context.fillRect(0, 0, canvas.width, canvas.height);
   const v = state.view;
   context.imageSmoothingEnabled = false;
@@ -305,10 +375,16 @@ function render() {
     context.moveTo(x, y - 10); context.lineTo(x, y + 10);
     context.stroke();
   }
-  for (const [name, uv] of Object.entries(state.proposals)) drawPoint(name, uv, "proposed");
+  const points = [];
+  for (const [name, uv] of Object.entries(state.proposals)) {
+    drawPoint(name, uv, "proposed");
+    points.push([name, uv]);
+  }
   for (const [name, point] of Object.entries(state.local)) {
     drawPoint(name, point.uv, point.visible ? "visible" : "occluded");
+    points.push([name, point.uv]);
   }
+  drawLabels(points);
 }
 
 function renderPanel() {
@@ -371,6 +447,7 @@ canvas.addEventListener("mousemove", (event) => {
   } else {
     state.view.tx = press.view.tx + dx;
     state.view.ty = press.view.ty + dy;
+    keepImageInView();
   }
   render();
 });
@@ -432,7 +509,11 @@ $("next").onclick = () => go(1);
 $("fit").onclick = fitHand;
 $("center").oninput = (e) => setContrast(Number(e.target.value), state.contrast.range);
 $("range").oninput = (e) => setContrast(state.contrast.centre, Number(e.target.value));
-window.addEventListener("resize", () => { resizeCanvas(); render(); });
+window.addEventListener("resize", () => {
+  resizeCanvas();
+  if (state.frame) keepImageInView();
+  render();
+});
 
 // ---- start: resume where this annotator stopped -----------------------------------------
 async function start() {
