@@ -1,7 +1,7 @@
 """The collision prior's energy on true hand poses of the synthetic generator.
 
-    python scripts/collision_at_truth.py [--frames 128] [--subjects nyu_like] [--seed 0] \
-        [--weights 1e-5 1e-6]
+    python scripts/collision_at_truth.py [--frames=128] [--subjects=nyu_like] [--seed=0] \
+        [--weights=1e-5 --weights=1e-6] [--top=8]
 
 E_collision (SPEC §6, `handvol.losses.collision`) sums the 3D overlap of the model Gaussians
 over `handvol.hand.volume.COLLISION_PAIRS`. A real hand is not free of it: neighbouring fingers
@@ -11,13 +11,14 @@ and 90th percentile (mm³ per frame), λ·E for each `--weights`, and the pairs 
 contribute most.
 """
 
-import argparse
 import os
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from absl import app  # pylint: disable=wrong-import-position
+from absl import flags  # pylint: disable=wrong-import-position
 import numpy as np  # pylint: disable=wrong-import-position
 import tensorflow as tf  # pylint: disable=wrong-import-position
 
@@ -27,6 +28,14 @@ from handvol.hand import kinematics  # pylint: disable=wrong-import-position
 from handvol.hand import skeleton  # pylint: disable=wrong-import-position
 from handvol.hand import volume  # pylint: disable=wrong-import-position
 from handvol.losses import collision  # pylint: disable=wrong-import-position
+
+_FRAMES = flags.DEFINE_integer("frames", 128, "Generated frames.", lower_bound=1)
+_SUBJECTS = flags.DEFINE_enum("subjects", "nyu_like", sorted(subjects_lib.SUBJECT_SETS),
+                              "Subject set of the frames.")
+_SEED = flags.DEFINE_integer("seed", 0, "Seed of the frames.")
+_WEIGHTS = flags.DEFINE_multi_float("weights", [1e-5, 1e-6],
+                                    "λ_collision values to show λ·E for (repeatable).")
+_TOP = flags.DEFINE_integer("top", 8, "Bone pairs listed.", lower_bound=1)
 
 
 def pair_overlaps(num_frames, subject_set, seed):
@@ -59,27 +68,21 @@ def bone_pair_table(overlaps, top):
   return "\n".join(lines)
 
 
-def main():
-  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument("--frames", type=int, default=128)
-  parser.add_argument("--subjects", default="nyu_like")
-  parser.add_argument("--seed", type=int, default=0)
-  parser.add_argument("--weights", type=float, nargs="+", default=[1e-5, 1e-6])
-  parser.add_argument("--top", type=int, default=8)
-  args = parser.parse_args()
-  if args.frames < 1:
-    parser.error("--frames must be at least 1")
-  overlaps = pair_overlaps(args.frames, args.subjects, args.seed)
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+  weights = _WEIGHTS.value
+  overlaps = pair_overlaps(_FRAMES.value, _SUBJECTS.value, _SEED.value)
   energy = overlaps.sum(axis=1)
-  print(f"E_collision at the true poses of {args.frames} frames of {args.subjects} "
-        f"(seed {args.seed}), {len(volume.COLLISION_PAIRS)} collision pairs\n")
+  print(f"E_collision at the true poses of {_FRAMES.value} frames of {_SUBJECTS.value} "
+        f"(seed {_SEED.value}), {len(volume.COLLISION_PAIRS)} collision pairs\n")
   print("| mean (mm³) | median (mm³) | 90th percentile (mm³) | "
-        + " | ".join(f"λ = {w:g}: λ·mean" for w in args.weights) + " |")
-  print("|---" * (3 + len(args.weights)) + "|")
+        + " | ".join(f"λ = {w:g}: λ·mean" for w in weights) + " |")
+  print("|---" * (3 + len(weights)) + "|")
   print(f"| {energy.mean():.0f} | {np.median(energy):.0f} | {np.percentile(energy, 90):.0f} | "
-        + " | ".join(f"{w * energy.mean():.3f}" for w in args.weights) + " |\n")
-  print(bone_pair_table(overlaps, args.top))
+        + " | ".join(f"{w * energy.mean():.3f}" for w in weights) + " |\n")
+  print(bone_pair_table(overlaps, _TOP.value))
 
 
 if __name__ == "__main__":
-  main()
+  app.run(main)

@@ -1,6 +1,7 @@
 """A grid of synthetic frames with their true and HIM-like wrong labels.
 
-    python scripts/plot_synthetic.py [--out docs/figures/synthetic_grid.png] [--frames 6]
+    python scripts/plot_synthetic.py [--out=docs/figures/synthetic_grid.png] [--frames=6] \
+        [--subjects=handid_like] [--seed=0]
 
 Per frame, on top: the depth image (camera view) cropped around the hand, with the true skeleton
 (green), the HIM-like wrong labels (red crosses, joined to their joint) and the annotators' Lab-6
@@ -8,13 +9,14 @@ clicks (white circles; hollow where the keypoint is occluded). Below it: a side 
 frame's back-projected point cloud (depth z to the right, image y down) with the same labels.
 """
 
-import argparse
 import os
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from absl import app  # pylint: disable=wrong-import-position
+from absl import flags  # pylint: disable=wrong-import-position
 import matplotlib  # pylint: disable=wrong-import-position
 
 matplotlib.use("Agg")
@@ -23,6 +25,7 @@ import numpy as np  # pylint: disable=wrong-import-position
 
 from handvol.data import synthetic  # pylint: disable=wrong-import-position
 from handvol.data.synthetic import generator  # pylint: disable=wrong-import-position
+from handvol.data.synthetic import subjects  # pylint: disable=wrong-import-position
 from handvol.hand import skeleton  # pylint: disable=wrong-import-position
 
 TRUE_COLOUR = "limegreen"
@@ -32,6 +35,12 @@ CROP_MARGIN_PX = 40
 COLUMNS = 3
 SIDE_POINTS = 6000
 """Points drawn per side view (a random subset, for a light figure)."""
+
+_OUT = flags.DEFINE_string("out", "docs/figures/synthetic_grid.png", "Output PNG.")
+_FRAMES = flags.DEFINE_integer("frames", 6, "Frames in the grid.", lower_bound=1)
+_SUBJECTS = flags.DEFINE_enum("subjects", "handid_like", sorted(subjects.SUBJECT_SETS),
+                              "Subject set of the frames.")
+_SEED = flags.DEFINE_integer("seed", 0, "Seed of the frames and of the side views' points.")
 
 
 def _bones(ax, points):
@@ -99,18 +108,14 @@ def plot(frames, intrinsics, path, seed):
   fig.savefig(path, dpi=110)
 
 
-def main():
-  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument("--out", default="docs/figures/synthetic_grid.png")
-  parser.add_argument("--frames", type=int, default=6)
-  parser.add_argument("--subjects", default="handid_like")
-  parser.add_argument("--seed", type=int, default=0)
-  args = parser.parse_args()
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"unexpected arguments: {argv[1:]}")
   config = generator.SyntheticConfig()
-  frames = list(synthetic.generate_frames(args.frames, args.subjects, args.seed, config))
-  plot(frames, config.intrinsics, args.out, args.seed)
-  print(f"wrote {args.out}")
+  frames = list(synthetic.generate_frames(_FRAMES.value, _SUBJECTS.value, _SEED.value, config))
+  plot(frames, config.intrinsics, _OUT.value, _SEED.value)
+  print(f"wrote {_OUT.value}")
 
 
 if __name__ == "__main__":
-  main()
+  app.run(main)

@@ -1,7 +1,7 @@
 """MDPC of the true joints and of the HIM-like wrong labels on synthetic frames.
 
-    python scripts/synthetic_stats.py [--frames 512] [--subjects handid_like] [--seed 0] \
-        [--him-offset 15]
+    python scripts/synthetic_stats.py [--frames=512] [--subjects=handid_like] [--seed=0] \
+        [--him-offset=15]
 
 Each frame is preprocessed as training data is (`handvol.image.preprocess`: 300 mm cube around
 the true joints, 128×128 crop, depths outside ±150 mm invalid), and for each keypoint the
@@ -10,7 +10,6 @@ distance to the nearest point of the crop's back-projected depth is measured
 NYU's labels and 21.54 mm (mean 23.98) for HIM's. Prints a markdown table.
 """
 
-import argparse
 import dataclasses
 import os
 import sys
@@ -18,11 +17,14 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from absl import app  # pylint: disable=wrong-import-position
+from absl import flags  # pylint: disable=wrong-import-position
 import numpy as np  # pylint: disable=wrong-import-position
 
 from handvol.data import synthetic  # pylint: disable=wrong-import-position
 from handvol.data.synthetic import generator  # pylint: disable=wrong-import-position
 from handvol.data.synthetic import labels  # pylint: disable=wrong-import-position
+from handvol.data.synthetic import subjects  # pylint: disable=wrong-import-position
 from handvol.evaluation import metrics  # pylint: disable=wrong-import-position
 from handvol.hand import skeleton  # pylint: disable=wrong-import-position
 from handvol.image import preprocess  # pylint: disable=wrong-import-position
@@ -30,6 +32,13 @@ from handvol.image import preprocess  # pylint: disable=wrong-import-position
 PAPER = {"NYU labels (paper, real data)": (9.10, 10.99),
          "HIM labels (paper, real data)": (21.54, 23.98)}
 """Median and mean MDPC (mm) the paper reports (Sec. IV-B)."""
+
+_FRAMES = flags.DEFINE_integer("frames", 512, "Generated frames.", lower_bound=1)
+_SUBJECTS = flags.DEFINE_enum("subjects", "handid_like", sorted(subjects.SUBJECT_SETS),
+                              "Subject set of the frames.")
+_SEED = flags.DEFINE_integer("seed", 0, "Seed of the frames.")
+_HIM_OFFSET = flags.DEFINE_float("him-offset", generator.SyntheticConfig().labels.him_offset_mm,
+                                 "Offset of the wrong labels along the dorsal normal (mm).")
 
 
 def measure(num_frames, subject_set, seed, him_offset_mm):
@@ -74,20 +83,15 @@ def table(truth, wrong, back):
   return "\n".join(lines)
 
 
-def main():
-  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument("--frames", type=int, default=512)
-  parser.add_argument("--subjects", default="handid_like")
-  parser.add_argument("--seed", type=int, default=0)
-  parser.add_argument("--him-offset", type=float,
-                      default=generator.SyntheticConfig().labels.him_offset_mm,
-                      help="offset of the wrong labels along the dorsal normal (mm)")
-  args = parser.parse_args()
-  truth, wrong, back, offset = measure(args.frames, args.subjects, args.seed, args.him_offset)
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+  truth, wrong, back, offset = measure(_FRAMES.value, _SUBJECTS.value, _SEED.value,
+                                       _HIM_OFFSET.value)
   print(table(truth, wrong, back))
   print(f"\nWrong-label error |label − truth|: mean {offset.mean():.2f} mm, "
         f"median {np.median(offset):.2f} mm.")
 
 
 if __name__ == "__main__":
-  main()
+  app.run(main)
