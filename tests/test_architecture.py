@@ -72,3 +72,77 @@ def test_no_repeated_block_in_the_package():
   run = subprocess.run(["duplicates", "--repo", str(PACKAGE), "--min-lines", "6", "--most",
                         "50", "--seconds", "120"], capture_output=True, text=True, check=False)
   assert run.stdout.startswith("no duplicates"), run.stdout
+
+
+ENTRY_POINTS = ("train.py", "eval.py")
+"""The repository's top-level entry modules (with `scripts/*.py` and each `__main__.py`)."""
+
+
+def _command_line_sources():
+  """Modules that must take absl flags: the package, the top-level entry points, scripts/."""
+  return (sorted(PACKAGE.rglob("*.py")) + [REPO_ROOT / name for name in ENTRY_POINTS]
+          + sorted((REPO_ROOT / "scripts").glob("*.py")))
+
+
+def _argparse_imports(path):
+  """Line numbers of `import argparse` / `from argparse import ...` anywhere in the module."""
+  tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+  return [node.lineno for node in ast.walk(tree)
+          if (isinstance(node, ast.Import)
+              and any(alias.name.split(".")[0] == "argparse" for alias in node.names))
+          or (isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "argparse")]
+
+
+def _flag_definitions(path):
+  """Line numbers of `flags.DEFINE_*(...)` (or a bare `DEFINE_*(...)` imported from absl.flags)
+  calls anywhere in the module, also inside functions or `if __name__ == "__main__":`."""
+  tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+  lines = []
+  for node in ast.walk(tree):
+    if not isinstance(node, ast.Call):
+      continue
+    function = node.func
+    name = (function.attr if isinstance(function, ast.Attribute)
+            else function.id if isinstance(function, ast.Name) else "")
+    if name.startswith("DEFINE_"):
+      lines.append(node.lineno)
+  return lines
+
+
+def _is_entry_module(path):
+  return (path.name == "__main__.py" or path.parent == REPO_ROOT / "scripts"
+          or path in [REPO_ROOT / name for name in ENTRY_POINTS])
+
+
+def test_argparse_and_stray_flags_are_found(tmp_path):
+  source = tmp_path / "stray.py"
+  source.write_text("from absl import flags\nfrom absl.flags import DEFINE_bool\n"
+                    "import os, argparse\n\n\ndef f():\n  from argparse import ArgumentParser\n"
+                    "  flags.DEFINE_string('a', None, 'A.')\n\n\n"
+                    "if __name__ == '__main__':\n  DEFINE_bool('b', False, 'B.')\n"
+                    "  flags.mark_flags_as_required(['a'])\n", encoding="utf-8")
+  assert _argparse_imports(source) == [3, 7]
+  assert sorted(_flag_definitions(source)) == [8, 12]
+  clean = tmp_path / "clean.py"
+  clean.write_text("from absl import flags\n\nFLAGS = flags.FLAGS\nparser = 'argparse'\n",
+                   encoding="utf-8")
+  assert _argparse_imports(clean) == [] and _flag_definitions(clean) == []
+
+
+def test_entry_points_take_absl_flags_not_argparse():
+  """One command-line shape for every entry point (issue 21): no module of handvol/, train.py,
+  eval.py or scripts/ imports argparse. bench/ keeps argparse: its benchmarks are tools of the
+  developers, not entry points of the package, and are not scanned."""
+  found = {str(path.relative_to(REPO_ROOT)): lines for path in _command_line_sources()
+           if (lines := _argparse_imports(path))}
+  assert not found, (f"argparse imported (file: lines; use absl flags defined in the entry "
+                     f"module): {found}")
+
+
+def test_flags_are_defined_only_in_entry_modules():
+  """absl flags are defined in the entry modules alone (`__main__.py`, train.py, eval.py,
+  scripts/*.py), so that importing a library module defines no flag: an AST scan of every
+  `flags.DEFINE_*` call in the rest of handvol/."""
+  found = {str(path.relative_to(REPO_ROOT)): lines for path in _command_line_sources()
+           if not _is_entry_module(path) and (lines := _flag_definitions(path))}
+  assert not found, f"absl flags defined outside an entry module (file: lines): {found}"
