@@ -14,10 +14,17 @@ the chest. `localize_hands` instead segments the frame and picks the blob that i
    region far larger than a hand's, stray pixels far smaller. The near region's metric area
    (each grid pixel covers (GRID_STEP·d)²/(fx·fy) mm²) must lie in `HAND_AREA_MM2`; of the
    components that pass, the nearest wins.
-3. Its centre: a mean shift of radius `SHIFT_RADIUS_MM` over the winning component's 3D
-   points, `SHIFT_STEPS` times, from its nearest point (the forearm leaves the hand backwards
-   or sideways, so the window settles on the hand), then `SURFACE_TO_CENTRE_MM` deeper, from
-   the visible skin to the middle of the hand.
+3. Its centre. The winning component's points within `SHIFT_SLAB_MM` of its nearest point
+   are mean-shifted with a `SHIFT_RADIUS_MM` sphere from `NUM_SEEDS` starts (its nearest
+   point, then farthest-point samples of its near region). Of the modes, the hand is the one
+   at an arm's free end: the most near-region area within the sphere, plus `OUTLINE_WEIGHT`
+   times the area of outline pixels there (fingers have long outlines, an arm short ones),
+   less `SHELL_WEIGHT` times the component's area in the shell out to `SHELL_RADIUS_MM` (an
+   elbow is surrounded by an upper arm and a body, a hand only by its forearm). The mode is
+   moved `DISTAL_SHIFT_MM` along the hand's long axis away from the arm (the joints' mean
+   lies distal of the palm's mass) and `SURFACE_TO_CENTRE_MM` deeper, from the visible skin
+   to the middle of the hand. The constants were set on scenes of seeds below 1000
+   (`bench/localize.py` measures on seeds from 1000).
 4. The confidence: how hand-like the near region's area is, exp(−½(ln(A/A_typ)/σ)²)
    (`TYPICAL_AREA_MM2`, `AREA_LOG_SD`); `valid` 1 when a component passed, else 0 with a
    `reason` (`REASONS`).

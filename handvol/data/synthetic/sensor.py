@@ -1,6 +1,10 @@
-"""A structured-light / time-of-flight depth sensor's defects applied to a clean z-buffer.
+"""Depth sensors' defects applied to a clean z-buffer.
 
-Depth noise grows with distance (σ(z) = σ_0 + k·(z / 1 m)², the quadratic law of triangulating
+Two models live here. `measure` is a real camera's (`Camera`, one of `cameras.json`): its image
+size, intrinsics, depth unit and range are data, and its kind (structured light, active stereo,
+time of flight) picks the artefacts (below, at `CAMERAS_PATH`); the scene renderer
+(`scene.py`) uses it. `apply_sensor` is the hand generator's generic model (`SensorConfig`):
+depth noise grows with distance (σ(z) = σ_0 + k·(z / 1 m)², the quadratic law of triangulating
 sensors such as the Kinect), depths are quantised to 1 mm, pixels go missing at silhouette
 edges and depth jumps, at grazing angles and in random holes, and an optional background plane
 (a wall or table behind the hand) fills the rest of the frame.

@@ -1,0 +1,180 @@
+"""How often the hand localiser finds the hand in synthetic scenes, per camera model.
+
+    python bench/localize.py [--frames 100] [--seed 1000] [--cameras kinect_v1,...]
+
+Scenes (`handvol.data.synthetic.scene`) from the seeds `--seed` onwards (the localiser was
+tuned on seeds below 1000 only), for every camera of `sensor.CAMERAS` and three conditions:
+
+- "body_10_40": a person whose torso front is 10–40 cm behind the hand's centre (tables and
+  walls by their default chances);
+- "no_body": the hand and its forearm alone, nothing behind;
+- "no_hand": frames without a hand (a person with hanging arms by the default chance, tables
+  and walls).
+
+For frames with a hand: `hit_rate_30mm`, the share of frames whose reference point (the
+localiser's "center_xyz", `valid` 1) lies within 30 mm of the true hand centre (the mean of the
+21 true joints), the same over hands wholly inside the image (`hit_rate_30mm_inside`), the
+median error (mm) and the share of misses flagged `valid` 0. For frames without one:
+`no_hand_flagged`, the share with `valid` 0. The depth-only centre
+(`preprocess.centers_from_depth`, which is always "valid") is scored on the same frames, and
+so is an oracle that knows the hand's pixels from the renderer (their 3D centroid, half a palm
+deeper: the ceiling of any segment-then-average method against this truth). `hit_rate_60mm`
+is the looser figure: a reference point that close still puts the whole hand in the 300 mm
+crop cube. The last line is one JSON object with every figure, the worst camera's figures, the time per
+frame and the machine.
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # pylint: disable=wrong-import-position
+import tensorflow as tf  # pylint: disable=wrong-import-position
+
+from handvol.data.synthetic import scene  # pylint: disable=wrong-import-position
+from handvol.data.synthetic import sensor  # pylint: disable=wrong-import-position
+from handvol.geometry import camera as camera_lib  # pylint: disable=wrong-import-position
+from handvol.image import localize  # pylint: disable=wrong-import-position
+from handvol.image import preprocess  # pylint: disable=wrong-import-position
+import machine_info  # pylint: disable=wrong-import-position,import-error
+
+HIT_MM = 30.0
+BATCH = 16
+CONDITIONS = {
+    "body_10_40": dict(body_prob=1.0, body_gap_mm=(100.0, 400.0), no_hand_prob=0.0),
+    "no_body": dict(body_prob=0.0, table_prob=0.0, wall_prob=0.0, no_hand_prob=0.0),
+    "no_hand": dict(no_hand_prob=1.0),
+}
+"""`SceneConfig` overrides per condition."""
+
+
+def _parse_args():
+  parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+  parser.add_argument("--frames", type=int, default=100, help="Frames per camera and condition.")
+  parser.add_argument("--seed", type=int, default=1000)
+  parser.add_argument("--cameras", default=",".join(sensor.CAMERAS))
+  parser.add_argument("--out", help="Optional path of a JSON file with the result.")
+  return parser.parse_args()
+
+
+@tf.function(reduce_retracing=True)
+def _localise(counts, intrinsics, unit):
+  return localize.localize_hands(counts, intrinsics, unit)
+
+
+@tf.function(reduce_retracing=True)
+def _depth_only(counts, intrinsics, unit):
+  return preprocess.centers_from_depth(counts, intrinsics, depth_unit_mm=unit)
+
+
+def _run(frames):
+  """Both methods on a list of scene frames: (localiser outputs, depth-only xyz, seconds per
+  frame of the localiser)."""
+  outputs, baseline, seconds = [], [], 0.0
+  for first in range(0, len(frames), BATCH):
+    chunk = frames[first:first + BATCH]
+    counts = tf.constant(np.stack([f["counts"] for f in chunk]))
+    intrinsics = tf.constant(np.stack([f["intrinsics"] for f in chunk]))
+    unit = tf.constant([f["depth_unit_mm"] for f in chunk], tf.float32)
+    _localise(counts, intrinsics, unit)  # Traced and warm before timing.
+    start = time.perf_counter()
+    result = _localise(counts, intrinsics, unit)
+    seconds += time.perf_counter() - start
+    outputs.append({k: v.numpy() for k, v in result.items()})
+    uvd = _depth_only(counts, intrinsics, unit)
+    baseline.append(camera_lib.uvd_to_xyz(uvd, intrinsics).numpy())
+  merged = {k: np.concatenate([o[k] for o in outputs]) for k in outputs[0]}
+  return merged, np.concatenate(baseline), seconds / len(frames)
+
+
+def _score(frames, xyz, valid):
+  """Figures of one method on one set of frames."""
+  has_hand = np.array([f["has_hand"] for f in frames])
+  if not has_hand.any():
+    return {"no_hand_flagged": round(float(np.mean(valid == 0)), 4), "frames": len(frames)}
+  truth = np.stack([f["centre_xyz"] for f in frames])
+  error = np.linalg.norm(xyz - truth, axis=1)
+  hit = (error <= HIT_MM) & (valid == 1)
+  inside = np.array([f["inside"] == 1.0 for f in frames])
+  return {"hit_rate_30mm": round(float(hit.mean()), 4),
+          "hit_rate_60mm": round(float(np.mean((error <= 2 * HIT_MM) & (valid == 1))), 4),
+          "hit_rate_30mm_inside": round(float(hit[inside].mean()), 4) if inside.any() else None,
+          "median_error_mm": round(float(np.median(error)), 1),
+          "misses_flagged": round(float(np.mean(valid[~hit] == 0)), 4) if (~hit).any() else None,
+          "frames": len(frames), "frames_inside": int(inside.sum())}
+
+
+def _hand_pixel_centroids(frames):
+  """An oracle that knows which measured pixels are the hand's (the renderer's part labels):
+  their 3D centroid, `SURFACE_TO_CENTRE_MM` deeper; `[N, 3]` mm and whether it exists `[N]`."""
+  centres, exists = [], []
+  for frame in frames:
+    hand = np.isin(frame["part"], scene.HAND_PARTS) & (frame["depth"] > 0)
+    rows, columns = np.nonzero(hand)
+    depth = frame["depth"][hand]
+    fx, fy, cx, cy = frame["intrinsics"]
+    exists.append(depth.size > 0)
+    centres.append(np.array([np.mean((columns - cx) * depth / fx),
+                             np.mean((rows - cy) * depth / fy),
+                             np.mean(depth) + localize.SURFACE_TO_CENTRE_MM])
+                   if depth.size else np.zeros(3))
+  return np.stack(centres), np.array(exists, np.int32)
+
+
+def _condition(camera_name, condition, args):
+  """Scores of the localiser, the depth-only centre and the hand-pixel oracle, and the
+  localiser's seconds per frame."""
+  config = scene.SceneConfig(camera=camera_name, **CONDITIONS[condition])
+  frames = list(scene.generate_scenes(args.frames, config, seed=args.seed))
+  outputs, baseline, seconds = _run(frames)
+  ones = np.ones(len(frames), np.int32)
+  return (_score(frames, outputs["center_xyz"], outputs["valid"]),
+          _score(frames, baseline, ones), _score(frames, *_hand_pixel_centroids(frames)),
+          seconds)
+
+
+def main():
+  args = _parse_args()
+  results = {"localizer": {}, "depth_only": {}, "hand_pixel_oracle": {}}
+  times = []
+  for camera_name in args.cameras.split(","):
+    for method in results.values():
+      method[camera_name] = {}
+    for condition in CONDITIONS:
+      ours, depth_only, oracle, seconds = _condition(camera_name, condition, args)
+      results["localizer"][camera_name][condition] = ours
+      results["depth_only"][camera_name][condition] = depth_only
+      results["hand_pixel_oracle"][camera_name][condition] = oracle
+      times.append(seconds)
+      print(f"{camera_name:16s} {condition:11s} localiser {ours}  depth-only {depth_only}",
+            flush=True)
+  worst = {
+      "hit_rate_30mm_body_10_40": min(r["body_10_40"]["hit_rate_30mm"]
+                                      for r in results["localizer"].values()),
+      "hit_rate_30mm_no_body": min(r["no_body"]["hit_rate_30mm"]
+                                   for r in results["localizer"].values()),
+      "no_hand_flagged": min(r["no_hand"]["no_hand_flagged"]
+                             for r in results["localizer"].values()),
+      **{f"{method}_hit_rate_30mm_body_10_40": min(r["body_10_40"]["hit_rate_30mm"]
+                                                   for r in results[method].values())
+         for method in ("depth_only", "hand_pixel_oracle")},
+  }
+  print(f"worst camera: {worst}; localiser {1e3 * np.mean(times):.1f} ms per frame "
+        f"(batch {BATCH}, graph mode); {machine_info.line()}")
+  summary = {"worst_camera": worst, **results, "frames": args.frames, "seed": args.seed,
+             "localizer_ms_per_frame": round(1e3 * float(np.mean(times)), 2),
+             "batch": BATCH, "machine": machine_info.describe()}
+  if args.out:
+    pathlib.Path(args.out).write_text(json.dumps(summary, indent=1))
+  print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+  main()
