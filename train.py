@@ -6,6 +6,8 @@ one with another config is refused (`--overwrite` starts afresh). A bad config v
 or a fault (NaN, full disk, corrupt file) ends in one line on stderr and exit code 1.
 """
 
+import gc
+
 from absl import app
 from absl import flags
 
@@ -30,8 +32,13 @@ def main(argv):
   try:
     training.train_and_evaluate(configs.override(configs.load(_CONFIG.value), settings),
                                 _WORKDIR.value, overwrite=_OVERWRITE.value)
+    return
   except faults.USER_ERRORS as error:
-    raise SystemExit(f"train.py: error: {error}") from None
+    message = f"train.py: error: {error}"
+  # Outside the handler the error's traceback is gone: collecting it now closes the input
+  # pipelines while Python still runs (at interpreter exit a reader's generator hangs TF).
+  gc.collect()
+  raise SystemExit(message)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,9 @@ MIB = 2 ** 20
 class DiskFullError(OSError):
   """A write refused or failed for lack of space; the message names the path and free space."""
 
+  def __str__(self):
+    return str(self.strerror)
+
 
 def free_bytes(path):
   """Free bytes on the filesystem holding `path` (its nearest existing parent folder)."""

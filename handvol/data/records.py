@@ -254,36 +254,39 @@ def with_centers(frame_records, centers):
 
 
 class SkipLog:
-  """Frames skipped by a reader asked to skip bad input.
+  """Frames skipped by a reader asked to skip bad input, over every pass of it.
 
   Attributes:
-    entries: One message per skipped frame ("<file> (frame i): <reason>").
-    frames: The reader's frame index of each skipped frame (None where it has none).
-    seen: Frames the reader tried, skipped or not.
+    entries: One message per distinct skipped frame ("<file> (frame i): <reason>").
+    frames: The reader's frame index of each entry (None where it has none).
+    seen: Frames read, skipped or not, over all passes.
+    skipped: Frames skipped over all passes (a frame bad at every pass counts each time).
     allow_off_image: Whether labels projecting outside the image are kept (evaluation
       splits) rather than skipped (training).
     error: Set by a consumer that stopped because of this log (a budget exceeded), so that
-      the error can be reported outside the pipeline that raised it.
+      the error can be reported outside the pipeline that found it.
   """
 
   def __init__(self, allow_off_image=False):
     self.allow_off_image = allow_off_image
     self.error = None
-    self.reset()
-
-  def reset(self):
-    """Forgets the frames of a previous pass."""
     self.entries = []
     self.frames = []
     self.seen = 0
+    self.skipped = 0
 
   @property
   def count(self):
+    """Distinct skipped frames."""
     return len(self.entries)
 
   def add(self, error, frame=None):
-    self.entries.append(str(error))
-    self.frames.append(frame)
+    self.skipped += 1
+    message = str(error)
+    if (frame is None and message not in self.entries) or (
+        frame is not None and frame not in self.frames):
+      self.entries.append(message)
+      self.frames.append(frame)
 
 
 def checked(make, where, skip_log=None, frame=None):

@@ -110,27 +110,32 @@ def moving_statistics_averager(model, strategy):
   return average
 
 
-def worker_source(entry, worker_index, num_workers, max_fraction=None, name="source"):
+def worker_source(entry, worker_index, num_workers, max_fraction=None, name="source",
+                  skip_logs=None):
   """`input_pipeline.frame_source(entry)` restricted to one worker's share of the frames.
 
   TFRecord sources are split by shard (each worker reads whole files); other sources by
   element, as `input_pipeline.from_records` does. Reader sources skip bad frames within the
-  `max_fraction` budget.
+  `max_fraction` budget, into a `records.SkipLog` that `skip_logs` (a dict) receives as `name`.
   """
   if entry["source"] == "tfrecords":
     return input_pipeline.from_tfrecords(tfrecords.list_shards(entry["dir"], entry["name"]),
                                    worker_index, num_workers)
-  source = input_pipeline.frame_source(entry, records.SkipLog(), max_fraction, name)
+  log = records.SkipLog()
+  if skip_logs is not None:
+    skip_logs[name] = log
+  source = input_pipeline.frame_source(entry, log, max_fraction, name)
   return source.shard(num_workers, worker_index) if num_workers > 1 else source
 
 
-def worker_training_dataset(config, input_context):
+def worker_training_dataset(config, input_context, skip_logs=None):
   """This worker's endless training batches at the per-replica batch size.
 
   Args:
     config: A nested config dict; "data.batch_size" is the per-replica batch (as in
       `trainer.fit`).
     input_context: The `tf.distribute.InputContext` of this input pipeline.
+    skip_logs: Optional dict that receives each reader source's `records.SkipLog`.
 
   Returns:
     A `tf.data.Dataset` of batched training examples.
@@ -143,7 +148,7 @@ def worker_training_dataset(config, input_context):
                                          seed=config["seed"] + WORKER_SEED_STRIDE * worker)
   budget = input_pipeline.max_skipped_fraction(data_config)
   sources = [worker_source(entry, worker, input_context.num_input_pipelines, budget,
-                           f"data.train.{index}")
+                           f"data.train.{index}", skip_logs)
              for index, entry in enumerate(data_config["train"])]
   return input_pipeline.training_dataset(
       sources, [entry["ratio"] for entry in data_config["train"]], pipeline_config)
@@ -210,13 +215,14 @@ def train(config, workdir, strategy, synchronized_batch_norm=False):
           f"{sizes['per_replica_batch']} per replica, {sizes['global_batch']} in total",
           flush=True)
   keras.utils.set_random_seed(config["seed"])
+  skip_logs = {}
   dataset = strategy.distribute_datasets_from_function(
-      lambda context: worker_training_dataset(config, context))
+      lambda context: worker_training_dataset(config, context, skip_logs))
   model = trainer.build_compiled_model(config, strategy, example_inputs(),
                                        synchronized_batch_norm)
   with strategy.scope():
     model.optimizer.build(model.trainable_variables)
-  loop = _Loop(model, strategy, os.path.join(workdir, CHECKPOINT_DIR))
+  loop = _Loop(model, strategy, os.path.join(workdir, CHECKPOINT_DIR), skip_logs)
   start = time.time()
   steady_seconds = loop.run(iter(dataset), config["train"])
   total_steps = config["train"]["epochs"] * config["train"]["steps_per_epoch"]
@@ -229,11 +235,12 @@ def train(config, workdir, strategy, synchronized_batch_norm=False):
 class _Loop:
   """The custom loop's state: the step function, the checkpoints, the step it resumed from."""
 
-  def __init__(self, model, strategy, checkpoint_dir):
+  def __init__(self, model, strategy, checkpoint_dir, skip_logs):
     self.strategy = strategy
     self.model = model
     self.optimizer = model.optimizer
     self.steps_per_epoch = 1
+    self.skip_logs = skip_logs
     self.chief = is_chief(strategy)
     self.checkpoint_dir = checkpoint_dir
     checkpoint = tf.train.Checkpoint(model=model, optimizer=model.optimizer)
@@ -288,6 +295,7 @@ class _Loop:
       while step < epoch_end:
         step_start = time.time()
         loss = self.step(iterator, step)
+        trainer.raise_pipeline_error(self.skip_logs)  # A source over its bad-frame budget.
         if step > self.initial_step:
           steady_seconds += time.time() - step_start
         step += 1

@@ -274,16 +274,24 @@ MIN_FRAMES_FOR_BUDGET = 100
 (or at the pass's end), so that one bad frame among the first few does not stop a run."""
 
 
-def _over_budget(log, max_fraction, final):
-  return ((final or log.seen >= MIN_FRAMES_FOR_BUDGET)
-          and log.count > max_fraction * log.seen)
+def _over_budget(seen, skipped, max_fraction, final):
+  return (final or seen >= MIN_FRAMES_FOR_BUDGET) and skipped > max_fraction * seen
 
 
-def _budget_error(name, log, max_fraction):
+def _budget_error(name, log, seen, skipped, max_fraction):
   return faults.BadFramesError(
-      f"{name}: {log.count} of {log.seen} frames read are bad, over the budget "
+      f"{name}: {skipped} of {seen} frames read are bad, over the budget "
       f"data.max_skipped_fraction={max_fraction:g} (first: {log.entries[0]}); fix or remove "
       "those frames, or raise the budget")
+
+
+def _check_budget(log, start, max_fraction, name, final):
+  """Sets `log.error` when the pass begun at `start` (seen, skipped) is over the budget."""
+  seen, skipped = log.seen - start[0], log.skipped - start[1]
+  if max_fraction is None or not _over_budget(seen, skipped, max_fraction, final):
+    return False
+  log.error = _budget_error(name, log, seen, skipped, max_fraction)
+  return True
 
 
 def _first_usable(reader, args, name):
@@ -302,19 +310,31 @@ def _kind_args(args):
 
 def reader_records(reader, args, skip_log, max_fraction=None, name="source"):
   """A callable (for `from_records`) of a reader's frames at every pass, bad frames skipped
-  and logged in `skip_log` (the current pass's); past `max_fraction` of bad frames (None: no
-  budget) it sets `skip_log.error` and raises `faults.BadFramesError`."""
+  and logged in `skip_log` (each distinct bad frame once, over all passes).
+
+  Past `max_fraction` of bad frames in a pass (None: no budget) it sets `skip_log.error` (a
+  `faults.BadFramesError`), which the trainer raises at its next step (`trainer.PipelineStop`).
+  Raising inside `tf.data` instead can hang or abort the process at exit, as the issue that
+  asked for the budget saw.
+  """
   _first_usable(reader, args, name)
 
+  held = []  # The last good frame, which feeds the pipeline once over the budget.
+
   def generate():
-    skip_log.reset()
-    for record in reader(**args, skip_log=skip_log):
-      yield record
-      if max_fraction is not None and _over_budget(skip_log, max_fraction, final=False):
-        break
-    if max_fraction is not None and _over_budget(skip_log, max_fraction, final=True):
-      skip_log.error = _budget_error(name, skip_log, max_fraction)
-      raise skip_log.error
+    if skip_log.error is None:
+      start = (skip_log.seen, skip_log.skipped)
+      for record in reader(**args, skip_log=skip_log):
+        held[:] = [record]
+        yield record
+        if _check_budget(skip_log, start, max_fraction, name, final=False):
+          break
+      else:
+        _check_budget(skip_log, start, max_fraction, name, final=True)
+    # An ended source would make `repeat` spin forever: over the budget, a good frame keeps
+    # the pipeline fed until the trainer stops at its next step.
+    while skip_log.error is not None and held:
+      yield held[0]
 
   return generate
 

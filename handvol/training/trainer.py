@@ -110,13 +110,37 @@ def first_examples(dataset, count):
   return {key: np.concatenate([batch[key] for batch in batches])[:count] for key in batches[0]}
 
 
-def fit_callbacks(workdir, train_config, validation):
-  """The NaN stop, backup, the two checkpoints, TensorBoard and the prediction images (module
-  docstring)."""
+class PipelineStop(keras.callbacks.Callback):
+  """Raises, at the next batch or epoch end, the error a training source recorded in its skip
+  log (`input_pipeline.reader_records`: over the bad-frame budget); first among the callbacks
+  so that nothing of the epoch is saved.
+
+  Args:
+    skip_logs: The dict source name → `records.SkipLog` of `input_pipeline.build_datasets`.
+  """
+
+  def __init__(self, skip_logs):
+    super().__init__()
+    self.skip_logs = skip_logs
+
+  def on_train_batch_end(self, batch, logs=None):
+    # Stopping, then raising at the epoch's end, lets Keras wind its input iterator down;
+    # raising here leaves a reader's generator thread that hangs the process at exit.
+    if any(log.error is not None for log in self.skip_logs.values()):
+      self.model.stop_training = True
+
+  def on_epoch_end(self, epoch, logs=None):
+    raise_pipeline_error(self.skip_logs)
+
+
+def fit_callbacks(workdir, train_config, validation, skip_logs=None):
+  """The input and NaN stops, backup, the two checkpoints, TensorBoard and the prediction
+  images (module docstring)."""
   tensorboard_dir = os.path.join(workdir, "tensorboard")
   checkpoint_dir = os.path.join(workdir, "checkpoints")
   os.makedirs(checkpoint_dir, exist_ok=True)
   return [
+      PipelineStop(skip_logs or {}),
       faults.NonFiniteStop(train_config["steps_per_epoch"]),
       faults.AtomicBackup(os.path.join(workdir, "backup")),
       faults.AtomicCheckpoint(os.path.join(checkpoint_dir, "last.keras")),
@@ -160,11 +184,9 @@ def fit(config, workdir, strategy):
     model.fit(datasets.train, epochs=train_config["epochs"],
               steps_per_epoch=train_config["steps_per_epoch"],
               validation_data=datasets.validation,
-              callbacks=fit_callbacks(workdir, train_config, datasets.validation),
+              callbacks=fit_callbacks(workdir, train_config, datasets.validation, skip_logs),
               verbose=train_config["verbose"])
-  except tf.errors.OpError:
-    raise_pipeline_error(skip_logs)
-    raise
+    raise_pipeline_error(skip_logs)  # Had the training data ended before any callback ran.
   finally:
     skipped = workdir_lib.write_skip_log(workdir, skip_logs)
   facts = {"data_seconds": round(data_seconds, 1),
@@ -174,8 +196,7 @@ def fit(config, workdir, strategy):
 
 
 def raise_pipeline_error(skip_logs):
-  """Re-raises, as itself, an error that a source's generator raised inside `tf.data` (which
-  wraps it in an `OpError` with a traceback as its message); nothing when there is none."""
+  """Raises the error a training source recorded in its skip log; nothing when there is none."""
   for log in skip_logs.values():
     if log.error is not None:
       raise log.error from None

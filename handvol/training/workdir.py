@@ -107,7 +107,7 @@ def write_skip_log(workdir, logs):
   for name, log in logs.items():
     if not log.seen:  # Not a reader source (synthetic, TFRecords): nothing is skipped.
       continue
-    lines.append(f"{name}: {log.count} of {log.seen} frames skipped")
+    lines.append(f"{name}: {log.count} bad frame(s) skipped")
     lines += [f"  {entry}" for entry in log.entries]
     total += log.count
   atomic.write_text(os.path.join(workdir, "skip_log.txt"), "\n".join(lines) + "\n")
