@@ -11,8 +11,20 @@ baseline in one binary; see docs/overlap_op.md.
 import pathlib
 import sys
 
+from absl import app
+from absl import flags
+
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 from handvol.ops import build  # pylint: disable=wrong-import-position
 
+_OUTPUT = flags.DEFINE_string("output", None, "Write the library here instead of the cache.")
+_VERBOSE = flags.DEFINE_bool("verbose", False, "Print each compiler command.")
+
+
+def main(argv):
+  del argv
+  sys.exit(build.main(_OUTPUT.value, _VERBOSE.value, prog="custom_ops/build.py"))
+
+
 if __name__ == "__main__":
-  sys.exit(build.main(prog="custom_ops/build.py"))
+  app.run(main)

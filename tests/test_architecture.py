@@ -109,6 +109,17 @@ def _flag_definitions(path):
   return lines
 
 
+def _main_guard_lines(path):
+  """Line numbers inside the module's `if __name__ == "__main__":` blocks."""
+  tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+  lines = set()
+  for node in tree.body:
+    if (isinstance(node, ast.If) and isinstance(node.test, ast.Compare)
+        and isinstance(node.test.left, ast.Name) and node.test.left.id == "__name__"):
+      lines.update(range(node.lineno, node.end_lineno + 1))
+  return lines
+
+
 def _is_entry_module(path):
   return (path.name == "__main__.py" or path.parent == REPO_ROOT / "scripts"
           or path in [REPO_ROOT / name for name in ENTRY_POINTS])
@@ -123,6 +134,7 @@ def test_argparse_and_stray_flags_are_found(tmp_path):
                     "  flags.mark_flags_as_required(['a'])\n", encoding="utf-8")
   assert _argparse_imports(source) == [3, 7]
   assert sorted(_flag_definitions(source)) == [8, 12]
+  assert 12 in _main_guard_lines(source) and 8 not in _main_guard_lines(source)
   clean = tmp_path / "clean.py"
   clean.write_text("from absl import flags\n\nFLAGS = flags.FLAGS\nparser = 'argparse'\n",
                    encoding="utf-8")
@@ -141,8 +153,13 @@ def test_entry_points_take_absl_flags_not_argparse():
 
 def test_flags_are_defined_only_in_entry_modules():
   """absl flags are defined in the entry modules alone (`__main__.py`, train.py, eval.py,
-  scripts/*.py), so that importing a library module defines no flag: an AST scan of every
+  scripts/*.py, and a library module's own `if __name__ == "__main__":` block, which runs only
+  as `python -m`), so that importing a library module defines no flag: an AST scan of every
   `flags.DEFINE_*` call in the rest of handvol/."""
-  found = {str(path.relative_to(REPO_ROOT)): lines for path in _command_line_sources()
-           if not _is_entry_module(path) and (lines := _flag_definitions(path))}
+  found = {}
+  for path in _command_line_sources():
+    if not _is_entry_module(path):
+      lines = sorted(set(_flag_definitions(path)) - _main_guard_lines(path))
+      if lines:
+        found[str(path.relative_to(REPO_ROOT))] = lines
   assert not found, f"absl flags defined outside an entry module (file: lines): {found}"

@@ -1,18 +1,18 @@
 """Label six keypoints per depth frame in a browser (docs/annotate.md).
 
-    python -m handvol.annotate --frames DIR --out DIR [--intrinsics fx,fy,cx,cy]
-        [--depth_unit_mm U] [--checkpoint MODEL] [--annotator NAME] [--host H] [--port P]
+    python -m handvol.annotate --frames=DIR --out=DIR [--intrinsics=fx,fy,cx,cy]
+        [--depth_unit_mm=U] [--checkpoint=MODEL] [--annotator=NAME] [--host=H] [--port=P]
 
 `--frames` is searched for 16-bit depth PNGs (sub-folders too); when it is a capture folder,
 its `annotations.json` gives the intrinsics and depth unit that the flags leave out. `--out`
 becomes a capture folder that `train.py` reads (`handvol.annotate.storage`).
 """
 
-import argparse
 import json
 import os
-import sys
 
+from absl import app
+from absl import flags
 from werkzeug import serving
 
 from handvol.annotate import server
@@ -40,43 +40,44 @@ def _camera(frames_dir, intrinsics, depth_unit_mm):
   return [float(value) for value in intrinsics], float(depth_unit_mm)
 
 
-def _intrinsics(text):
+_FRAMES = flags.DEFINE_string("frames", None, "Folder of 16-bit depth PNGs.", required=True)
+_OUT = flags.DEFINE_string("out", None, "Output capture folder.", required=True)
+_INTRINSICS = flags.DEFINE_list("intrinsics", None, "fx,fy,cx,cy in pixels.")
+_DEPTH_UNIT_MM = flags.DEFINE_float("depth_unit_mm", None,
+                                    "mm per PNG count (default: the frames' capture file, "
+                                    "else 1).")
+_CHECKPOINT = flags.DEFINE_string("checkpoint", None,
+                                  "A .keras checkpoint or an export folder: pre-annotation.")
+_ANNOTATOR = flags.DEFINE_string("annotator", "",
+                                 "Writes annotations.NAME.json instead of annotations.json.")
+_HOST = flags.DEFINE_string("host", "127.0.0.1", "Address to bind (local only by default).")
+_PORT = flags.DEFINE_integer("port", 8700, "Port (0: any free one).", lower_bound=0)
+
+
+def _intrinsics(values):
+  if values is None:
+    return None
   try:
-    return [float(value) for value in text.split(",")]
-  except ValueError as error:
-    raise argparse.ArgumentTypeError(f"expected fx,fy,cx,cy, got {text!r}") from error
+    return [float(value) for value in values]
+  except ValueError:
+    raise SystemExit(f"--intrinsics: expected fx,fy,cx,cy, got {','.join(values)!r}") from None
 
 
-def parse_args(argv):
-  parser = argparse.ArgumentParser(prog="python -m handvol.annotate",
-                                   description=__doc__.splitlines()[0])
-  parser.add_argument("--frames", required=True, help="folder of 16-bit depth PNGs")
-  parser.add_argument("--out", required=True, help="output capture folder")
-  parser.add_argument("--intrinsics", type=_intrinsics, default=None, help="fx,fy,cx,cy")
-  parser.add_argument("--depth_unit_mm", type=float, default=None,
-                      help="mm per PNG count (default: the frames' capture file, else 1)")
-  parser.add_argument("--checkpoint", default=None,
-                      help="a .keras checkpoint or an export folder: pre-annotation")
-  parser.add_argument("--annotator", default="",
-                      help="writes annotations.NAME.json instead of annotations.json")
-  parser.add_argument("--host", default="127.0.0.1", help="address to bind (local only)")
-  parser.add_argument("--port", type=int, default=8700, help="port (0: any free one)")
-  return parser.parse_args(argv)
-
-
-def main(argv=None):
-  args = parse_args(argv)
-  intrinsics, depth_unit_mm = _camera(args.frames, args.intrinsics, args.depth_unit_mm)
-  index = storage.FrameIndex(args.frames, skip=args.out)
-  store = storage.Store(args.out, index, intrinsics, depth_unit_mm, args.annotator)
-  suggester = suggest.Suggester(intrinsics, args.checkpoint)
-  http = serving.make_server(args.host, args.port, None, threaded=True)
+def main(argv):
+  del argv
+  intrinsics, depth_unit_mm = _camera(_FRAMES.value, _intrinsics(_INTRINSICS.value),
+                                      _DEPTH_UNIT_MM.value)
+  index = storage.FrameIndex(_FRAMES.value, skip=_OUT.value)
+  store = storage.Store(_OUT.value, index, intrinsics, depth_unit_mm, _ANNOTATOR.value)
+  suggester = suggest.Suggester(intrinsics, _CHECKPOINT.value)
+  host = _HOST.value
+  http = serving.make_server(host, _PORT.value, None, threaded=True)
   port = http.server_port
-  local = args.host in ("127.0.0.1", "localhost")
+  local = host in ("127.0.0.1", "localhost")
   hosts = {f"127.0.0.1:{port}", f"localhost:{port}"} if local else None
   http.app = server.create_app(store, suggester, hosts)
   print(f"handvol annotate: {len(index.names)} frames, writing {store.path}", flush=True)
-  print(f"open http://{args.host}:{port}/", flush=True)
+  print(f"open http://{host}:{port}/", flush=True)
   try:
     http.serve_forever()
   except KeyboardInterrupt:
@@ -87,4 +88,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-  sys.exit(main())
+  app.run(main)

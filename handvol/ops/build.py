@@ -20,7 +20,6 @@ installed wheel. `python -m handvol.ops.build [--output PATH]` (or `python custo
 command) builds ahead of time and prints the build record.
 """
 
-import argparse
 import concurrent.futures
 import contextlib
 import fcntl
@@ -279,20 +278,15 @@ def build_library(output, toolchain=None, verbose=True, log=None):
   return info
 
 
-def main(argv=None, prog="python -m handvol.ops.build"):
-  parser = argparse.ArgumentParser(
-      prog=prog,
-      description="Build the overlap op's library into the cache now (it is built on first use "
-                  "otherwise) and print where it is and its build record.")
-  parser.add_argument("--output", help="write the library here instead of into the cache")
-  parser.add_argument("--verbose", action="store_true", help="print each compiler command")
-  args = parser.parse_args(argv)
+def main(output=None, verbose=False, prog="python -m handvol.ops.build"):
+  """Builds the library (into the cache, or at `output`) and prints where it is and its build
+  record as one JSON line; a `BuildError` is one line on stderr. Returns the exit code."""
   try:
-    if args.output:
-      path = pathlib.Path(args.output).resolve()
-      build_library(path, verbose=args.verbose)
+    if output:
+      path = pathlib.Path(output).resolve()
+      build_library(path, verbose=verbose)
     else:
-      path = ensure_library(verbose=args.verbose)
+      path = ensure_library(verbose=verbose)
   except BuildError as error:
     print(f"{prog}: {error}", file=sys.stderr)
     return 1
@@ -301,4 +295,9 @@ def main(argv=None, prog="python -m handvol.ops.build"):
 
 
 if __name__ == "__main__":
-  sys.exit(main())
+  from absl import app  # pylint: disable=ungrouped-imports
+  from absl import flags
+
+  _OUTPUT = flags.DEFINE_string("output", None, "Write the library here instead of the cache.")
+  _VERBOSE = flags.DEFINE_bool("verbose", False, "Print each compiler command.")
+  app.run(lambda argv: sys.exit(main(_OUTPUT.value, _VERBOSE.value)))

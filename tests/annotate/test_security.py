@@ -156,8 +156,7 @@ def test_a_foreign_host_header_is_refused(client):
 
 def test_the_default_address_is_local_only():
   from handvol.annotate import __main__ as main  # pylint: disable=import-outside-toplevel
-  args = main.parse_args(["--frames", "f", "--out", "o"])
-  assert args.host == "127.0.0.1"
+  assert main.flags.FLAGS["host"].default == "127.0.0.1"
 
 
 def test_a_second_server_on_the_same_file_is_refused(frames_dir, tmp_path, helpers):
