@@ -169,6 +169,19 @@ def validate_record(record, where="frame", allow_off_image=False):
     fail("depth holds negative values")
   if not np.all(np.isfinite(record["intrinsics"])) or np.any(record["intrinsics"][:2] <= 0):
     fail(f"intrinsics must be finite with fx, fy > 0, got {record['intrinsics']}")
+  _check_labels(record, fail, allow_off_image)
+  if record["has_truth"] > 0 and not np.all(np.isfinite(record["truth_xyz"])):
+    fail("truth_xyz holds NaN or Inf")
+  center = record["center_uvd"]
+  if record["has_center"] > 0 and not (np.all(np.isfinite(center)) and center[2] > 0):
+    fail(f"center_uvd must be finite (u, v pixels, d mm) with d > 0, got {center.tolist()}")
+  if not 0 <= int(record["dataset"]) < len(DATASETS):
+    fail(f"dataset id {int(record['dataset'])} is not in {DATASETS}")
+  return record
+
+
+def _check_labels(record, fail, allow_off_image):
+  """`validate_record`'s checks of `kind`, `uv` and `xyz`; `fail(message)` raises."""
   kind = record["kind"]
   if np.any((kind < KIND_NONE) | (kind > KIND_3D)):
     fail(f"kind must be 0, 1 or 2, got {kind}")
@@ -182,20 +195,12 @@ def validate_record(record, where="frame", allow_off_image=False):
     fail("a 3D label lies at or behind the camera (z ≤ 0)")
   if np.any(np.abs(record["xyz"][in_3d]) > MAX_LABEL_MM):
     fail(f"a 3D label lies farther than {MAX_LABEL_MM:g} mm from the camera (labels in mm?)")
-  height, width = depth.shape
+  height, width = record["depth"].shape
   uv = record["uv"]
   outside = labelled & ((uv[:, 0] < -0.5) | (uv[:, 0] > width - 0.5) | (uv[:, 1] < -0.5)
                         | (uv[:, 1] > height - 0.5))
   if np.any(outside) and not allow_off_image:
     fail(f"keypoints {np.flatnonzero(outside).tolist()} lie outside the {width}×{height} image")
-  if record["has_truth"] > 0 and not np.all(np.isfinite(record["truth_xyz"])):
-    fail("truth_xyz holds NaN or Inf")
-  center = record["center_uvd"]
-  if record["has_center"] > 0 and not (np.all(np.isfinite(center)) and center[2] > 0):
-    fail(f"center_uvd must be finite (u, v pixels, d mm) with d > 0, got {center.tolist()}")
-  if not 0 <= int(record["dataset"]) < len(DATASETS):
-    fail(f"dataset id {int(record['dataset'])} is not in {DATASETS}")
-  return record
 
 
 def full_joints(record, where):
