@@ -12,8 +12,11 @@ the chest. `localize_hands` instead segments the frame and picks the blob that i
 2. Per component, its near region: its grid pixels within `SLAB_MM` of its nearest depth. A
    hand held up is the near end of its component; the chest, a table or a wall have a near
    region far larger than a hand's, stray pixels far smaller. The near region's metric area
-   (each grid pixel covers (GRID_STEP·d)²/(fx·fy) mm²) must lie in `HAND_AREA_MM2`; of the
-   components that pass, the nearest wins.
+   (each grid pixel covers (GRID_STEP·d)²/(fx·fy) mm²) must lie in `HAND_AREA_MM2`, and it
+   must not be flat: the spread of its points across their best-fitting plane must reach
+   `MIN_THICKNESS_MM` (a table's or a wall's piece cut by the image border, or a torso's
+   front, is flat; a hand with its fingers is not). Of the components that pass, the nearest
+   wins.
 3. Its centre. The winning component's points within `SHIFT_SLAB_MM` of its nearest point
    are mean-shifted with a `SHIFT_RADIUS_MM` sphere from `NUM_SEEDS` starts (its nearest
    point, then farthest-point samples of its near region). Of the modes, the hand is the one
@@ -52,6 +55,9 @@ back about a hand's depth, less than a typical gap to the body."""
 HAND_AREA_MM2 = (2500.0, 45000.0)
 """Accepted metric area of a near region: from a partly visible or side-on hand to an open
 hand with the forearm that lies in the slab."""
+MIN_THICKNESS_MM = 3.0
+"""A near region flatter than this (spread across its best plane) is a table's, a wall's or a
+torso's front, not a hand's."""
 TYPICAL_AREA_MM2 = 15000.0
 AREA_LOG_SD = 0.9
 """The confidence's log-normal area model."""
@@ -157,9 +163,10 @@ def connected_components(grid, name=None):
     return labels
 
 
-def _component_stats(grid, labels, pixel_area):
-  """Per component (segment b·(h·w + 1) + label): nearest depth `[B·(N+1)]` and near-region
-  area `[B·(N+1)]` mm², and each pixel's segment `[B, h, w]` and near flag."""
+def _component_stats(grid, labels, pixel_area, points):
+  """Per component (segment b·(h·w + 1) + label): nearest depth `[B·(N+1)]`, near-region area
+  `[B·(N+1)]` mm² and near-region thickness `[B·(N+1)]` mm (the spread of its points across
+  their best-fitting plane), and each pixel's segment `[B, h, w]` and near flag."""
   shape = tf.shape(grid)
   segments_per_frame = shape[1] * shape[2] + 1
   segment = labels + tf.range(shape[0])[:, tf.newaxis, tf.newaxis] * segments_per_frame
@@ -168,15 +175,29 @@ def _component_stats(grid, labels, pixel_area):
   nearest = tf.math.unsorted_segment_min(tf.where(valid, grid, tf.float32.max), segment, count)
   near = valid & (grid <= tf.gather(nearest, segment) + SLAB_MM)
   area = tf.math.unsorted_segment_sum(tf.where(near, pixel_area, 0.0), segment, count)
-  return nearest, area, segment, near
+  return nearest, area, _thickness(points, near, segment, count), segment, near
 
 
-def _choose(nearest, area, batch):
+def _thickness(points, near, segment, count):
+  """Per segment, the standard deviation (mm) of its `near` points along the normal of their
+  best-fitting plane: the square root of their covariance's smallest eigenvalue."""
+  flat_points = tf.reshape(points, tf.concat([tf.shape(near), [3]], axis=0))
+  weight = tf.cast(near, tf.float32)[..., tf.newaxis]
+  number = tf.maximum(tf.math.unsorted_segment_sum(weight, segment, count), 1.0)
+  mean = tf.math.unsorted_segment_sum(flat_points * weight, segment, count) / number
+  offset = (flat_points - tf.gather(mean, segment)) * weight
+  outer = offset[..., :, tf.newaxis] * offset[..., tf.newaxis, :]
+  covariance = tf.math.unsorted_segment_sum(outer, segment, count) / number[..., tf.newaxis]
+  return tf.sqrt(tf.maximum(tf.linalg.eigvalsh(covariance)[:, 0], 0.0))
+
+
+def _choose(nearest, area, thickness, batch):
   """The nearest hand-sized component per frame: its segment `[B]`, whether one passed `[B]`,
   and its area `[B]` (mm²)."""
   nearest = tf.reshape(nearest, [batch, -1])
   area = tf.reshape(area, [batch, -1])
-  hand_sized = (area >= HAND_AREA_MM2[0]) & (area <= HAND_AREA_MM2[1])
+  hand_sized = ((area >= HAND_AREA_MM2[0]) & (area <= HAND_AREA_MM2[1])
+                & (tf.reshape(thickness, [batch, -1]) >= MIN_THICKNESS_MM))
   score = tf.where(hand_sized, nearest, tf.float32.max)
   best = tf.argmin(score, axis=1, output_type=tf.int32)
   found = tf.reduce_any(hand_sized, axis=1)
@@ -288,8 +309,9 @@ def localize_hands(depth, intrinsics, depth_unit_mm=None, name=None):
     batch = tf.shape(grid)[0]
     points, pixel_area = _grid_points(grid, rows, columns, intrinsics)
     labels = connected_components(grid)
-    nearest, area, segment, near = _component_stats(grid, labels, pixel_area)
-    best, found, chosen_area = _choose(nearest, area, batch)
+    nearest, area, thickness, segment, near = _component_stats(grid, labels, pixel_area,
+                                                               points)
+    best, found, chosen_area = _choose(nearest, area, thickness, batch)
     chosen = tf.equal(segment, best[:, tf.newaxis, tf.newaxis])
     flat_grid = tf.reshape(grid, [batch, -1])
     near_chosen = tf.reshape(chosen & near, [batch, -1])

@@ -60,15 +60,23 @@ def test_frames_without_a_hand_are_flagged_with_a_reason():
   np.testing.assert_allclose(blank["center_uvd"].numpy(), [31.5, 23.5, 1.0])
 
 
-def test_a_wall_alone_is_not_a_hand_and_a_hand_alone_is():
+def test_a_wall_and_a_flat_patch_are_not_hands_and_a_hand_sized_dome_is():
+  intrinsics = [150.0, 150.0, 79.5, 59.5]
   wall = np.full((120, 160), 900.0)
-  out = localize.localize_hand(wall, [150.0, 150.0, 80.0, 60.0])
+  assert int(localize.localize_hand(wall, intrinsics)["valid"]) == 0
+  rows, columns = np.mgrid[-60:60, -80:80] + 0.5
+  radius_px = np.hypot(rows, columns)  # 1 px = 4 mm at 600 mm; r = 18 px = 72 mm.
+  flat = np.where(radius_px < 18, 600.0, 0.0)
+  out = localize.localize_hand(flat, intrinsics)
   assert int(out["valid"]) == 0
-  disc = np.where(np.hypot(*np.mgrid[-60:60, -80:80]) < 18, 600.0, 0.0)  # r = 72 mm at 600 mm
-  out = localize.localize_hand(disc, [150.0, 150.0, 79.5, 59.5])
+  assert int(out["reason"]) == localize.REASONS.index("no_hand_sized_blob")
+  # A dome 36 mm high over the same disc: thick enough across its plane.
+  dome = np.where(radius_px < 18, 600.0 - 0.5 * 4.0 * np.sqrt(np.maximum(18 ** 2 - radius_px ** 2,
+                                                                           0.0)), 0.0)
+  out = localize.localize_hand(dome, intrinsics)
   assert int(out["valid"]) == 1
   np.testing.assert_allclose(out["center_uvd"].numpy()[:2], [79.5, 59.5], atol=2.0)
-  assert abs(float(out["center_uvd"][2]) - (600.0 + localize.SURFACE_TO_CENTRE_MM)) < 1.0
+  assert 0.5 < float(out["confidence"]) <= 1.0
 
 
 def test_connected_components_split_at_depth_jumps_only():
