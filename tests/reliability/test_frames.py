@@ -114,6 +114,7 @@ def test_a_truncated_joint_data_mat_is_named(tmp_path, make_records):
     ("center_uvd", [30.0, 20.0, float("nan")], "center_uvd must be finite"),
     ("center_uvd", "middle", "'center_uvd' must be a list of 3 numbers, got 'middle'"),
     ("subject", "3", "'subject' must be an integer, got '3'"),
+    ("xyz", [1e21, 1e21, 1e21], "a 3D label lies farther than 10000 mm"),  # Labels ×1e20.
 ])
 def test_a_capture_field_of_the_wrong_kind_is_named(tmp_path, make_records, field, value,
                                                    message):
@@ -121,8 +122,8 @@ def test_a_capture_field_of_the_wrong_kind_is_named(tmp_path, make_records, fiel
   path = tmp_path / capture.ANNOTATION_FILE
   meta = json.loads(path.read_text())
   entry = meta["frames"][1]
-  if field == "uv":
-    entry["keypoints"]["wrist"]["uv"] = value
+  if field in ("uv", "xyz"):
+    entry["keypoints"]["wrist"][field] = value
   else:
     entry[field] = value
   path.write_text(json.dumps(meta))

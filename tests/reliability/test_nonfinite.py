@@ -1,7 +1,9 @@
 """NaN and Inf are stopped: in training (the command), in checkpoints, in exports, in serving."""
 
+import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from handvol.export import export
 from handvol.export import serving
@@ -67,3 +69,24 @@ def test_serving_is_never_valid_beside_nonfinite_joints(trained_run):
   assert outputs["valid"].numpy().tolist() == [0, 0]
   for key in ("joints_xyz", "joints_uvd", "theta", "bone_lengths"):
     assert np.all(outputs[key].numpy() == 0.0), key
+
+
+def test_a_nonfinite_gradient_is_never_applied_and_stops_the_run():
+  optimizer = faults.GuardedAdam(learning_rate=0.1)
+  weights = keras.Variable(np.ones(3, np.float32))
+  optimizer.apply([tf.constant([np.nan, 1.0, 1.0])], [weights])
+  assert weights.numpy().tolist() == [1.0, 1.0, 1.0]
+  assert int(optimizer.nonfinite_steps.numpy()) == 1
+  optimizer.apply([tf.constant([1.0, 1.0, 1.0])], [weights])
+  assert np.all(weights.numpy() < 1.0)  # Finite gradients still train.
+  model = keras.Sequential([keras.Input([3]), keras.layers.Dense(1)])
+  model.compile(optimizer=faults.GuardedAdam())
+  model.optimizer.build(model.trainable_variables)
+  stop = faults.NonFiniteStop(steps_per_epoch=10)
+  stop.set_model(model)
+  stop.on_epoch_begin(2)
+  stop.on_train_batch_end(4, {"loss": 0.5, "joint_loss": 0.1})  # All finite: goes on.
+  model.optimizer.nonfinite_steps.assign(1)
+  with pytest.raises(faults.NonFiniteError, match=r"^training stopped at step 25 \(epoch 3, "
+                     r"batch 5\): the gradient went NaN or Inf while the loss was finite"):
+    stop.on_train_batch_end(4, {"loss": 0.5, "joint_loss": 0.1})
