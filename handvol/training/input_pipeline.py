@@ -367,8 +367,7 @@ def frame_source(entry, skip_log=None, max_fraction=None, name="source"):
 
 def max_skipped_fraction(data_config):
   """The config's bad-frame budget of training sources (`data.max_skipped_fraction`)."""
-  key = "data.max_skipped_fraction"
-  return data_config.get(key.split(".")[1], schema.OPTIONAL[key])
+  return data_config.get("max_skipped_fraction", schema.OPTIONAL["data.max_skipped_fraction"])
 
 
 def pipeline_config(data_config, batch_size, seed):
