@@ -22,6 +22,8 @@ def get_config():
           "cube_mm": 300.0,
           "max_gaussians": 1024,
           "shuffle_buffer": 512,
+          # Bad training frames skipped (skip_log.txt) before the run stops (docs/reliability.md).
+          "max_skipped_fraction": 0.01,
       },
       "model": {
           "encoder_width": 16,
