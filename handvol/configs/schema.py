@@ -124,6 +124,14 @@ def _check_leaf(value, reference, key):
     ok = isinstance(value, (int, float))
     if ok and not math.isfinite(value):
       raise ConfigError(f"{key}: must be a finite number, got {value!r}")
+  elif key.endswith(".subjects"):
+    # A subject set's name, or the ids of its subjects (the reproduction study's sets).
+    ok = isinstance(value, str) or (
+        isinstance(value, (list, tuple)) and len(value) > 0
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in value))
+    if not ok:
+      raise ConfigError(f"{key}: must be a subject set's name or a list of subject ids, got "
+                        f"{value!r}")
   else:
     ok = isinstance(value, type(reference))
   if not ok:
@@ -223,7 +231,9 @@ def validate(config, reference, choices=None, allow_missing=False):
     raise ConfigError(f"a config must be a dict, got {type(config).__name__}")
   for key, value in _walk_section(config, reference, "", allow_missing):
     for pattern, allowed in (choices or {}).items():
-      if fnmatch.fnmatchcase(key, pattern) and value not in allowed:
+      # Choices name things; a list (subject ids) was checked by type.
+      if (fnmatch.fnmatchcase(key, pattern) and not isinstance(value, (list, tuple))
+          and value not in allowed):
         raise ConfigError(f"{key}: must be one of {list(allowed)}, got {value!r}")
     for pattern, bounds in RANGES.items():
       if fnmatch.fnmatchcase(key, pattern) and isinstance(value, (int, float)):

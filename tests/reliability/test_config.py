@@ -90,3 +90,13 @@ def test_empty_training_set_is_a_clear_error(tmp_path, tools):
                      match=r"^data.train.0: no usable frame in root='.*captures': it has none$"):
     training.train_and_evaluate(config, str(tmp_path / "run"))
   assert not (tmp_path / "run" / "summary.json").exists()
+
+
+def test_subjects_may_be_a_set_name_or_ids_and_nothing_else():
+  from handvol import configs as configs_lib  # pylint: disable=import-outside-toplevel
+  base = configs_lib.load("default")
+  for good in ("unseen_test", (10, 11, 12)):
+    configs_lib.validate(configs_lib.override(base, [f"data.train.0.subjects={good!r}"]))
+  for bad in ("(1.5, 2)", "()", "3"):
+    with pytest.raises(configs_lib.ConfigError, match="data.train.0.subjects: must be a subject"):
+      configs_lib.validate(configs_lib.override(base, [f"data.train.0.subjects={bad}"]))
