@@ -107,7 +107,8 @@ def gaussian_overlap(image_gaussians, image_mask, model_gaussians, model_sigma_3
     name: Optional name scope.
 
   Returns:
-    A tensor of shape `[B]` in pixels², float32 (float64 when `model_gaussians` is float64).
+    A tensor of shape `[B]` in pixels², float32 (float64 when `model_gaussians` is float64);
+    NaN for an element with a non-finite input, on both paths (`reference`'s docstring).
 
   Raises:
     ValueError: when the static shapes disagree (the argument is named).
@@ -119,7 +120,11 @@ def gaussian_overlap(image_gaussians, image_mask, model_gaussians, model_sigma_3
     library = load_library()
     if library is None:
       return reference.gaussian_overlap_reference(image, mask, model, sigma_3d)
-    return library.handvol_gaussian_overlap(image, mask, model, sigma_3d, eps=numerics.EPS)
+    # The kernels' comparisons drop a NaN pair silently: the rule is applied here instead.
+    image, mask, model, sigma_3d, bad = reference.guard_overlap_inputs(image, mask, model,
+                                                                       sigma_3d)
+    return reference.nan_where(bad, library.handvol_gaussian_overlap(image, mask, model, sigma_3d,
+                                                                     eps=numerics.EPS))
 
 
 def image_self_overlap(image_gaussians, image_mask, name=None):
@@ -143,8 +148,10 @@ def image_self_overlap(image_gaussians, image_mask, name=None):
     library = load_library()
     if library is None:
       return reference.image_self_overlap_reference(image_gaussians, image_mask)
+    image_gaussians, image_mask, bad = reference.guard_image_inputs(image_gaussians, image_mask)
     with tf.device("/cpu:0"):
-      return library.handvol_image_self_overlap(image_gaussians, image_mask, eps=numerics.EPS)
+      sums = library.handvol_image_self_overlap(image_gaussians, image_mask, eps=numerics.EPS)
+    return reference.nan_where(bad, sums)
 
 
 tf.no_gradient(SELF_OVERLAP_OP_NAME)

@@ -8,7 +8,13 @@ overlap of two of them is (SPEC §6)
   S_ip = 2π·σ_i²σ_p² / (σ_i² + σ_p²) · exp(−‖μ_i − μ_p‖² / 2(σ_i² + σ_p²)).
 
 Denominators go through `numerics.safe_divide`, so zero sigmas (padding) give finite values and
-gradients; padded rows must still hold finite numbers.
+gradients.
+
+Values that are not finite follow one rule on both paths (`guard_overlap_inputs`): a padded image
+row (mask 0) is ignored whatever it holds; a NaN or ±Inf in a valid image row, in the mask, in
+any model Gaussian or σ_h makes that batch element's sum NaN (the other elements are untouched)
+with a zero gradient, so a NaN loss shows where it came from instead of a finite sum that
+silently left the bad pairs out.
 """
 
 import math
@@ -53,6 +59,48 @@ def check_overlap_inputs(image_gaussians, image_mask, model_gaussians, model_sig
                            (model_sigma_3d, "model_sigma_3d")):
     _check_same_dim(image_gaussians, "image_gaussians", tensor, arg_name, 0)
   return image_gaussians, image_mask, model_gaussians, model_sigma_3d
+
+
+def _nonfinite_rows(image_gaussians, image_mask):
+  """`[B]`: a valid row (mask ≠ 0) of the image holds a non-finite value, or the mask does."""
+  finite_rows = tf.reduce_all(tf.math.is_finite(image_gaussians), axis=-1)
+  bad_rows = tf.logical_or(tf.logical_and(image_mask != 0, tf.logical_not(finite_rows)),
+                           tf.logical_not(tf.math.is_finite(image_mask)))
+  return tf.reduce_any(bad_rows, axis=-1)
+
+
+def _finite_or_zero(tensor):
+  return tf.where(tf.math.is_finite(tensor), tensor, tf.zeros_like(tensor))
+
+
+def guard_overlap_inputs(image_gaussians, image_mask, model_gaussians, model_sigma_3d):
+  """The non-finite rule (module docstring) of the overlap, before either path computes it.
+
+  Args: the four checked inputs of `gaussian_overlap_reference` (`check_overlap_inputs`).
+
+  Returns:
+    (image_gaussians, image_mask, model_gaussians, model_sigma_3d, bad): the inputs with every
+    non-finite entry replaced by 0 (finite entries unchanged), and `bad` `[B]` bool, the
+    elements whose sum must be NaN (`nan_where`).
+  """
+  bad = tf.logical_or(
+      _nonfinite_rows(image_gaussians, image_mask),
+      tf.logical_or(
+          tf.reduce_any(tf.logical_not(tf.math.is_finite(model_gaussians)), axis=[1, 2]),
+          tf.reduce_any(tf.logical_not(tf.math.is_finite(model_sigma_3d)), axis=1)))
+  return (_finite_or_zero(image_gaussians), _finite_or_zero(image_mask),
+          _finite_or_zero(model_gaussians), _finite_or_zero(model_sigma_3d), bad)
+
+
+def guard_image_inputs(image_gaussians, image_mask):
+  """`guard_overlap_inputs` for the image self-overlap: (image_gaussians, image_mask, bad)."""
+  return (_finite_or_zero(image_gaussians), _finite_or_zero(image_mask),
+          _nonfinite_rows(image_gaussians, image_mask))
+
+
+def nan_where(bad, sums):
+  """`sums` `[B]` with NaN where `bad` `[B]` (whose gradient is then zero)."""
+  return tf.where(bad, tf.fill(tf.shape(sums), tf.constant(math.nan, sums.dtype)), sums)
 
 
 def check_image_inputs(image_gaussians, image_mask):
@@ -118,17 +166,18 @@ def gaussian_overlap_reference(image_gaussians, image_mask, model_gaussians, mod
     name: Optional name scope.
 
   Returns:
-    A tensor of shape `[B]` in pixels².
+    A tensor of shape `[B]` in pixels² (NaN for an element with a non-finite input: module
+    docstring).
   """
   with tf.name_scope(name or "gaussian_overlap_reference"):
-    image, mask, model, sigma_h = check_overlap_inputs(
-        image_gaussians, image_mask, model_gaussians, model_sigma_3d)
+    image, mask, model, sigma_h, bad = guard_overlap_inputs(*check_overlap_inputs(
+        image_gaussians, image_mask, model_gaussians, model_sigma_3d))
     u_i, v_i, sigma_i, z_i = (x[:, :, None] for x in tf.unstack(image, num=4, axis=-1))
     u_p, v_p, sigma_p, z_p = (x[:, None, :] for x in tf.unstack(model, num=4, axis=-1))
     overlap = overlap_2d(u_i - u_p, v_i - v_p, sigma_i**2, sigma_p**2)
     depth_weight = tf.nn.relu(
         1.0 - numerics.safe_divide(tf.abs(z_i - z_p), 2.0 * sigma_h[:, None, :]))
-    return tf.reduce_sum(mask[:, :, None] * depth_weight * overlap, axis=[1, 2])
+    return nan_where(bad, tf.reduce_sum(mask[:, :, None] * depth_weight * overlap, axis=[1, 2]))
 
 
 def image_self_overlap_reference(image_gaussians, image_mask, name=None):
@@ -145,13 +194,15 @@ def image_self_overlap_reference(image_gaussians, image_mask, name=None):
     name: Optional name scope.
 
   Returns:
-    A tensor of shape `[B]` in pixels².
+    A tensor of shape `[B]` in pixels² (NaN for an element with a non-finite input: module
+    docstring).
   """
   with tf.name_scope(name or "image_self_overlap_reference"):
-    image_gaussians, image_mask = check_image_inputs(image_gaussians, image_mask)
+    image_gaussians, image_mask, bad = guard_image_inputs(
+        *check_image_inputs(image_gaussians, image_mask))
     u, v, sigma, _ = tf.unstack(image_gaussians, num=4, axis=-1)
     variance = sigma**2
     overlap = overlap_2d(u[:, :, None] - u[:, None, :], v[:, :, None] - v[:, None, :],
                          variance[:, :, None], variance[:, None, :])
     weights = image_mask[:, :, None] * image_mask[:, None, :]
-    return tf.reduce_sum(weights * overlap, axis=[1, 2])
+    return nan_where(bad, tf.reduce_sum(weights * overlap, axis=[1, 2]))
