@@ -2,7 +2,11 @@
 
     python -m handvol.data.synthetic --out=DIR --frames=N --format=nyu|hands2017|capture \
         [--subjects=nyu_like|handid_like|unseen_test] [--labels=MODE] [--views=frontal|sphere] \
-        [--seed=S]
+        [--seed=S] [--sequences=K [--fps=30]]
+
+With `--sequences=K`: K sequences of N frames each, one subject each (the set's subjects in
+turn), in continuous motion (`handvol.data.synthetic.sequences`), in DIR/sequence_000, ...,
+each with its truth and a timestamps file (`export.write_sequences`).
 """
 
 from absl import app
@@ -12,6 +16,7 @@ from handvol.data.synthetic import export
 from handvol.data.synthetic import generator
 from handvol.data.synthetic import labels
 from handvol.data.synthetic import poses
+from handvol.data.synthetic import sequences
 from handvol.data.synthetic import subjects
 
 _OUT = flags.DEFINE_string("out", None, "Output dataset folder.", required=True)
@@ -27,13 +32,25 @@ _LABELS = flags.DEFINE_enum("labels", None, list(labels.LABEL_MODES),
 _VIEWS = flags.DEFINE_enum("views", "frontal", sorted(poses.VIEW_PRESETS),
                            "Viewpoint distribution (handvol.data.synthetic.poses.VIEW_PRESETS).")
 _SEED = flags.DEFINE_integer("seed", 0, "Seed of the frames.")
+_SEQUENCES = flags.DEFINE_integer("sequences", 0, "Write this many sequences of --frames "
+                                  "frames each instead of independent frames.", lower_bound=0)
+_FPS = flags.DEFINE_float("fps", sequences.SequenceConfig.fps, "Frames per second of a "
+                          "sequence.", lower_bound=1e-3)
 
 
 def main(argv):
   del argv
+  config = generator.make_config(_VIEWS.value)
+  if _SEQUENCES.value:
+    folders = export.write_sequences(
+        _OUT.value, _SEQUENCES.value, _FRAMES.value, _FORMAT.value, _SUBJECTS.value,
+        _LABELS.value, _SEED.value, config, sequences.SequenceConfig(fps=_FPS.value))
+    print(f"wrote {len(folders)} sequences of {_FRAMES.value} frames ({_FORMAT.value}) to "
+          f"{_OUT.value}")
+    return
   written = export.write_dataset(_OUT.value, _FRAMES.value, _FORMAT.value, _SUBJECTS.value,
                                  _LABELS.value, _SEED.value,
-                                 config=generator.make_config(_VIEWS.value))
+                                 config=config)
   print(f"wrote {written} frames ({_FORMAT.value}) to {_OUT.value}")
 
 

@@ -73,11 +73,21 @@ def make_config(views="frontal", him_offset_mm=None):
   return SyntheticConfig(view=poses.VIEW_PRESETS[views], labels=label_config)
 
 
-def _pose_batch(subjects, config, rng):
-  """Poses, skeletons and wrong labels of one batch (numpy, camera frame, mm)."""
+MOTION_KEYS = ("articulations", "rotations", "centres", "wrist_angles")
+"""A given motion (`render_frames`' `motion`): `[N, 20]` radians, `[N, 3, 3]` rotations of the
+rest hand, `[N, 3]` mm hand centres (the keypoints' mean), `[N, 2]` wrist flexion and deviation
+in radians."""
+
+
+def _pose_batch(subjects, config, rng, motion=None):
+  """Poses, skeletons and wrong labels of one batch (numpy, camera frame, mm); sampled, or the
+  given `motion` (`MOTION_KEYS`)."""
   num = len(subjects)
-  articulations = poses.sample_articulations(num, config.pose, rng)
-  rotations = poses.sample_rotations(num, config.view, rng)
+  if motion is None:
+    articulations = poses.sample_articulations(num, config.pose, rng)
+    rotations = poses.sample_rotations(num, config.view, rng)
+  else:
+    articulations, rotations = motion["articulations"], motion["rotations"]
   theta = np.zeros((num, skeleton.NUM_THETA))
   theta[:, skeleton.THETA_ROTATION] = poses.rotation_to_euler(rotations)
   theta[:, skeleton.THETA_ARTICULATION] = articulations
@@ -86,9 +96,11 @@ def _pose_batch(subjects, config, rng):
         kinematics.forward_kinematics(tf.constant(theta), tf.constant(lengths)).items()}
   # The wrist sat at the origin; move each hand so that its keypoints' mean is the sampled
   # centre. Translation commutes with the rest of the kinematics.
-  centres = poses.sample_centres(num, np.asarray(config.intrinsics), (config.height,
-                                                                      config.width),
-                                 config.view, rng)
+  if motion is None:
+    centres = poses.sample_centres(num, np.asarray(config.intrinsics),
+                                   (config.height, config.width), config.view, rng)
+  else:
+    centres = motion["centres"]
   shift = centres - fk["keypoints"].mean(axis=1)
   keypoints = fk["keypoints"] + shift[:, None]
   him_xyz = labels_lib.him_wrong_labels(keypoints, fk["bone_frames"], config.labels, rng)
@@ -101,7 +113,9 @@ def _pose_batch(subjects, config, rng):
       "theta": theta,
       "keypoints": keypoints,
       "bone_frames": fk["bone_frames"],
-      "forearm": poses.forearm_directions(palm_axes, config.view, rng),
+      "forearm": (poses.forearm_directions(palm_axes, config.view, rng) if motion is None
+                  else poses.forearm_from_angles(palm_axes, *np.moveaxis(
+                      np.asarray(motion["wrist_angles"]), -1, 0))),
       "him_xyz": him_xyz + inside[:, None],
   }
 
@@ -123,13 +137,17 @@ def _shift_into_image(points, config):
                   axis=-1)
 
 
-def render_frames(subjects, config, rng):
+def render_frames(subjects, config, rng, motion=None):
   """Renders one frame per subject in `subjects` (a batch), keeping everything.
 
   Args:
     subjects: A sequence of `subjects.Subject`, one per frame.
     config: A `SyntheticConfig`.
     rng: A `numpy.random.Generator`.
+    motion: Optional dict of `MOTION_KEYS` arrays, one row per frame, used instead of random
+      poses, views and wrist angles (`sequences`); the sensor's noise and the wrong labels
+      are still drawn from `rng`. The hand is still shifted into the image
+      (`IMAGE_MARGIN_PX`), a shift that varies continuously with the pose.
 
   Returns:
     A list of dicts (numpy), one per frame: "depth" `[H, W]` float32 measured depth (mm, 0
@@ -140,7 +158,7 @@ def render_frames(subjects, config, rng):
     "bone_frames" `[20, 3, 3]`; "theta" `[26]`; "surface" (`raycast.Surface`); "subject" (id).
   """
   intrinsics = np.asarray(config.intrinsics, np.float64)
-  batch = _pose_batch(subjects, config, rng)
+  batch = _pose_batch(subjects, config, rng, motion)
   projected = camera.project(
       tf.constant(np.concatenate([batch["keypoints"], batch["him_xyz"]], axis=1)),
       tf.constant(intrinsics)).numpy()

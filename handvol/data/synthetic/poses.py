@@ -187,18 +187,33 @@ def sample_centres(num, intrinsics, image_size, config, rng):
 
 
 def forearm_directions(palm_axes, config, rng):
-  """Unit directions from the wrist to the elbow, per frame.
+  """Unit directions from the wrist to the elbow, per frame, for random wrist angles.
 
   Args:
     palm_axes: `[N, 3, 3]` palm frames (`surface.palm_frame`: columns distal, side, dorsal).
 
   Returns:
-    `[N, 3]`: −distal bent by a wrist flexion about the side axis and a deviation about the
-    dorsal axis.
+    `[N, 3]`: `forearm_from_angles` of a wrist flexion and deviation uniform in the config's
+    ranges.
   """
   num = palm_axes.shape[0]
   flexion = np.radians(rng.uniform(*config.wrist_flexion_deg, size=num))
   deviation = np.radians(rng.uniform(*config.wrist_deviation_deg, size=num))
+  return forearm_from_angles(palm_axes, flexion, deviation)
+
+
+def forearm_from_angles(palm_axes, flexion, deviation):
+  """Unit directions from the wrist to the elbow for given wrist angles.
+
+  Args:
+    palm_axes: `[N, 3, 3]` palm frames (`surface.palm_frame`: columns distal, side, dorsal).
+    flexion: `[N]` radians (> 0 bends the palm towards its palmar side).
+    deviation: `[N]` radians.
+
+  Returns:
+    `[N, 3]`: −distal bent by the flexion about the side axis and the deviation about the
+    dorsal axis.
+  """
   distal, side, dorsal = palm_axes[:, :, 0], palm_axes[:, :, 1], palm_axes[:, :, 2]
   # In the palm frame the forearm points along −distal; a flexed wrist (palm bent palmar)
   # tips it towards the palmar side, −dorsal; deviation tips it sideways.
