@@ -270,11 +270,14 @@ class SkipLog:
       splits) rather than skipped (training).
     error: Set by a consumer that stopped because of this log (a budget exceeded), so that
       the error can be reported outside the pipeline that found it.
+    last_good: Where the last frame read without error was ("<file> (frame i)"), for a
+      consumer that names the frames it hands on (`input_pipeline.reader_records`).
   """
 
   def __init__(self, allow_off_image=False):
     self.allow_off_image = allow_off_image
     self.error = None
+    self.last_good = None
     self.entries = []
     self.frames = []
     self.seen = 0
@@ -309,8 +312,11 @@ def checked(make, where, skip_log=None, frame=None):
       record = make()
     except (OSError, ValueError, KeyError, TypeError) as error:
       raise FrameError(f"{where}: {error}") from error
-    return validate_record(record, where,
-                           allow_off_image=skip_log is not None and skip_log.allow_off_image)
+    record = validate_record(record, where,
+                             allow_off_image=skip_log is not None and skip_log.allow_off_image)
+    if skip_log is not None:
+      skip_log.last_good = where
+    return record
   except FrameError as error:
     if skip_log is None:
       raise

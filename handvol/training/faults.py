@@ -114,9 +114,14 @@ def nonfinite_logs(logs):
   return bad
 
 
-def nonfinite_message(step, epoch, batch, bad_logs, gradient):
+SHOWN_FRAMES = 3
+"""Frames of the failing batch named in the one-line error (all of them go to a file)."""
+
+
+def nonfinite_message(step, epoch, batch, bad_logs, gradient, frames=(), frames_path=None):
   """The one line `NonFiniteError` says: the step (1-based, of the run), the term(s) that
-  went first and what to check."""
+  went first, the batch's frames (the first `SHOWN_FRAMES` of `frames`, and `frames_path`
+  that lists them all) and what to check."""
   terms = [name for name in bad_logs if name != "loss"]
   if terms:
     what = f"the loss term(s) {', '.join(terms)} went NaN or Inf first"
@@ -127,6 +132,12 @@ def nonfinite_message(step, epoch, batch, bad_logs, gradient):
     what = "the gradient went NaN or Inf while the loss was finite"
   if gradient and bad_logs:
     what += "; that step's gradient was not applied"
+  if frames:
+    shown = "; ".join(frames[:SHOWN_FRAMES])
+    more = len(frames) - SHOWN_FRAMES
+    where = f" (all {len(frames)} in {frames_path})" if frames_path else ""
+    what += (f". The batch's {len(frames)} frames: {shown}"
+             + (f" and {more} more{where}" if more > 0 else where))
   return (f"training stopped at step {step} (epoch {epoch + 1}, batch {batch + 1}): {what}. "
           "Nothing of this epoch was saved; the backup, if any, keeps the last finished epoch. "
           "Check train.learning_rate, loss.weights and the labels' units (mm)")
@@ -140,25 +151,39 @@ class NonFiniteStop(keras.callbacks.Callback):
 
   Args:
     steps_per_epoch: Steps per epoch, to number the steps of the whole run.
+    frames: Optional `input_pipeline.TrainingFrames` of the training dataset, to name the
+      failing batch's frames (Keras consumes the batches in the order they are made, one
+      iterator for the whole `fit`).
+    frames_path: Where the failing batch's frame names are written, one per line (with
+      `frames`).
   """
 
-  def __init__(self, steps_per_epoch):
+  def __init__(self, steps_per_epoch, frames=None, frames_path=None):
     super().__init__()
     self.steps_per_epoch = int(steps_per_epoch)
+    self.frames = frames
+    self.frames_path = frames_path
     self.epoch = 0
     self.seen_nonfinite = 0
+    self.batches = 0  # Training batches consumed by this `fit`.
 
   def on_epoch_begin(self, epoch, logs=None):
     self.epoch = epoch
 
   def on_train_batch_end(self, batch, logs=None):
+    self.batches += 1
     counter = getattr(self.model.optimizer, "nonfinite_steps", None)
     count = 0 if counter is None else int(keras.ops.convert_to_numpy(counter.value))
     bad = nonfinite_logs(logs)
     if bad or count > self.seen_nonfinite:
       step = self.epoch * self.steps_per_epoch + batch + 1
+      names = self.frames.names(self.batches - 1) if self.frames is not None else []
+      path = None
+      if names and self.frames_path:
+        atomic.write_text(self.frames_path, "".join(f"{name}\n" for name in names))
+        path = self.frames_path
       raise NonFiniteError(nonfinite_message(step, self.epoch, batch, bad,
-                                             count > self.seen_nonfinite))
+                                             count > self.seen_nonfinite, names, path))
 
 
 def _corrupt(path, error, backup_dir):

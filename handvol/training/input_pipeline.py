@@ -20,6 +20,10 @@ one seed gives identical batches.
 
 `evaluation_dataset(source, config)` preprocesses without shuffling or augmentation.
 
+`TrainingFrames` remembers which frames each training batch holds (source and position in its
+pass, recorded as the batch is made), so that an error at a step can name the batch's frames:
+a reader source's file and frame, a synthetic frame's index and seed, a shard and record.
+
 A training example holds `"depth_input"` `[128, 128, 1]`, `"crop_depth"` `[128, 128]` mm,
 `"crop_intrinsics"` `[4]`, `"center_xyz"` `[3]` mm, `"image_gaussians"` `[N_i,max, 4]`,
 `"image_mask"` `[N_i,max]`, `"image_self_overlap"` `[]`, `"num_leaves"` `[]` (before
@@ -185,7 +189,83 @@ def _shares(ratios, batch_size):
   return [int(r) * batch_size // total for r in ratios]
 
 
-def training_dataset(sources, ratios=None, config=PipelineConfig()):
+class TrainingFrames:
+  """Which frames each training batch holds, to name them in an error at a step.
+
+  `training_dataset(..., frames=...)` records, as it makes the k-th batch (0-based, the order
+  Keras consumes them in), each example's source and position in that source's pass;
+  `names(k)` turns them into names. The last `KEEP` batches are held (the pipeline prefetches
+  a few ahead of training).
+
+  Args:
+    namers: One callable per training source: position in a pass (0-based, among the frames
+      the source yields) → the frame's name (`frame_namer`).
+  """
+
+  KEEP = 256
+
+  def __init__(self, namers):
+    self.namers = list(namers)
+    self._batches = collections.OrderedDict()
+
+  def record(self, index, refs):
+    """Stores the batch `index`'s `[B, 2]` (source, position) pairs; returns `index` (the
+    pipeline's `tf.py_function` uses it, so that the call is never pruned)."""
+    self._batches[int(index)] = np.asarray(refs).tolist()
+    while len(self._batches) > self.KEEP:
+      self._batches.popitem(last=False)
+    return index
+
+  def names(self, index):
+    """The names of the frames of batch `index`, in batch order; [] if it was not recorded
+    (or is older than the last `KEEP`)."""
+    return [self.namers[source](position) for source, position in self._batches.get(index, [])]
+
+
+def frame_namer(entry, name="source", names=None):
+  """The namer of `TrainingFrames` for one source entry (`frame_source`).
+
+  Args:
+    entry: The source entry.
+    name: Its place in the config ("data.train.0"), which starts synthetic frames' names.
+    names: For a reader source, the list that `reader_records` fills with the frames' names
+      during the first pass.
+  """
+  kind = entry["source"]
+  if kind == "synthetic":
+    return lambda i: (f"{name} synthetic frame {i} of {entry['num_frames']} "
+                      f"(seed {entry['seed']})")
+  if kind == "tfrecords":
+    return _ShardNamer(tfrecords.list_shards(entry["dir"], entry["name"]))
+  held = names if names is not None else []
+  return lambda i: held[i] if i < len(held) else f"{name} frame {i} of a pass"
+
+
+class _ShardNamer:
+  """Position in the shards' order → "<shard> (record j)"; the shards are counted on the
+  first call only (an error is being reported)."""
+
+  def __init__(self, shards):
+    self.shards = sorted(shards)
+    self.counts = None
+
+  def __call__(self, position):
+    if self.counts is None:
+      self.counts = [int(tf.data.TFRecordDataset(shard).reduce(0, lambda n, _: n + 1))
+                     for shard in self.shards]
+    for shard, count in zip(self.shards, self.counts):
+      if position < count:
+        return f"{shard} (record {position})"
+      position -= count
+    return f"record {position} past the end of the shards"
+
+
+FRAME_KEY = "_frame"
+"""The (source, position) key an example carries through the pipeline when its frames are
+recorded (`TrainingFrames`); removed before the batch leaves it."""
+
+
+def training_dataset(sources, ratios=None, config=PipelineConfig(), frames=None):
   """Endless, shuffled, augmented, mixed batches of training examples.
 
   Args:
@@ -193,6 +273,8 @@ def training_dataset(sources, ratios=None, config=PipelineConfig()):
       `from_records`), each already split between workers.
     ratios: Integer mixing ratios, one per source (e.g. (3, 3, 2)); equal by default.
     config: A `PipelineConfig`.
+    frames: Optional `TrainingFrames` that records the frames of every batch (the batches
+      are the same with or without it).
 
   Returns:
     A `tf.data.Dataset` of batched training examples (module docstring), batch
@@ -206,10 +288,14 @@ def training_dataset(sources, ratios=None, config=PipelineConfig()):
     raise ValueError(f"{len(sources)} sources need as many ratios, got {ratios}")
   parts = []
   for index, (source, share) in enumerate(zip(sources, _shares(ratios, config.batch_size))):
+    if frames is not None:
+      # A shuffle's order depends on its seed and buffer only, not on what it shuffles.
+      source = source.enumerate().map(_graph_function(
+          lambda position, record, index=index: {
+              **record, FRAME_KEY: tf.stack([tf.constant(index, tf.int64), position])}))
     part = source.shuffle(config.shuffle_buffer, seed=config.seed + index,
                           reshuffle_each_iteration=True).repeat()
-    part = part.map(_graph_function(
-        lambda record: preprocess.preprocess(record, config.cube_mm, config.crop_size)),
+    part = part.map(_graph_function(_preprocess_keeping_frame(config)),
                     num_parallel_calls=AUTOTUNE, deterministic=True)
     parts.append(part.batch(share, drop_remainder=True))
   batches = tf.data.Dataset.zip(tuple(parts)).map(_graph_function(
@@ -217,6 +303,10 @@ def training_dataset(sources, ratios=None, config=PipelineConfig()):
                        for key in shares[0]}))
 
   def finish(index, batch):
+    if frames is not None:
+      batch = dict(batch)
+      refs = batch.pop(FRAME_KEY)
+      index = tf.ensure_shape(tf.py_function(frames.record, [index, refs], tf.int64), [])
     if config.augment is not None:
       seed = tf.stack([tf.constant(config.seed, tf.int64), index])
       batch = augment_lib.augment(batch, seed, config.augment, config.cube_mm)
@@ -224,6 +314,15 @@ def training_dataset(sources, ratios=None, config=PipelineConfig()):
 
   return batches.enumerate().map(_graph_function(finish), num_parallel_calls=AUTOTUNE,
                                  deterministic=True).prefetch(AUTOTUNE)
+
+
+def _preprocess_keeping_frame(config):
+  def apply(record):
+    example = preprocess.preprocess(record, config.cube_mm, config.crop_size)
+    if FRAME_KEY in record:
+      example = {**example, FRAME_KEY: record[FRAME_KEY]}
+    return example
+  return apply
 
 
 def evaluation_dataset(source, config=PipelineConfig()):
@@ -247,9 +346,10 @@ READERS = {"nyu": nyu.read_frames, "hands2017": hands2017.read_frames,
            "capture": capture.read_frames}
 """Source names → readers of dataset folders."""
 
-Datasets = collections.namedtuple("Datasets", ["train", "validation", "test"])
+Datasets = collections.namedtuple("Datasets", ["train", "validation", "test", "frames"],
+                                  defaults=(None,))
 """Batched training examples: `train` endless and augmented; `validation` and `test` finite,
-in order, cached after their first pass."""
+in order, cached after their first pass; `frames` the `TrainingFrames` of `train` (or None)."""
 
 
 def synthetic_records(num_frames, subjects, label_mode, seed, config=None):
@@ -308,9 +408,10 @@ def _kind_args(args):
   return ", ".join(f"{key}={value!r}" for key, value in args.items())
 
 
-def reader_records(reader, args, skip_log, max_fraction=None, name="source"):
+def reader_records(reader, args, skip_log, max_fraction=None, name="source", names=None):
   """A callable (for `from_records`) of a reader's frames at every pass, bad frames skipped
-  and logged in `skip_log` (each distinct bad frame once, over all passes).
+  and logged in `skip_log` (each distinct bad frame once, over all passes); the good frames'
+  names ("<file> (frame i)") of the first pass appended to `names` when given.
 
   Past `max_fraction` of bad frames in a pass (None: no budget) it sets `skip_log.error` (a
   `faults.BadFramesError`), which the trainer raises at its next step (`trainer.PipelineStop`).
@@ -320,12 +421,17 @@ def reader_records(reader, args, skip_log, max_fraction=None, name="source"):
   _first_usable(reader, args, name)
 
   held = []  # The last good frame, which feeds the pipeline once over the budget.
+  passes = [0]
 
   def generate():
+    first_pass = passes[0] == 0
+    passes[0] += 1
     if skip_log.error is None:
       start = (skip_log.seen, skip_log.skipped)
       for record in reader(**args, skip_log=skip_log):
         held[:] = [record]
+        if first_pass and names is not None:
+          names.append(skip_log.last_good)
         yield record
         if _check_budget(skip_log, start, max_fraction, name, final=False):
           break
@@ -339,12 +445,13 @@ def reader_records(reader, args, skip_log, max_fraction=None, name="source"):
   return generate
 
 
-def frame_source(entry, skip_log=None, max_fraction=None, name="source"):
+def frame_source(entry, skip_log=None, max_fraction=None, name="source", names=None):
   """A `tf.data.Dataset` of frame records for one source entry (module docstring).
 
   Reader sources ("nyu", "hands2017", "capture") skip bad frames into `skip_log` (a fresh
   `records.SkipLog` when None) within the `max_fraction` budget (`reader_records`); `name`
-  (e.g. "data.train.0") starts their errors.
+  (e.g. "data.train.0") starts their errors; `names`, when given, receives their frames' names
+  (`frame_namer`).
   """
   kind = entry["source"]
   if kind == "synthetic":
@@ -360,7 +467,7 @@ def frame_source(entry, skip_log=None, max_fraction=None, name="source"):
   if kind in READERS:
     log = skip_log if skip_log is not None else records.SkipLog()
     return from_records(reader_records(READERS[kind], dict(entry["args"]), log, max_fraction,
-                                       name), allow_off_image=log.allow_off_image)
+                                       name, names), allow_off_image=log.allow_off_image)
   raise ValueError(f"unknown source {kind!r}; sources are synthetic, tfrecords, "
                    f"{', '.join(READERS)}")
 
@@ -420,20 +527,24 @@ def build_datasets(data_config, batch_size, seed, skip_logs=None):
       ("data.train.0", ..., "data.validation", "data.test").
 
   Returns:
-    A `Datasets`.
+    A `Datasets`, with the `TrainingFrames` of its training batches.
   """
   config = pipeline_config(data_config, batch_size, seed)
   logs = skip_logs if skip_logs is not None else {}
-  sources = []
+  sources, namers = [], []
   for index, entry in enumerate(data_config["train"]):
     name = f"data.train.{index}"
     logs[name] = records.SkipLog()
-    sources.append(frame_source(entry, logs[name], max_skipped_fraction(data_config), name))
+    names = []
+    sources.append(frame_source(entry, logs[name], max_skipped_fraction(data_config), name,
+                                names))
+    namers.append(frame_namer(entry, name, names))
   ratios = [entry["ratio"] for entry in data_config["train"]]
-  train = training_dataset(sources, ratios, config)
+  frames = TrainingFrames(namers)
+  train = training_dataset(sources, ratios, config, frames)
   held_out = []
   for split in ("validation", "test"):
     logs[f"data.{split}"] = records.SkipLog(allow_off_image=True)
     held_out.append(evaluation_split(data_config, split, batch_size,
                                      logs[f"data.{split}"]).cache())
-  return Datasets(train, *held_out)
+  return Datasets(train, *held_out, frames)

@@ -10,6 +10,7 @@ never with non-finite weights (`handvol.training.faults`):
   All-21 error, recorded in `best.keras.json`); both are whole models that
   `handvol.model.hand_pose_model.load_checkpoint` reads back;
 - `skip_log.txt`: the bad frames each reader source skipped (`input_pipeline.reader_records`);
+- `nonfinite_batch.txt`: only after a non-finite step, the names of that batch's frames;
 - `tensorboard/`: scalars per loss term, the learning rate, validation errors, and images of the
   predictions over the input (`images/`).
 """
@@ -133,15 +134,17 @@ class PipelineStop(keras.callbacks.Callback):
     raise_pipeline_error(self.skip_logs)
 
 
-def fit_callbacks(workdir, train_config, validation, skip_logs=None):
-  """The input and NaN stops, backup, the two checkpoints, TensorBoard and the prediction
-  images (module docstring)."""
+def fit_callbacks(workdir, train_config, validation, skip_logs=None, frames=None):
+  """The input and NaN stops (the latter naming the batch's frames when `frames`, the
+  `input_pipeline.TrainingFrames` of the training data, is given), backup, the two
+  checkpoints, TensorBoard and the prediction images (module docstring)."""
   tensorboard_dir = os.path.join(workdir, "tensorboard")
   checkpoint_dir = os.path.join(workdir, "checkpoints")
   os.makedirs(checkpoint_dir, exist_ok=True)
   return [
       PipelineStop(skip_logs or {}),
-      faults.NonFiniteStop(train_config["steps_per_epoch"]),
+      faults.NonFiniteStop(train_config["steps_per_epoch"], frames,
+                           os.path.join(workdir, "nonfinite_batch.txt")),
       faults.AtomicBackup(os.path.join(workdir, "backup")),
       faults.AtomicCheckpoint(os.path.join(checkpoint_dir, "last.keras")),
       faults.AtomicCheckpoint(os.path.join(checkpoint_dir, "best.keras"),
@@ -184,7 +187,8 @@ def fit(config, workdir, strategy):
     model.fit(datasets.train, epochs=train_config["epochs"],
               steps_per_epoch=train_config["steps_per_epoch"],
               validation_data=datasets.validation,
-              callbacks=fit_callbacks(workdir, train_config, datasets.validation, skip_logs),
+              callbacks=fit_callbacks(workdir, train_config, datasets.validation, skip_logs,
+                                      datasets.frames),
               verbose=train_config["verbose"])
     raise_pipeline_error(skip_logs)  # Had the training data ended before any callback ran.
   finally:
