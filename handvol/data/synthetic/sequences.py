@@ -37,39 +37,44 @@ SMOOTHSTEP_PEAK_SLOPE = 1.5
 
 
 @dataclasses.dataclass(frozen=True)
-class SequenceConfig:
-  """The motion of a sequence.
+class SpeedLimits:
+  """Peak speeds of the motion channels in a normal move."""
+  articulation: float = 3.0
+  """Any articulation angle, rad/s."""
+  rotation_deg: float = 60.0
+  """The global rotation, degrees/s."""
+  translation_mm: float = 200.0
+  """The hand's centre, mm/s."""
+  wrist: float = 1.5
+  """The wrist's flexion and deviation, rad/s."""
 
-  Attributes:
-    fps: Frames per second (the frames' times are k / fps).
-    articulation_speed: Peak speed of any articulation angle in a normal move, rad/s.
-    rotation_speed_deg: Peak angular speed of the global rotation, degrees/s.
-    translation_speed_mm: Peak speed of the hand's centre, mm/s.
-    wrist_speed: Peak speed of the wrist's flexion and deviation, rad/s.
-    hold_s: (min, max) time a channel rests at a key value, uniform, seconds.
-    fast_prob: Chance that a move is fast.
-    fast_factor: A fast move's speed limit over the normal one.
-    flip_prob: Chance that a key rotation turns the hand over (palm ↔ back to the camera);
-      otherwise it keeps the side of the previous key (the first key's side is drawn with the
-      view's `back_prob`).
-  """
+  def __post_init__(self):
+    for name, value in dataclasses.asdict(self).items():
+      if not value > 0:
+        raise ValueError(f"speed limit {name} must be > 0, got {value}")
+
+
+@dataclasses.dataclass(frozen=True)
+class SequenceConfig:
+  """The motion of a sequence (each attribute's docstring below its default)."""
   fps: float = 30.0
-  articulation_speed: float = 3.0
-  rotation_speed_deg: float = 60.0
-  translation_speed_mm: float = 200.0
-  wrist_speed: float = 1.5
+  """Frames per second (the frames' times are k / fps)."""
+  speeds: SpeedLimits = SpeedLimits()
+  """The channels' speed limits."""
   hold_s: tuple = (0.1, 0.8)
+  """(min, max) time a channel rests at a key value, uniform, seconds."""
   fast_prob: float = 0.15
+  """Chance that a move is fast."""
   fast_factor: float = 3.0
+  """A fast move's speed limit over the normal one."""
   flip_prob: float = 0.1
+  """Chance that a key rotation turns the hand over (palm ↔ back to the camera); otherwise it
+  keeps the side of the previous key (the first key's side is drawn with the view's
+  `back_prob`)."""
 
   def __post_init__(self):
     if self.fps <= 0:
       raise ValueError(f"fps must be > 0, got {self.fps}")
-    for name in ("articulation_speed", "rotation_speed_deg", "translation_speed_mm",
-                 "wrist_speed"):
-      if getattr(self, name) <= 0:
-        raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
     if not 0.0 <= self.hold_s[0] <= self.hold_s[1]:
       raise ValueError(f"hold_s must be (min, max) with 0 ≤ min ≤ max, got {self.hold_s}")
     if not (0.0 <= self.fast_prob <= 1.0 and 0.0 <= self.flip_prob <= 1.0
@@ -165,14 +170,14 @@ def _channels(config, sequence_config):
   return {
       "articulations": _vector_channel(
           lambda rng: poses.sample_articulations(1, config.pose, rng)[0],
-          sequence_config.articulation_speed, _max_abs),
+          sequence_config.speeds.articulation, _max_abs),
       "rotations": _rotation_channel(_rotation_keys(view, sequence_config.flip_prob),
-                                     np.radians(sequence_config.rotation_speed_deg)),
+                                     np.radians(sequence_config.speeds.rotation_deg)),
       "centres": _vector_channel(
           lambda rng: poses.sample_centres(1, image, size, view, rng)[0],
-          sequence_config.translation_speed_mm, np.linalg.norm),
+          sequence_config.speeds.translation_mm, np.linalg.norm),
       "wrist_angles": _vector_channel(lambda rng: rng.uniform(wrist_low, wrist_high),
-                                      sequence_config.wrist_speed, _max_abs),
+                                      sequence_config.speeds.wrist, _max_abs),
   }
 
 

@@ -24,20 +24,21 @@ def test_motion_keeps_every_channel_within_its_speed_limit():
   dt = 1.0 / MOTION.fps
   fast = MOTION.fast_factor
   steps = np.abs(np.diff(motion["articulations"], axis=0))
-  assert steps.max() <= MOTION.articulation_speed * fast * dt + 1e-9
+  assert steps.max() <= MOTION.speeds.articulation * fast * dt + 1e-9
   assert np.linalg.norm(np.diff(motion["centres"], axis=0), axis=-1).max() <= (
-      MOTION.translation_speed_mm * fast * dt + 1e-6)
+      MOTION.speeds.translation_mm * fast * dt + 1e-6)
   relative = np.einsum("fji,fjk->fik", motion["rotations"][:-1], motion["rotations"][1:])
   angles = np.arccos(np.clip((np.trace(relative, axis1=1, axis2=2) - 1.0) / 2.0, -1.0, 1.0))
-  assert angles.max() <= np.radians(MOTION.rotation_speed_deg) * fast * dt + 1e-6
+  assert angles.max() <= np.radians(MOTION.speeds.rotation_deg) * fast * dt + 1e-6
   # It moves: a normal move reaches its limit at its peak, and there are fast moves.
-  assert steps.max() > MOTION.articulation_speed * dt
+  assert steps.max() > MOTION.speeds.articulation * dt
   assert np.ptp(motion["centres"], axis=0).max() > 50.0
   np.testing.assert_allclose(motion["time_s"], np.arange(300) * dt)
 
 
 def test_slow_limits_mean_small_steps():
-  slow = dataclasses.replace(MOTION, articulation_speed=0.3, fast_prob=0.0)
+  slow = dataclasses.replace(MOTION, speeds=sequences.SpeedLimits(articulation=0.3),
+                             fast_prob=0.0)
   motion = sequences.sample_motion(100, CONFIG, slow, np.random.default_rng(1))
   assert np.abs(np.diff(motion["articulations"], axis=0)).max() <= 0.3 / slow.fps + 1e-9
 
