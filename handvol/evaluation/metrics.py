@@ -371,3 +371,23 @@ def view_classes(keypoints, side_deg=30.0):
   limit = np.sin(np.radians(side_deg))
   return np.where(towards_camera > limit, "palm",
                   np.where(towards_camera < -limit, "back", "side"))
+
+
+def jitter(keypoints):
+  """Mean frame-to-frame acceleration of keypoints over a sequence: the mean over frames and
+  keypoints of ‖x_{t+1} − 2·x_t + x_{t−1}‖ (mm per frame²), 0 for fewer than 3 frames.
+
+  Noise independent from frame to frame adds to it in proportion to its size; smooth motion
+  (the truth's) adds little, so a filter's gain is the ratio of two jitters.
+
+  Args:
+    keypoints: An array of shape `[F, J, 3]`, consecutive frames of one sequence, mm.
+
+  Returns:
+    A float, mm per frame².
+  """
+  keypoints = _check_keypoints(keypoints, "keypoints")
+  if len(keypoints) < 3:
+    return 0.0
+  second = keypoints[2:] - 2.0 * keypoints[1:-1] + keypoints[:-2]
+  return float(np.mean(np.linalg.norm(second, axis=-1)))

@@ -51,11 +51,12 @@ def _checked_start(theta, beta, fit, steps):
 
 
 def fit_parameters(model, examples, theta, beta, steps, learning_rate=0.01, fit=FITTED,
-                   verbose=True):
+                   verbose=True, share_beta=False):
   """Per-example θ and β that lower the model's weighted energy, by Adam from (θ, β).
 
   The examples are independent: the energy summed over them is minimised, so each example's
-  parameters follow its own gradient.
+  parameters follow its own gradient; with `share_beta` the examples are frames of one hand,
+  and one β, started at the mean of `beta`'s rows, is fitted to all of them.
 
   Args:
     model: A `HandPoseModel`; its enabled terms and λ (`loss_weights`), slack and supervised
@@ -67,6 +68,7 @@ def fit_parameters(model, examples, theta, beta, steps, learning_rate=0.01, fit=
     learning_rate: Adam's learning rate (on normalised offsets: 10 mm or 1 rad per unit).
     fit: The parameters to free, a subset of `FITTED`; the others stay at their start.
     verbose: Show a progress bar.
+    share_beta: One β for every example (its rows in the result are equal).
 
   Returns:
     A dict: "theta" `[B, 26]` and "beta" `[B, 20]` (numpy), "energy" `[B]` the weighted energy
@@ -77,8 +79,10 @@ def fit_parameters(model, examples, theta, beta, steps, learning_rate=0.01, fit=
       do not match `[B, 26]` and `[B, 20]`.
   """
   theta0, beta0 = _checked_start(theta, beta, fit, steps)
+  if share_beta:
+    beta0 = tf.broadcast_to(tf.reduce_mean(beta0, axis=0, keepdims=True), tf.shape(beta0))
   theta_offset = tf.Variable(tf.zeros_like(theta0))
-  beta_offset = tf.Variable(tf.zeros_like(beta0))
+  beta_offset = tf.Variable(tf.zeros_like(beta0[:1] if share_beta else beta0))
   variables = [v for name, v in (("theta", theta_offset), ("beta", beta_offset)) if name in fit]
   scale = _theta_scale()
   optimizer = keras.optimizers.Adam(learning_rate)
