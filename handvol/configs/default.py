@@ -63,4 +63,22 @@ def get_config():
           "num_images": 8,
           "verbose": 1,
       },
+      "track": track_config(),
+  }
+
+
+def track_config():
+  """The `track` section: `python -m handvol.track` on a sequence of one hand
+  (docs/track.md)."""
+  return {
+      # "localize" (handvol.image.localize) or "depth_only" (the serving graph's centre).
+      "reference": "localize",
+      # Frame rate of a folder without a timestamps file (frame k at k / fps seconds).
+      "fps": 30.0,
+      # One Euro filter on the joints (Casiez et al. 2012), "none" for per-frame joints;
+      # min_cutoff_hz, beta (1/mm) and d_cutoff_hz tuned in docs/track.md.
+      "filter": {"kind": "one_euro", "min_cutoff_hz": 1.0, "beta": 0.0, "d_cutoff_hz": 1.0},
+      # One β for the hand from the first `frames` valid frames, then held fixed:
+      # "fit" (the generative energy with one shared β), "robust_mean" or "none".
+      "calibration": {"method": "fit", "frames": 64, "steps": 100, "learning_rate": 0.01},
   }

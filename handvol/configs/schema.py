@@ -84,6 +84,13 @@ RANGES = {
     "train.images_every_epochs": AT_LEAST_ONE,
     "train.num_images": AT_LEAST_ONE,
     "train.verbose": Range(0, 2),
+    "track.fps": POSITIVE,
+    "track.filter.min_cutoff_hz": POSITIVE,
+    "track.filter.beta": NON_NEGATIVE,
+    "track.filter.d_cutoff_hz": POSITIVE,
+    "track.calibration.frames": AT_LEAST_ONE,
+    "track.calibration.steps": NON_NEGATIVE,
+    "track.calibration.learning_rate": POSITIVE,
 }
 """Dotted key (fnmatch pattern: `*` spans dots) → the `Range` of its numbers."""
 
