@@ -41,6 +41,7 @@ import time
 import keras
 import tensorflow as tf
 
+from handvol.data import atomic
 from handvol.data import records
 from handvol.data import tfrecords
 from handvol.image import preprocess
@@ -84,6 +85,15 @@ def write_dir(directory, strategy):
   return os.path.join(directory, f"tmp_{resolver.task_type}_{resolver.task_id}")
 
 
+def nonfinite_batch_file(strategy):
+  """The file (in the work directory) that lists the frames of this task's batch at a
+  non-finite step: `nonfinite_batch.txt`, `nonfinite_batch_<task>_<id>.txt` in a cluster."""
+  resolver = getattr(strategy, "cluster_resolver", None)
+  if resolver is None or not resolver.cluster_spec().as_dict():
+    return "nonfinite_batch.txt"
+  return f"nonfinite_batch_{resolver.task_type}_{resolver.task_id}.txt"
+
+
 def moving_statistics_averager(model, strategy):
   """A function that sets every batch-norm moving mean and variance to its replica average.
 
@@ -111,24 +121,33 @@ def moving_statistics_averager(model, strategy):
 
 
 def worker_source(entry, worker_index, num_workers, max_fraction=None, name="source",
-                  skip_logs=None):
+                  skip_logs=None, namers=None):
   """`input_pipeline.frame_source(entry)` restricted to one worker's share of the frames.
 
   TFRecord sources are split by shard (each worker reads whole files); other sources by
   element, as `input_pipeline.from_records` does. Reader sources skip bad frames within the
   `max_fraction` budget, into a `records.SkipLog` that `skip_logs` (a dict) receives as `name`.
+  `namers`, a list, receives the source's namer of this worker's frames
+  (`input_pipeline.TrainingFrames`).
   """
+  namers = namers if namers is not None else []
   if entry["source"] == "tfrecords":
-    return input_pipeline.from_tfrecords(tfrecords.list_shards(entry["dir"], entry["name"]),
-                                   worker_index, num_workers)
+    shards = sorted(tfrecords.list_shards(entry["dir"], entry["name"]))
+    namers.append(input_pipeline.frame_namer(
+        dict(entry, shards=shards[worker_index::num_workers]), name))
+    return input_pipeline.from_tfrecords(shards, worker_index, num_workers)
   log = records.SkipLog()
   if skip_logs is not None:
     skip_logs[name] = log
-  source = input_pipeline.frame_source(entry, log, max_fraction, name)
+  names = []
+  source = input_pipeline.frame_source(entry, log, max_fraction, name, names)
+  namer = input_pipeline.frame_namer(entry, name, names)
+  # Position k of this worker's share is frame k·n + i of the source (`Dataset.shard`).
+  namers.append(lambda k: namer(k * num_workers + worker_index))
   return source.shard(num_workers, worker_index) if num_workers > 1 else source
 
 
-def worker_training_dataset(config, input_context, skip_logs=None):
+def worker_training_dataset(config, input_context, skip_logs=None, frames=None):
   """This worker's endless training batches at the per-replica batch size.
 
   Args:
@@ -136,6 +155,7 @@ def worker_training_dataset(config, input_context, skip_logs=None):
       `trainer.fit`).
     input_context: The `tf.distribute.InputContext` of this input pipeline.
     skip_logs: Optional dict that receives each reader source's `records.SkipLog`.
+    frames: Optional list that receives the `input_pipeline.TrainingFrames` of the batches.
 
   Returns:
     A `tf.data.Dataset` of batched training examples.
@@ -147,11 +167,15 @@ def worker_training_dataset(config, input_context, skip_logs=None):
   pipeline_config = input_pipeline.pipeline_config(data_config, per_replica,
                                          seed=config["seed"] + WORKER_SEED_STRIDE * worker)
   budget = input_pipeline.max_skipped_fraction(data_config)
+  namers = []
   sources = [worker_source(entry, worker, input_context.num_input_pipelines, budget,
-                           f"data.train.{index}", skip_logs)
+                           f"data.train.{index}", skip_logs, namers)
              for index, entry in enumerate(data_config["train"])]
+  recorded = input_pipeline.TrainingFrames(namers)
+  if frames is not None:
+    frames.append(recorded)
   return input_pipeline.training_dataset(
-      sources, [entry["ratio"] for entry in data_config["train"]], pipeline_config)
+      sources, [entry["ratio"] for entry in data_config["train"]], pipeline_config, recorded)
 
 
 def local_cluster(num_workers):
@@ -215,14 +239,15 @@ def train(config, workdir, strategy, synchronized_batch_norm=False):
           f"{sizes['per_replica_batch']} per replica, {sizes['global_batch']} in total",
           flush=True)
   keras.utils.set_random_seed(config["seed"])
-  skip_logs = {}
+  skip_logs, frames = {}, []
   dataset = strategy.distribute_datasets_from_function(
-      lambda context: worker_training_dataset(config, context, skip_logs))
+      lambda context: worker_training_dataset(config, context, skip_logs, frames))
   model = trainer.build_compiled_model(config, strategy, example_inputs(),
                                        synchronized_batch_norm)
   with strategy.scope():
     model.optimizer.build(model.trainable_variables)
-  loop = _Loop(model, strategy, os.path.join(workdir, CHECKPOINT_DIR), skip_logs)
+  loop = _Loop(model, strategy, os.path.join(workdir, CHECKPOINT_DIR), skip_logs, frames,
+               os.path.join(workdir, nonfinite_batch_file(strategy)))
   start = time.time()
   steady_seconds = loop.run(iter(dataset), config["train"])
   total_steps = config["train"]["epochs"] * config["train"]["steps_per_epoch"]
@@ -235,8 +260,10 @@ def train(config, workdir, strategy, synchronized_batch_norm=False):
 class _Loop:
   """The custom loop's state: the step function, the checkpoints, the step it resumed from."""
 
-  def __init__(self, model, strategy, checkpoint_dir, skip_logs):
+  def __init__(self, model, strategy, checkpoint_dir, skip_logs, frames=(), frames_path=None):
     self.strategy = strategy
+    self.frames = frames  # The TrainingFrames of this worker's pipeline(s), once iterated.
+    self.frames_path = frames_path
     self.model = model
     self.optimizer = model.optimizer
     self.steps_per_epoch = 1
@@ -272,9 +299,16 @@ class _Loop:
           f"resume from the last checkpoint in {self.checkpoint_dir}") from error
     optimizer_steps = int(self.optimizer.nonfinite_steps.numpy())
     if not math.isfinite(loss) or optimizer_steps > 0:
+      # This process's pipeline made one batch per step since it started.
+      names = [name for frames in self.frames
+               for name in frames.names(step - self.initial_step)]
+      path = None
+      if names and self.frames_path:
+        atomic.write_text(self.frames_path, "".join(f"{name}\n" for name in names))
+        path = self.frames_path
       raise faults.NonFiniteError(faults.nonfinite_message(
           step + 1, step // self.steps_per_epoch, step % self.steps_per_epoch,
-          [] if math.isfinite(loss) else ["loss"], optimizer_steps > 0))
+          [] if math.isfinite(loss) else ["loss"], optimizer_steps > 0, names, path))
     return loss
 
   def run(self, iterator, train_config):

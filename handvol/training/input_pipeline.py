@@ -226,7 +226,7 @@ def frame_namer(entry, name="source", names=None):
   """The namer of `TrainingFrames` for one source entry (`frame_source`).
 
   Args:
-    entry: The source entry.
+    entry: The source entry (a "tfrecords" entry may list its "shards").
     name: Its place in the config ("data.train.0"), which starts synthetic frames' names.
     names: For a reader source, the list that `reader_records` fills with the frames' names
       during the first pass.
@@ -236,7 +236,8 @@ def frame_namer(entry, name="source", names=None):
     return lambda i: (f"{name} synthetic frame {i} of {entry['num_frames']} "
                       f"(seed {entry['seed']})")
   if kind == "tfrecords":
-    return _ShardNamer(tfrecords.list_shards(entry["dir"], entry["name"]))
+    # "shards": the shards a worker reads, when not all of them.
+    return _ShardNamer(entry.get("shards") or tfrecords.list_shards(entry["dir"], entry["name"]))
   held = names if names is not None else []
   return lambda i: held[i] if i < len(held) else f"{name} frame {i} of a pass"
 

@@ -4,6 +4,7 @@ budget, with one line on every worker and no checkpoint of the failed epoch."""
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -59,6 +60,13 @@ def test_a_nonfinite_step_stops_every_worker_at_once(tmp_path, tools):
         "train.py: error: training stopped at step 1 (epoch 1, batch 1): the weighted total "
         "loss went NaN or Inf"), (index, message)
     assert "Traceback" not in stderr, index
+    # Each worker names its own batch (4 frames): frames i, i + 2, ... of the 8 are its share.
+    listed = (workdir / f"nonfinite_batch_worker_{index}.txt").read_text(
+        encoding="utf-8").splitlines()
+    numbers = [int(re.fullmatch(r"data.train.0 synthetic frame (\d) of 8 \(seed \d+\)",
+                                name).group(1)) for name in listed]
+    assert len(set(numbers)) == 4 and all(n % 2 == index for n in numbers), (index, listed)
+    assert f"The batch's 4 frames: {'; '.join(listed[:3])} and 1 more" in message
   assert _checkpoints(workdir) == []
 
 
