@@ -70,3 +70,17 @@ def test_sphere_differs_from_default_only_in_views_and_rotation():
     entry["views"] = "frontal"
   sphere["data"]["augment"]["rotation_deg"] = default["data"]["augment"]["rotation_deg"]
   assert sphere == default
+
+
+def test_cpu_long_is_sphere_with_more_frames_and_steps():
+  sphere, long_run = configs.load("sphere"), configs.load("cpu_long")
+  assert configs.validate(long_run) is not None
+  train = long_run["train"]
+  steps = train["epochs"] * train["steps_per_epoch"]
+  assert steps == 60_000 and long_run["data"]["train"][0]["num_frames"] == 3072
+  # At most two hours at the measured ~66 ms per step on 2 idle cores (docs/results/cpu_long).
+  assert steps * 0.066 <= 2 * 3600
+  long_run["data"]["train"][0]["num_frames"] = sphere["data"]["train"][0]["num_frames"]
+  for key in ("epochs", "steps_per_epoch", "warmup_steps", "images_every_epochs", "verbose"):
+    long_run["train"][key] = sphere["train"][key]
+  assert long_run == sphere
