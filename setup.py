@@ -63,6 +63,8 @@ setuptools.setup(
     ],
     extras_require={
         "gpu": [f"tensorflow[and-cuda]=={TF_VERSION}"],
+        # python -m handvol.track --bag/--camera (docs/track.md).
+        "realsense": ["pyrealsense2>=2.54"],
         "test": ["pytest>=8", "pytest-xdist>=3.5", "import-linter>=2.0", "playwright>=1.45"],
     },
 )

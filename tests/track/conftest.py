@@ -6,6 +6,7 @@ import pytest
 import tensorflow as tf
 
 from handvol.model import hand_pose_model
+from handvol.track import tracker
 
 SEED = 5
 
@@ -22,3 +23,9 @@ def checkpoint(tmp_path_factory):
   path = tmp_path_factory.mktemp("model") / "tiny.keras"
   model.save(path)
   return str(path)
+
+
+@pytest.fixture(scope="session")
+def predictor(checkpoint):
+  """A `tracker.FramePredictor` of `checkpoint` (traced once for all the tests)."""
+  return tracker.FramePredictor(checkpoint)
