@@ -10,7 +10,8 @@ filtered over time.
 
 `--frames` is a folder of depth PNGs taken in name order (frame k at k / track.fps seconds)
 unless `--timestamps` names a file of "<frame file> <seconds>" lines; `--bag` a RealSense
-recording; `--camera` the first connected RealSense camera. The `track` section of `--config`
+recording (librealsense 2.59 records `.db3`); `--camera` the first connected
+RealSense camera. The `track` section of `--config`
 (with `--set` overrides) sets the reference point, the filter and the calibration
 (`docs/track.md`). `--shape FILE` holds a saved shape fixed from the first frame instead of
 calibrating; `--save_shape FILE` writes the shape that was used.
@@ -30,7 +31,8 @@ _MODEL = flags.DEFINE_string("model", None, "An export's version folder or a .ke
                              required=True)
 _FRAMES = flags.DEFINE_string("frames", None, "A folder of depth PNGs.")
 _TIMESTAMPS = flags.DEFINE_string("timestamps", None, "'<frame file> <seconds>' per line.")
-_BAG = flags.DEFINE_string("bag", None, "A RealSense .bag recording.")
+_BAG = flags.DEFINE_string("bag", None, "A RealSense recording (.bag, or .db3 from "
+                           "librealsense 2.59).")
 _CAMERA = flags.DEFINE_bool("camera", False, "Track the first connected RealSense camera.")
 _MAX_FRAMES = flags.DEFINE_integer("max_frames", None, "Stop after this many frames.",
                                    lower_bound=1)
