@@ -13,7 +13,8 @@ from handvol.track import sources
 from handvol.track import tracker as tracker_lib
 
 rs = pytest.importorskip(
-    "pyrealsense2", reason="pyrealsense2 is not installed: it comes with the [test] and [realsense] extras")
+    "pyrealsense2",
+    reason="pyrealsense2 is not installed: it comes with the [test] and [realsense] extras")
 
 FRAMES = 4
 FPS = 30
