@@ -9,6 +9,8 @@ the RealSense sources.
 
 import dataclasses
 import os
+import queue
+import threading
 
 import numpy as np
 
@@ -16,6 +18,7 @@ from handvol.export import predict
 
 MM_PER_METRE = 1000.0
 MS_PER_SECOND = 1000.0
+START_TIMEOUT_S = 5.0  # a recording's playback that has not delivered a frame by then is empty
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,36 +97,26 @@ def _intrinsics(profile):
 
 
 def realsense_frames(bag=None, width=640, height=480, fps=30, max_frames=None):
-  """Yields the depth `Frame`s of a RealSense `.bag` recording (every frame, in recorded
-  order, not in real time) or, without `bag`, of the first connected camera.
+  """Yields the depth `Frame`s of a RealSense recording (every frame, in recorded order, not
+  in real time) or, without `bag`, of the first connected camera.
 
   Depth counts are converted to mm with the device's depth scale; the intrinsics are the depth
   stream's; the name is "frame_<number>" of the device's frame counter and the time is the
   device's timestamp, from the first frame.
 
   Args:
-    bag: A `.bag` file, or None for a live camera.
+    bag: A recording (`.bag`, or `.db3` from librealsense 2.59's recorder), or None for a live
+      camera.
     width, height, fps: The live depth stream's mode.
     max_frames: Stop after this many frames (a live camera never ends otherwise).
   """
   rs = _realsense()
-  pipeline, config = rs.pipeline(), rs.config()
-  if bag:
-    config.enable_device_from_file(bag, repeat_playback=False)
-  else:
-    config.enable_stream(rs.stream.depth, width, height, rs.format.z16, fps)
-  profile = pipeline.start(config)
-  device = profile.get_device()
-  if bag:
-    device.as_playback().set_real_time(False)
-  mm_per_count = device.first_depth_sensor().get_depth_scale() * MM_PER_METRE
+  depths = _recorded_depths(rs, bag) if bag else _live_depths(rs, width, height, fps)
   start, count = None, 0
   try:
-    while max_frames is None or count < max_frames:
-      ok, frames = pipeline.try_wait_for_frames(5000)
-      if not ok:
+    for depth, mm_per_count in depths:
+      if max_frames is not None and count >= max_frames:
         return
-      depth = frames.get_depth_frame()
       start = depth.get_timestamp() if start is None else start
       yield Frame(f"frame_{depth.get_frame_number():06d}",
                   (depth.get_timestamp() - start) / MS_PER_SECOND,
@@ -131,4 +124,71 @@ def realsense_frames(bag=None, width=640, height=480, fps=30, max_frames=None):
                   _intrinsics(depth.get_profile()))
       count += 1
   finally:
+    depths.close()
+
+
+def _live_depths(rs, width, height, fps):
+  """(depth frame, mm per count) of a live camera's depth stream, until 5 s without a frame."""
+  pipeline, config = rs.pipeline(), rs.config()
+  config.enable_stream(rs.stream.depth, width, height, rs.format.z16, fps)
+  profile = pipeline.start(config)
+  mm_per_count = profile.get_device().first_depth_sensor().get_depth_scale() * MM_PER_METRE
+  try:
+    while True:
+      ok, frames = pipeline.try_wait_for_frames(5000)
+      if not ok:
+        return
+      yield frames.get_depth_frame(), mm_per_count
+  finally:
     pipeline.stop()
+
+
+def _recorded_depths(rs, path, poll_s=0.1):
+  """(depth frame, mm per count) of every depth frame of a recording, in order.
+
+  The recording's depth sensor is played back directly, not through `rs.pipeline`: a pipeline
+  starts playing in real time before it can be told otherwise and keeps only the newest frame,
+  so a slow reader (or a busy machine) loses frames. Here playback is not in real time and its
+  callback waits until the reader has taken the previous frame, so none is dropped and at most
+  two are held.
+  """
+  if not os.path.isfile(path):
+    raise FileNotFoundError(f"no RealSense recording at {path}")
+  device = rs.context().load_device(path)
+  playback = device.as_playback()
+  playback.set_real_time(False)
+  sensor = device.first_depth_sensor()
+  mm_per_count = sensor.get_depth_scale() * MM_PER_METRE
+  profiles = [p for p in sensor.get_stream_profiles() if p.stream_type() == rs.stream.depth]
+  if not profiles:
+    raise ValueError(f"{path}: the recording has no depth stream")
+  handoff, closing = queue.Queue(maxsize=1), threading.Event()
+
+  def on_frame(frame):
+    frame.keep()  # the frame outlives the callback
+    while not closing.is_set():
+      try:
+        handoff.put(frame.as_depth_frame(), timeout=poll_s)
+        return
+      except queue.Full:
+        pass
+
+  sensor.open(profiles[0])
+  sensor.start(on_frame)
+  waited_s, seen = 0.0, False
+  try:
+    while True:
+      try:
+        depth = handoff.get(timeout=poll_s)
+      except queue.Empty:
+        waited_s += poll_s
+        ended = playback.current_status() == rs.playback_status.stopped and handoff.empty()
+        if ended and (seen or waited_s >= START_TIMEOUT_S):
+          return
+        continue
+      seen = True
+      yield depth, mm_per_count
+  finally:
+    closing.set()
+    sensor.stop()
+    sensor.close()

@@ -3,6 +3,7 @@ device and recorder, played back through the tracker, gives the joints of the sa
 from a folder."""
 
 import os
+import time
 
 import numpy as np
 import pytest
@@ -21,7 +22,7 @@ FPS = 30
 DEPTH_UNITS_M = 0.001
 
 
-def _record(path, depths, intrinsics):
+def _record(path, depths, intrinsics, queue_size=FRAMES):
   """Writes uint16 depth frames (mm) through a software depth sensor into a recording."""
   height, width = depths[0].shape
   device = rs.software_device()
@@ -37,7 +38,7 @@ def _record(path, depths, intrinsics):
   profile = sensor.add_video_stream(stream)
   sensor.add_read_only_option(rs.option.depth_units, DEPTH_UNITS_M)
   recorder = rs.recorder(path, device)
-  queue = rs.frame_queue(FRAMES)
+  queue = rs.frame_queue(queue_size)
   sensor.open(profile)
   sensor.start(queue)
   for number, depth in enumerate(depths):
@@ -80,3 +81,29 @@ def test_a_recording_tracks_like_its_frames_in_a_folder(tmp_path, predictor):
   # The filter sees the recording's times (a float of milliseconds): equal to 1e-4 mm.
   np.testing.assert_allclose(*(np.stack([r["joints_xyz"] for r in rs]) for rs in results),
                              atol=1e-4)
+
+
+def test_a_slow_reader_gets_every_frame_and_can_stop_early(tmp_path):
+  """Playback waits for the reader: a reader slower than the recording's rate loses no frame
+  (rs.pipeline kept only the newest one, so a busy machine read 1 of 4), and leaving early
+  closes the recording without hanging."""
+  count = 12
+  depths = [np.full((48, 64), 400 + number, np.uint16) for number in range(count)]
+  path = str(tmp_path / "recording.db3")
+  _record(path, depths, (60.0, 60.0, 32.0, 24.0), queue_size=count)
+  read = []
+  for frame in sources.realsense_frames(path):
+    time.sleep(2.0 / FPS)  # half the recording's rate
+    read.append(frame)
+  assert [f.name for f in read] == [f"frame_{number:06d}" for number in range(count)]
+  np.testing.assert_allclose([f.depth[0, 0] for f in read], 400.0 + np.arange(count))
+  np.testing.assert_allclose([f.time_s for f in read], np.arange(count) / FPS, atol=1e-6)
+  np.testing.assert_allclose(read[0].intrinsics, (60.0, 60.0, 32.0, 24.0))
+  started = time.monotonic()
+  assert len(list(sources.realsense_frames(path, max_frames=3))) == 3
+  assert time.monotonic() - started < 30.0
+
+
+def test_a_missing_recording_is_named(tmp_path):
+  with pytest.raises(FileNotFoundError, match="no RealSense recording"):
+    list(sources.realsense_frames(str(tmp_path / "none.db3")))
