@@ -3,21 +3,26 @@
 One process exports a ResNet-18 (`HandPoseModel`, encoder width 64 unless `--encoder_width`)
 twice into a temporary folder: the serving export of `handvol.export` and an archive whose
 only endpoint is the encoder on a `[B, 128, 128, 1]` crop. Both are loaded back with
-`tf.saved_model.load`, as a server would, and timed on the same inputs: synthetic 640×480
-frames (`handvol.data.synthetic`, tiled to the batch) for `serving_default`, random crops of
-the same batch size for the encoder (its cost does not depend on the content). Timings
-alternate between the calls (one of each per round), so that load from other processes hits
-them alike; each figure is the median over `--repeats` rounds after `--warmup` rounds, in
-wall-clock and in the process's CPU time (all threads; less sensitive to the other jobs on a
-shared machine), and the minimum wall-clock (the least disturbed round). A third call, the
-batched preprocessing alone (`serving.preprocess_frames` in a `tf.function`), shows where the
-extra time goes.
+`tf.saved_model.load`, as a server would, and timed on the same inputs: 640×480 scene frames
+of a person holding up a hand 10–40 cm in front of the body (`handvol.data.synthetic.scene`,
+camera `realsense_sr300`, counts of 1/8 mm; the first `FRAMES` in which the localiser finds a
+hand, tiled to the batch) for `serving_default` without a reference point (the localiser's
+path), random crops of the same batch size for the encoder (its cost does not depend on the
+content). Timings alternate between the calls (one of each per round), so that load from
+other processes hits them alike; each figure is the median over `--repeats` rounds after
+`--warmup` rounds, in wall-clock and in the process's CPU time (all threads; less sensitive to
+the other jobs on a shared machine), and the minimum wall-clock (the least disturbed round).
+Three more calls show where the extra time goes: `serving_default` with the reference point
+given (`has_reference` 1: no localiser), the batched preprocessing alone
+(`serving.preprocess_frames` in a `tf.function`, with the localiser) and the localiser alone
+(`localize.localize_hands`).
 
-`serving_default` does, beyond the encoder: the reference point from depth alone (one pass over
-the full frame for the nearest surface, then a subsample and a 128×128 resampling), crop and
-resampling, depth-unit conversion of the pixels these read, and forward kinematics. The last line is one JSON object with `latency_ratio_b1` (serving_default /
-encoder at batch 1, median wall-clock), `latency_ratio_b64`, the same from minima
-(`min_latency_ratio_b*`) and CPU times (`cpu_ratio_b*`), and the latencies in ms.
+`serving_default` does, beyond the encoder: the localiser (connected components of a 4-pixel
+grid by label propagation in a `tf.while_loop`, per-component statistics, a mean shift), crop
+and resampling, depth-unit conversion of the pixels these read, and forward kinematics. The
+last line is one JSON object with `latency_ratio_b1` (serving_default / encoder at batch 1,
+median wall-clock), `latency_ratio_b64`, the same from minima (`min_latency_ratio_b*`) and CPU
+times (`cpu_ratio_b*`), `given_ratio_b*` (with a reference point), and the latencies in ms.
 
   python bench/inference.py [--repeats 30] [--batch_sizes 1,64]
 """
@@ -37,12 +42,32 @@ FRAMES = 8
 SEED = 0
 
 
+CAMERA = "realsense_sr300"
+CANDIDATES = 32
+"""Scene frames generated to find `FRAMES` in which the localiser finds the hand."""
+
+
 def _frames():
-  from handvol.data import synthetic  # pylint: disable=import-outside-toplevel
-  records = list(synthetic.generate(FRAMES, "nyu_like", "lab6_3d", seed=SEED))
-  depth = np.stack([record["depth"] for record in records])
-  intrinsics = np.stack([record["intrinsics"] for record in records])
-  return depth, intrinsics
+  """`FRAMES` scene frames in which the localiser finds a hand: counts `[F, H, W]`,
+  intrinsics `[F, 4]`, depth units `[F]`."""
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  from handvol.data.synthetic import scene  # pylint: disable=import-outside-toplevel
+  from handvol.image import localize  # pylint: disable=import-outside-toplevel
+
+  config = scene.SceneConfig(camera=CAMERA, body_prob=1.0, body_gap_mm=(100.0, 400.0),
+                             no_hand_prob=0.0)
+  frames = []
+  for frame in scene.generate_scenes(CANDIDATES, config, seed=SEED):
+    found = localize.localize_hands(frame["counts"][np.newaxis],
+                                    frame["intrinsics"][np.newaxis],
+                                    tf.constant([frame["depth_unit_mm"]], tf.float32))
+    if found["valid"].numpy()[0]:
+      frames.append(frame)
+    if len(frames) == FRAMES:
+      break
+  return (np.stack([f["counts"] for f in frames]).astype(np.float32),
+          np.stack([f["intrinsics"] for f in frames]).astype(np.float32),
+          np.array([f["depth_unit_mm"] for f in frames], np.float32))
 
 
 def _exports(encoder_width, folder):
@@ -80,6 +105,65 @@ def _times(calls, warmup, repeats):
           for w, c in zip(wall, cpu)]
 
 
+def _inputs(frames, batch, given):
+  """The frame signature's inputs: the frames tiled to `batch`; with `given`, the reference
+  point of each frame is the localiser's own (so that both calls crop alike)."""
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  from handvol.image import localize  # pylint: disable=import-outside-toplevel
+
+  depth, intrinsics, units = frames
+  tiles = np.arange(batch) % len(depth)
+  inputs = {"depth": tf.constant(depth[tiles]), "depth_unit_mm": tf.constant(units[tiles]),
+            "intrinsics": tf.constant(intrinsics[tiles]), "reference_uvd": tf.zeros([batch, 3]),
+            "has_reference": tf.zeros([batch])}
+  if given:
+    found = localize.localize_hands(inputs["depth"], inputs["intrinsics"],
+                                    inputs["depth_unit_mm"])
+    inputs.update(reference_uvd=found["center_uvd"], has_reference=tf.ones([batch]))
+  return inputs
+
+
+def _batch_figures(batch, frames, served, encoder, args):
+  """Times the calls of the module docstring at one batch size; returns the JSON figures."""
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  from handvol.export import serving  # pylint: disable=import-outside-toplevel
+  from handvol.image import localize  # pylint: disable=import-outside-toplevel
+
+  frame_signature = served.signatures["serving_default"]
+  encoder_signature = encoder.signatures["serving_default"]
+  preprocess = tf.function(lambda inputs: serving.preprocess_frames(**inputs))
+  localise = tf.function(lambda inputs: localize.localize_hands(
+      inputs["depth"], inputs["intrinsics"], inputs["depth_unit_mm"]))
+  inputs, given = _inputs(frames, batch, False), _inputs(frames, batch, True)
+  for case in (inputs, given):
+    outputs = frame_signature(**case)
+    if not np.all(outputs["valid"].numpy() == 1):
+      raise SystemExit("a benchmark frame was flagged invalid; the timing would not be real")
+  crops = tf.random.uniform([batch, 128, 128, 1], -1.0, 1.0, seed=SEED)
+  frame, encoder_times, given_times, preprocess_times, localise_times = _times(
+      [lambda: frame_signature(**inputs)["joints_xyz"].numpy(),
+       lambda: encoder_signature(depth_input=crops)["output_0"].numpy(),
+       lambda: frame_signature(**given)["joints_xyz"].numpy(),
+       lambda: preprocess(inputs)["depth_input"].numpy(),
+       lambda: localise(inputs)["center_uvd"].numpy()],
+      args.warmup, args.repeats)
+  ratios = [f / e for f, e in zip(frame, encoder_times)]
+  print(f"batch {batch:3d}: serving_default {frame[0]:8.2f} ms (min {frame[1]:.2f}, CPU "
+        f"{frame[2]:.2f}), encoder {encoder_times[0]:8.2f} ms (min {encoder_times[1]:.2f}, "
+        f"CPU {encoder_times[2]:.2f}), ratio {ratios[0]:.3f} (min {ratios[1]:.3f}, CPU "
+        f"{ratios[2]:.3f}); with a reference point {given_times[0]:.2f} ms; preprocessing "
+        f"alone {preprocess_times[0]:.2f} ms; localiser alone {localise_times[0]:.2f} ms")
+  return {f"serving_default_ms_b{batch}": round(frame[0], 3),
+          f"encoder_ms_b{batch}": round(encoder_times[0], 3),
+          f"serving_default_given_ms_b{batch}": round(given_times[0], 3),
+          f"preprocess_ms_b{batch}": round(preprocess_times[0], 3),
+          f"localizer_ms_b{batch}": round(localise_times[0], 3),
+          f"latency_ratio_b{batch}": round(ratios[0], 4),
+          f"min_latency_ratio_b{batch}": round(ratios[1], 4),
+          f"cpu_ratio_b{batch}": round(ratios[2], 4),
+          f"given_ratio_b{batch}": round(given_times[0] / encoder_times[0], 4)}
+
+
 def main():
   parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
   parser.add_argument("--repeats", type=int, default=30)
@@ -88,46 +172,16 @@ def main():
   parser.add_argument("--encoder_width", type=int, default=64)
   args = parser.parse_args()
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
-  from handvol.export import serving  # pylint: disable=import-outside-toplevel
 
-  depth, intrinsics = _frames()
-  result = {"encoder_width": args.encoder_width, "frame_shape": list(depth.shape[1:]),
+  frames = _frames()
+  result = {"encoder_width": args.encoder_width, "frame_shape": list(frames[0].shape[1:]),
+            "camera": CAMERA, "frames": len(frames[0]),
             "device": tf.config.list_physical_devices("GPU") and "GPU" or platform.processor()
             or "CPU", "cpu_count": os.cpu_count()}
   with tempfile.TemporaryDirectory() as folder:
     served, encoder = _exports(args.encoder_width, folder)
-    frame_signature = served.signatures["serving_default"]
-    encoder_signature = encoder.signatures["serving_default"]
-    preprocess = tf.function(lambda inputs: serving.preprocess_frames(**inputs))
     for batch in (int(b) for b in args.batch_sizes.split(",")):
-      tiles = np.arange(batch) % FRAMES
-      inputs = {
-          "depth": tf.constant(depth[tiles]),
-          "depth_unit_mm": tf.ones([batch]),
-          "intrinsics": tf.constant(intrinsics[tiles]),
-          "reference_uvd": tf.zeros([batch, 3]),
-          "has_reference": tf.zeros([batch]),
-      }
-      outputs = frame_signature(**inputs)
-      if not np.all(outputs["valid"].numpy() == 1):
-        raise SystemExit("a benchmark frame was flagged invalid; the timing would not be real")
-      crops = tf.random.uniform([batch, 128, 128, 1], -1.0, 1.0, seed=SEED)
-      frame, encoder_times, preprocess_times = _times(
-          [lambda: frame_signature(**inputs)["joints_xyz"].numpy(),
-           lambda: encoder_signature(depth_input=crops)["output_0"].numpy(),
-           lambda: preprocess(inputs)["depth_input"].numpy()],
-          args.warmup, args.repeats)
-      ratios = [f / e for f, e in zip(frame, encoder_times)]
-      print(f"batch {batch:3d}: serving_default {frame[0]:8.2f} ms (min {frame[1]:.2f}, CPU "
-            f"{frame[2]:.2f}), encoder {encoder_times[0]:8.2f} ms (min {encoder_times[1]:.2f}, "
-            f"CPU {encoder_times[2]:.2f}), ratio {ratios[0]:.3f} (min {ratios[1]:.3f}, CPU "
-            f"{ratios[2]:.3f}); preprocessing alone {preprocess_times[0]:.2f} ms")
-      result.update({f"serving_default_ms_b{batch}": round(frame[0], 3),
-                     f"encoder_ms_b{batch}": round(encoder_times[0], 3),
-                     f"preprocess_ms_b{batch}": round(preprocess_times[0], 3),
-                     f"latency_ratio_b{batch}": round(ratios[0], 4),
-                     f"min_latency_ratio_b{batch}": round(ratios[1], 4),
-                     f"cpu_ratio_b{batch}": round(ratios[2], 4)})
+      result.update(_batch_figures(batch, frames, served, encoder, args))
   result["machine"] = machine_info.describe()
   print(machine_info.line())
   print(json.dumps(result))

@@ -71,7 +71,8 @@ def track_config():
   """The `track` section: `python -m handvol.track` on a sequence of one hand
   (docs/track.md)."""
   return {
-      # "localize" (handvol.image.localize) or "depth_only" (the serving graph's centre).
+      # "localize" (handvol.image.localize, as the serving graph) or "depth_only" (the nearest
+      # object's centre of mass, preprocess.centers_from_depth).
       "reference": "localize",
       # Frame rate of a folder without a timestamps file (frame k at k / fps seconds).
       "fps": 30.0,

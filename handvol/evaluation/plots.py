@@ -94,8 +94,32 @@ def _draw_skeleton(axes, points, parents, color, label):
   axes.scatter(points[:, 0], points[:, 1], s=12, color=color, label=label, zorder=3)
 
 
+REFERENCE_COLOR = "tab:red"
+
+
+def _draw_reference(camera_axes, side_axes, xyz, intrinsics, cube_mm):
+  """The reference point (a cross) and, with `cube_mm`, the crop: its window in the camera view
+  (the cube projected at the reference depth, SPEC §7's half-widths fx·cube/2d, fy·cube/2d),
+  its (z, y) square in the side view."""
+  fx, fy, cx, cy = intrinsics
+  x, y, z = xyz
+  u, v = fx * x / z + cx, fy * y / z + cy
+  camera_axes.plot([u], [v], "+", color=REFERENCE_COLOR, markersize=14, mew=2)
+  side_axes.plot([z], [y], "+", color=REFERENCE_COLOR, markersize=14, mew=2,
+                 label="reference point")
+  if cube_mm is None:
+    return
+  half = cube_mm / 2.0
+  du, dv = fx * half / z, fy * half / z
+  camera_axes.plot([u - du, u + du, u + du, u - du, u - du],
+                   [v - dv, v - dv, v + dv, v + dv, v - dv], color=REFERENCE_COLOR, lw=1)
+  side_axes.plot([z - half, z + half, z + half, z - half, z - half],
+                 [y - half, y - half, y + half, y + half, y - half], color=REFERENCE_COLOR,
+                 lw=1, ls="--", label=f"crop cube {cube_mm:g} mm")
+
+
 def plot_qualitative(path, depth, intrinsics, labels, predictions, frames=None, parents=None,
-                     label_name="labels"):
+                     label_name="labels", titles=None, references=None, cube_mm=None):
   """Camera view and side view of chosen frames with the point cloud, labels and predictions.
 
   Each chosen frame is a row: on the left the depth image with the keypoints projected into it;
@@ -112,6 +136,12 @@ def plot_qualitative(path, depth, intrinsics, labels, predictions, frames=None, 
     frames: Indices of the frames to draw (all when None).
     parents: Optional parent per keypoint (-1 for the root) to draw bones.
     label_name: Legend entry of the labels.
+    titles: Optional name per frame of `depth` (e.g. its file), in the axes' titles instead of
+      "frame i".
+    references: Optional array of shape `[F, 3]`, the crop's reference point (camera-frame xyz
+      in mm, z > 0): drawn as a cross in both views.
+    cube_mm: With `references`, the crop cube's side (mm): the crop window is drawn in both
+      views.
   """
   depth = np.asarray(depth, dtype=np.float64)
   labels = np.asarray(labels, dtype=np.float64)
@@ -143,9 +173,13 @@ def plot_qualitative(path, depth, intrinsics, labels, predictions, frames=None, 
     # Keypoints outside the image must not zoom the camera view out of it.
     camera_axes.set_xlim(-0.5, depth.shape[2] - 0.5)
     camera_axes.set_ylim(depth.shape[1] - 0.5, -0.5)
-    camera_axes.set_title(f"frame {frame}: camera view")
+    if references is not None:
+      _draw_reference(camera_axes, side_axes, np.asarray(references[frame], np.float64),
+                      intrinsics[frame], cube_mm)
+    name = f"frame {frame}" if titles is None else str(titles[frame])
+    camera_axes.set_title(f"{name}: camera view", fontsize="medium")
     camera_axes.set_axis_off()
-    side_axes.set_title(f"frame {frame}: side view")
+    side_axes.set_title(f"{name}: side view", fontsize="medium")
     side_axes.set_xlabel("z (mm)")
     side_axes.set_ylabel("y (mm)")
     side_axes.set_aspect("equal", adjustable="datalim")

@@ -9,9 +9,11 @@ Signatures (inputs and outputs by name; `handvol.export.serving` documents them)
 - `predict_crop`: preprocessed crops, `depth_input` `[B, 128, 128, 1]`, `crop_intrinsics`
   `[B, 4]`, `center_xyz` `[B, 3]`; pixels of the outputs are the crop's.
 
-Each returns `serving.OUTPUT_KEYS`. The version folder also holds
-`assets.extra/handvol_export.json` (TF Serving's place for extra files): the keypoint names,
-the cube size, the signatures and their inputs, and the checkpoint it came from.
+Each returns `serving.OUTPUT_KEYS` (with `confidence` and `reason`; the frame signatures find
+the hand with `handvol.image.localize` where no reference point is given). The version folder
+also holds `assets.extra/handvol_export.json` (TF Serving's place for extra files): the
+keypoint names, the cube size, the signatures and their inputs, the reference sources and
+reasons, and the checkpoint it came from.
 """
 
 import json
@@ -107,6 +109,7 @@ def metadata(cube_mm, checkpoint=None):
       "signature_inputs": inputs,
       "outputs": list(serving.OUTPUT_KEYS),
       "reference_sources": list(serving.REFERENCE_SOURCES),
+      "reasons": list(serving.REASONS),
       "min_valid_crop_pixels": serving.MIN_VALID_CROP_PIXELS,
   }
 

@@ -7,21 +7,28 @@
 in-process through the same `handvol.export.serving` functions). `--frames` takes folders
 (every `*.png` in them), glob patterns or files, repeatable; frames are predicted in the
 order given (sorted within a folder or pattern), in batches of `--batch_size` frames of one
-image size. The hand is found from the depth alone (the nearest object) unless
-`--references` names a text file with one row "u v d" (pixels, mm) per frame, in that order;
-a row with d ≤ 0 leaves its frame to the depth-only centre.
+image size. The hand is found by the hand localiser of the serving graph
+(`handvol.image.localize`) unless `--references` names a text file with one row "u v d"
+(pixels, mm) per frame, in that order; a row with d ≤ 0 leaves its frame to the localiser.
 
 Writes `OUTPUT_DIR/predictions.json`: the camera, keypoint names and, per frame, the file, a
-validity flag, the reference point with its source, `joints_xyz` (mm, camera frame),
-`joints_uvd` (pixels, mm), `bone_lengths` (mm) and `theta`; and, unless `--nooverlays`,
-`OUTPUT_DIR/overlays/<index>_<frame>.png` with the camera and side views of each valid frame
+validity flag with its `reason` (`serving.REASONS`), the localiser's `confidence`, the
+reference point with its source, `joints_xyz` (mm, camera frame), `joints_uvd` (pixels, mm),
+`bone_lengths` (mm), `theta` and `warnings` (`plausibility_warnings`: distances no hand in
+front of a depth camera has, which a wrong `--depth_unit_mm` or `--intrinsics` gives; each
+distinct warning is also printed once to stderr with its number of frames); and, unless
+`--nooverlays`, `OUTPUT_DIR/overlays/<index>_<frame>.png` with the camera and side views of
+each valid frame, titled with its file name, with the reference point and the crop window
 (`handvol.evaluation.plots.plot_qualitative`). `predictions.json` is strict JSON (no NaN), written
 atomically. A frame that cannot be read (a corrupt PNG, a frame smaller than
 `serving.MIN_FRAME_SIDE`) gets `"valid": false` and an `"error"` naming its file; the other
 frames are still predicted, and the command then exits with code 1.
 """
 
+import collections
 import glob
+import json
+import math
 import os
 import sys
 
@@ -43,6 +50,57 @@ DEPTH_FORMATS = ("png16", "nyu")
 """Single-channel 16-bit PNGs in `depth_unit_mm` units; NYU's colour PNGs in mm."""
 
 JSON_OUTPUTS = ("joints_xyz", "joints_uvd", "reference_uvd", "bone_lengths", "theta")
+
+HAND_DEPTH_RANGE_MM = (100.0, 2000.0)
+"""Distances at which a depth camera sees a hand well enough to estimate it (the cameras of
+`handvol/data/synthetic/cameras.json` see 0.2–4.5 m; a hand farther than 2 m spans fewer than
+20 pixels of a 640-pixel image). A reference point outside is a warning: usually the depth
+unit (a RealSense SR300 counts 1/8 mm: read as mm, a hand at 60 cm is at 4.8 m)."""
+
+MAX_MEDIAN_DEPTH_MM = 5000.0
+"""A frame whose measured pixels have a median depth beyond 5 m is warned about (no depth camera
+of `cameras.json` measures beyond 4.5 m)."""
+
+FOV_RANGE_DEG = (20.0, 130.0)
+"""Horizontal and vertical fields of view (from fx, fy and the image size) of real depth
+cameras lie within this range (Kinect v1 57°, RealSense D435 87°, Azure Kinect NFOV 75°)."""
+
+
+def plausibility_warnings(depth_mm, intrinsics, reference_xyz=None):
+  """Warnings (strings) about distances that no hand in front of a depth camera has.
+
+  Args:
+    depth_mm: One frame's depth in mm, `[H, W]` (0 = no measurement).
+    intrinsics: (fx, fy, cx, cy) in pixels.
+    reference_xyz: The crop's reference point (mm, camera frame), or None where none was found.
+
+  Returns:
+    A list of sentences, empty when nothing is implausible; each names the flag to check.
+  """
+  height, width = depth_mm.shape
+  fx, fy, cx, cy = (float(x) for x in intrinsics)
+  found = []
+  measured = depth_mm[depth_mm > 0]
+  if measured.size and float(np.median(measured)) > MAX_MEDIAN_DEPTH_MM:
+    found.append(f"the median measured depth is {np.median(measured) / 1000:.1f} m, beyond any "
+                 f"depth camera's range: check --depth_unit_mm")
+  if reference_xyz is not None:
+    z = float(reference_xyz[2])
+    low, high = HAND_DEPTH_RANGE_MM
+    if not low <= z <= high:
+      found.append(f"the hand is at {z / 1000:.2f} m, outside {low / 1000:g}–{high / 1000:g} m "
+                   f"where depth cameras see hands: check --depth_unit_mm")
+  if fx > 0 and fy > 0:
+    for axis, focal, size in (("horizontal", fx, width), ("vertical", fy, height)):
+      fov = math.degrees(2 * math.atan(size / (2 * focal)))
+      if not FOV_RANGE_DEG[0] <= fov <= FOV_RANGE_DEG[1]:
+        found.append(f"the {axis} field of view is {fov:.0f}° (focal {focal:g} px over "
+                     f"{size} px), outside the {FOV_RANGE_DEG[0]:g}–{FOV_RANGE_DEG[1]:g}° of "
+                     f"depth cameras: check --intrinsics")
+  if not (0 <= cx <= width and 0 <= cy <= height):
+    found.append(f"the principal point ({cx:g}, {cy:g}) is outside the {width}×{height} image: "
+                 f"check --intrinsics")
+  return found
 
 
 def frame_paths(sources):
@@ -85,7 +143,8 @@ def read_depth(path, depth_format, depth_unit_mm):
 
 def frame_predictor(model_path, cube_mm=None):
   """A function (depth mm `[B, H, W]`, intrinsics `[B, 4]`, reference_uvd `[B, 3]`,
-  has_reference `[B]`) → dict of numpy `serving.OUTPUT_KEYS`.
+  has_reference `[B]`) → dict of numpy `serving.OUTPUT_KEYS`, with the attribute `cube_mm`
+  (the crop cube, None for an export whose metadata does not name it).
 
   Args:
     model_path: An export's version folder (its `serving_default` runs) or a `.keras`
@@ -98,6 +157,7 @@ def frame_predictor(model_path, cube_mm=None):
       signature = tf.saved_model.load(model_path).signatures[export.SIGNATURE_FRAME]
     except (OSError, ValueError, KeyError) as error:
       raise ValueError(f"{model_path}: not a readable handvol export ({error})") from None
+    cube_mm = _export_cube(model_path)
 
     def run(depth, intrinsics, reference_uvd, has_reference):
       return signature(depth=tf.constant(depth), depth_unit_mm=tf.ones([len(depth)]),
@@ -115,7 +175,20 @@ def frame_predictor(model_path, cube_mm=None):
       return function(depth, np.ones([len(depth)], np.float32), intrinsics, reference_uvd,
                       has_reference)
 
-  return lambda *inputs: {key: value.numpy() for key, value in run(*inputs).items()}
+  def predictor(*inputs):
+    return {key: value.numpy() for key, value in run(*inputs).items()}
+
+  predictor.cube_mm = cube_mm
+  return predictor
+
+
+def _export_cube(path):
+  """The crop cube (mm) an export's metadata names, None when it names none."""
+  try:
+    with open(os.path.join(path, export.METADATA_PATH), encoding="utf-8") as f:
+      return float(json.load(f)["cube_mm"])
+  except (OSError, ValueError, KeyError, TypeError):
+    return None
 
 
 def _read_checked(path, depth_format, depth_unit_mm):
@@ -180,11 +253,17 @@ def predict_files(paths, predictor, intrinsics, output_dir, depth_unit_mm=1.0,
                         references[1][batch])
     for row, index in enumerate(batch):
       frames[index] = _frame_entry(paths[index], outputs, row)
+      frames[index]["warnings"] = plausibility_warnings(
+          depth[row], intrinsics,
+          outputs["reference_xyz"][row] if frames[index]["valid"] else None)
       if overlays and frames[index]["valid"]:
         name = os.path.splitext(os.path.basename(paths[index]))[0]
         plots.plot_qualitative(os.path.join(overlay_dir, f"{index:06d}_{name}.png"),
                                depth[row:row + 1], intrinsics, outputs["joints_xyz"][row:row + 1],
-                               {}, parents=skeleton.KEYPOINT_PARENTS, label_name="prediction")
+                               {}, parents=skeleton.KEYPOINT_PARENTS, label_name="prediction",
+                               titles=[os.path.basename(paths[index])],
+                               references=outputs["reference_xyz"][row:row + 1],
+                               cube_mm=getattr(predictor, "cube_mm", None))
     progress.add(len(batch))
   for index, message in failures.items():
     frames[index] = {"file": paths[index], "valid": False, "error": message}
@@ -199,7 +278,11 @@ def _frame_entry(path, outputs, row):
   """One frame's entry of `predictions.json`; invalid unless every number is finite."""
   values = {key: np.round(outputs[key][row].astype(np.float64), 3) for key in JSON_OUTPUTS}
   valid = bool(outputs["valid"][row]) and all(np.all(np.isfinite(v)) for v in values.values())
-  frame = {"file": path, "valid": valid,
+  reason = serving.REASONS[int(outputs["reason"][row])]
+  if not valid and reason == "ok":
+    reason = "nonfinite_output"
+  frame = {"file": path, "valid": valid, "reason": reason,
+           "confidence": round(float(outputs["confidence"][row]), 4),
            "reference_source": serving.REFERENCE_SOURCES[outputs["reference_source"][row]]}
   frame.update({key: np.where(np.isfinite(v), v, 0.0).tolist() for key, v in values.items()})
   return frame
@@ -222,6 +305,9 @@ def _run():
                          depth_unit_mm=_DEPTH_UNIT_MM.value, depth_format=_DEPTH_FORMAT.value,
                          references=references, batch_size=_BATCH_SIZE.value,
                          overlays=_OVERLAYS.value)
+  warned = collections.Counter(w for frame in frames for w in frame.get("warnings", []))
+  for warning, count in warned.items():
+    print(f"warning: {warning} ({count} of {len(frames)} frames)", file=sys.stderr)
   failed = [frame for frame in frames if "error" in frame]
   for frame in failed:
     print(f"failed: {frame['error']}", file=sys.stderr)

@@ -10,12 +10,16 @@ Two entry points, both batched, both returning the dict of `OUTPUT_KEYS`:
   full depth frames. The batch goes through the training preprocessing
   (`handvol.image.preprocess`, SPEC §7; its batched functions, no per-frame loop) of frames
   without labels: the caller's reference point where `has_reference` is 1 (reported as source
-  1, "centre_file"), else the depth-only centre of the nearest object (source 2,
-  "depth_only").
+  1, "centre_file"), else the hand localiser's centre (`handvol.image.localize.localize_hands`,
+  source 3, "localizer"). The localiser replaces the depth-only centre of the nearest object
+  (source 2, which lands on the chest whenever the hand is less than 30 cm in front of the
+  body: 2–6 % of frames within 30 mm against the localiser's 59–70 %, docs/localize.md); a
+  frame where it finds no hand-like blob is `valid` 0 with reason "no_hand_found", not a pose
+  on the torso. The localiser runs only when some frame of the batch has no reference point.
 - `predict_crops(model, depth_input, crop_intrinsics, center_xyz)`: preprocessed crops, as in
   a training example.
 
-Output conventions (all float32 except `reference_source` and `valid`, int32):
+Output conventions (all float32 except `reference_source`, `valid` and `reason`, int32):
 
 | key | shape | meaning |
 | --- | --- | --- |
@@ -29,13 +33,19 @@ Output conventions (all float32 except `reference_source` and `valid`, int32):
 | `reference_xyz` | `[B, 3]` | the same point in mm, camera frame |
 | `reference_source` | `[B]` | index in `REFERENCE_SOURCES` |
 | `valid` | `[B]` | 1 when a finite prediction was made, else 0 and every float output is 0 |
+| `confidence` | `[B]` | in [0, 1]: the localiser's (how hand-sized the blob is) for source 3, 1 for a given reference point; 0 where `valid` is 0 |
+| `reason` | `[B]` | index in `REASONS`: 0 "ok" where `valid` is 1, else the first failed check |
 
-A frame is invalid (`valid` = 0) when its intrinsics are not finite and positive in fx, fy, or
-its reference depth is not above `numerics.MIN_DEPTH_MM`, or its crop holds fewer than
-`MIN_VALID_CROP_PIXELS` measured pixels (an all-zero frame, a hand outside the depth range).
-Negative, NaN and infinite depths count as "no measurement", and so does every depth of a
-frame whose `depth_unit_mm` is not positive. A frame whose network outputs are not all finite
-(a model trained into NaN, an overflow) is invalid too: `valid` is never 1 beside a NaN joint.
+A frame is invalid (`valid` = 0), with the first of these `REASONS` that applies, when its
+intrinsics are not finite and positive in fx, fy ("invalid_intrinsics"), the localiser finds
+no hand in a frame without a reference point ("no_hand_found", also for a frame without any
+depth), its reference depth is not above `numerics.MIN_DEPTH_MM` ("reference_not_in_front"),
+its crop is not finite ("nonfinite_input", crops only), its crop holds fewer than
+`MIN_VALID_CROP_PIXELS` measured pixels ("too_few_pixels": an all-zero frame, a hand outside
+the depth range), or its network outputs are not all finite ("nonfinite_output": a model
+trained into NaN, an overflow; `valid` is never 1 beside a NaN joint). Negative, NaN and
+infinite depths count as "no measurement", and so does every depth of a frame whose
+`depth_unit_mm` is not positive.
 """
 
 import tensorflow as tf
@@ -43,22 +53,32 @@ import tensorflow as tf
 from handvol import numerics
 from handvol import shapes
 from handvol.geometry import camera
+from handvol.image import localize
 from handvol.image import preprocess
 
 REFERENCE_SOURCES = preprocess.CENTER_SOURCES
-"""`reference_source` values index this tuple: 1 = given by the caller, 2 = depth only."""
+"""`reference_source` values index this tuple: 1 = given by the caller, 3 = the localiser
+(2 = depth only, the centre before the localiser; no longer produced by serving)."""
 
 SOURCE_GIVEN = REFERENCE_SOURCES.index("centre_file")
 SOURCE_DEPTH_ONLY = REFERENCE_SOURCES.index("depth_only")
+SOURCE_LOCALIZER = REFERENCE_SOURCES.index("localizer")
+
+REASONS = ("ok", "no_hand_found", "invalid_intrinsics", "reference_not_in_front",
+           "too_few_pixels", "nonfinite_output", "nonfinite_input")
+"""`reason` values index this tuple: why `valid` is 0 (module docstring), "ok" where it is 1."""
 
 MIN_VALID_CROP_PIXELS = 32
 """Fewer measured pixels than this in the 128×128 crop (0.2 %) is no hand to predict."""
+
+MAX_LOCALIZER_DEPTH_MM = 1e5
+"""Depths beyond 100 m are no measurement for the localiser (they would overflow its sums)."""
 
 MIN_FRAME_SIDE = preprocess.NEAREST_BLOCK
 """Smallest frame height and width (pixels) the depth-only centre handles."""
 
 OUTPUT_KEYS = ("joints_xyz", "joints_uvd", "theta", "beta", "bone_lengths", "reference_uvd",
-               "reference_xyz", "reference_source", "valid")
+               "reference_xyz", "reference_source", "valid", "confidence", "reason")
 
 FRAME_INPUT_KEYS = ("depth", "depth_unit_mm", "intrinsics", "reference_uvd", "has_reference")
 CROP_INPUT_KEYS = ("depth_input", "crop_intrinsics", "center_xyz")
@@ -114,11 +134,11 @@ def preprocess_frames(depth, depth_unit_mm, intrinsics, reference_uvd, has_refer
                       cube_mm=preprocess.CUBE_MM, name=None):
   """The training preprocessing of a batch of label-free frames, vectorised over the batch.
 
-  The reference point is `reference_uvd` where `has_reference` is 1, else the depth-only centre
-  (`preprocess.centers_from_depth`, computed for every frame); the crop is
-  `preprocess.crop_frames`, the steps `preprocess.preprocess` runs. Depth counts are converted
-  to mm (`preprocess.depth_in_mm`) only on the pixels these read (a subsample and 128×128
-  crops), never on whole frames.
+  The reference point is `reference_uvd` where `has_reference` is 1, else the localiser's
+  centre (`localize.localize_hands`, run only when some row has no reference point); the crop
+  is `preprocess.crop_frames`, the steps `preprocess.preprocess` runs. Depth counts are
+  converted to mm (`preprocess.depth_in_mm`) only on the pixels these read (a subsample and
+  128×128 crops), never on whole frames.
 
   Args:
     depth: A tensor of shape `[B, H, W]`, counts of `depth_unit_mm` (0 = no measurement).
@@ -132,39 +152,82 @@ def preprocess_frames(depth, depth_unit_mm, intrinsics, reference_uvd, has_refer
 
   Returns:
     A dict: "depth_input" `[B, 128, 128, 1]`, "crop_depth" `[B, 128, 128]` mm,
-    "crop_intrinsics" `[B, 4]`, "center_xyz" `[B, 3]` mm, "center_source" int32 `[B]`.
+    "crop_intrinsics" `[B, 4]`, "center_xyz" `[B, 3]` mm, "center_source" int32 `[B]`,
+    "confidence" `[B]` (1 for a given reference point, the localiser's otherwise) and
+    "found" bool `[B]` (a given reference point, or a hand the localiser found).
   """
   with tf.name_scope(name or "preprocess_frames"):
     depth = tf.convert_to_tensor(depth)
     depth_unit_mm = tf.convert_to_tensor(depth_unit_mm, tf.float32)
     intrinsics = tf.convert_to_tensor(intrinsics, tf.float32)
     given = tf.convert_to_tensor(has_reference, tf.float32) > 0
-    from_depth = preprocess.centers_from_depth(depth, intrinsics, cube_mm, depth_unit_mm)
+    found = _localize_unless_given(depth, intrinsics, depth_unit_mm, given)
     center_uvd = tf.where(given[:, tf.newaxis], tf.convert_to_tensor(reference_uvd, tf.float32),
-                          from_depth)
+                          found["center_uvd"])
     crops = preprocess.crop_frames(depth, center_uvd, intrinsics, cube_mm,
                                    preprocess.CROP_SIZE, depth_unit_mm)
     del crops["window"]
-    crops["center_source"] = tf.where(given, SOURCE_GIVEN, SOURCE_DEPTH_ONLY)
+    crops["center_source"] = tf.where(given, SOURCE_GIVEN, SOURCE_LOCALIZER)
+    crops["confidence"] = tf.where(given, 1.0, found["confidence"])
+    crops["found"] = given | (found["valid"] > 0)
     return crops
 
 
-def _usable_camera(intrinsics, center_xyz):
-  """`[B]` bool: finite intrinsics with fx, fy > 0 and a reference point in front."""
+def _localize_unless_given(depth, intrinsics, depth_unit_mm, given):
+  """`localize.localize_hands`' "center_uvd", "confidence" and "valid" `[B]`; when every row
+  has its reference point, zeros without running it (a `tf.cond`: a stock `If`).
+
+  A request's garbage must not fail the batch (the localiser's `eigh` raises on NaN): rows
+  with unusable intrinsics are localised with a unit camera (they are flagged anyway), and
+  depths beyond `MAX_LOCALIZER_DEPTH_MM` count as no measurement.
+  """
+  def run():
+    usable = tf.reduce_all(tf.math.is_finite(intrinsics), axis=-1) & tf.reduce_all(
+        intrinsics[:, :2] > 0, axis=-1)
+    camera_in = tf.where(usable[:, tf.newaxis], intrinsics, [[1.0, 1.0, 0.0, 0.0]])
+    depth_mm = preprocess.depth_in_mm(depth, depth_unit_mm)
+    depth_mm = tf.where(depth_mm <= MAX_LOCALIZER_DEPTH_MM, depth_mm, 0.0)
+    found = localize.localize_hands(depth_mm, camera_in)
+    return found["center_uvd"], found["confidence"], found["valid"]
+
+  def skip():
+    rows = tf.shape(given)[:1]
+    return tf.zeros(tf.concat([rows, [3]], 0)), tf.zeros(rows), tf.zeros(rows, tf.int32)
+
+  center_uvd, confidence, valid = tf.cond(tf.reduce_all(given), skip, run)
+  return {"center_uvd": center_uvd, "confidence": confidence, "valid": valid}
+
+
+def _camera_checks(intrinsics, center_xyz):
+  """("invalid_intrinsics", `[B]` bool: finite intrinsics with fx, fy > 0) and
+  ("reference_not_in_front", a finite reference point in front of the camera)."""
   finite = tf.reduce_all(tf.math.is_finite(intrinsics), axis=-1)
   focal = tf.reduce_all(intrinsics[:, :2] > 0, axis=-1)
-  in_front = center_xyz[:, 2] > numerics.MIN_DEPTH_MM
-  return finite & focal & in_front & tf.reduce_all(tf.math.is_finite(center_xyz), axis=-1)
+  in_front = ((center_xyz[:, 2] > numerics.MIN_DEPTH_MM)
+              & tf.reduce_all(tf.math.is_finite(center_xyz), axis=-1))
+  return [("invalid_intrinsics", finite & focal), ("reference_not_in_front", in_front)]
 
 
-def _pose_outputs(model, depth_input, center_xyz, image_intrinsics, source, valid):
-  """Runs the network and gathers `OUTPUT_KEYS`, zeroing the invalid rows (those `valid`
-  marks, and those with any non-finite output)."""
+def _reason(checks):
+  """`[B]` int32 index of `REASONS`: the first check of `checks` ((reason, `[B]` bool passed)
+  pairs, in order) that a row fails, "ok" where it passes them all."""
+  reason = tf.zeros_like(checks[0][1], tf.int32)
+  for name, passed in reversed(checks):
+    reason = tf.where(passed, reason, REASONS.index(name))
+  return reason
+
+
+def _pose_outputs(model, depth_input, center_xyz, image_intrinsics, source, checks,
+                  confidence):
+  """Runs the network and gathers `OUTPUT_KEYS`, zeroing the rows that fail a check of
+  `checks` (`_reason`) or have any non-finite output ("nonfinite_output")."""
   pose = model({"depth_input": depth_input, "center_xyz": center_xyz}, training=False)
   joints_xyz = pose["keypoints"]
-  valid = valid & tf.reduce_all(tf.math.is_finite(joints_xyz), axis=[1, 2])
+  finite = tf.reduce_all(tf.math.is_finite(joints_xyz), axis=[1, 2])
   for key in ("theta", "beta", "bone_lengths"):
-    valid = valid & tf.reduce_all(tf.math.is_finite(pose[key]), axis=-1)
+    finite = finite & tf.reduce_all(tf.math.is_finite(pose[key]), axis=-1)
+  reason = _reason(checks + [("nonfinite_output", finite)])
+  valid = tf.equal(reason, REASONS.index("ok"))
   outputs = {
       "joints_xyz": joints_xyz,
       "joints_uvd": camera.xyz_to_uvd(joints_xyz, image_intrinsics[:, tf.newaxis]),
@@ -173,12 +236,14 @@ def _pose_outputs(model, depth_input, center_xyz, image_intrinsics, source, vali
       "bone_lengths": pose["bone_lengths"],
       "reference_uvd": camera.xyz_to_uvd(center_xyz, image_intrinsics),
       "reference_xyz": center_xyz,
+      "confidence": tf.broadcast_to(tf.cast(confidence, tf.float32), tf.shape(valid)),
   }
   for key, value in outputs.items():
     row_valid = tf.reshape(valid, [-1] + [1] * (value.shape.rank - 1))
     outputs[key] = tf.where(row_valid, value, tf.zeros_like(value))
   outputs["reference_source"] = tf.cast(source, tf.int32)
   outputs["valid"] = tf.cast(valid, tf.int32)
+  outputs["reason"] = reason
   return outputs
 
 
@@ -200,7 +265,7 @@ def predict_frames(model, depth, depth_unit_mm, intrinsics, reference_uvd, has_r
     depth_unit_mm: A tensor of shape `[B]`, mm per count.
     intrinsics: A tensor of shape `[B, 4]`, (fx, fy, cx, cy) in pixels.
     reference_uvd: A tensor of shape `[B, 3]`, (u, v) pixels, d mm; used where `has_reference`.
-    has_reference: A tensor of shape `[B]`, 1 to use `reference_uvd`, 0 for the depth-only
+    has_reference: A tensor of shape `[B]`, 1 to use `reference_uvd`, 0 for the localiser's
       centre.
     cube_mm: The crop cube's side in mm, as in training.
     name: Optional name scope.
@@ -225,10 +290,11 @@ def predict_frames(model, depth, depth_unit_mm, intrinsics, reference_uvd, has_r
     crops = preprocess_frames(depth, depth_unit_mm, intrinsics, reference_uvd, has_reference,
                               cube_mm)
     measured = tf.math.count_nonzero(crops["crop_depth"] > 0, axis=[1, 2])
-    valid = (_usable_camera(intrinsics, crops["center_xyz"])
-             & (measured >= MIN_VALID_CROP_PIXELS))
+    checks = _camera_checks(intrinsics, crops["center_xyz"])
+    checks.insert(1, ("no_hand_found", crops["found"]))
+    checks.append(("too_few_pixels", measured >= MIN_VALID_CROP_PIXELS))
     return _pose_outputs(model, crops["depth_input"], crops["center_xyz"], intrinsics,
-                         crops["center_source"], valid)
+                         crops["center_source"], checks, crops["confidence"])
 
 
 def predict_crops(model, depth_input, crop_intrinsics, center_xyz, name=None):
@@ -243,7 +309,7 @@ def predict_crops(model, depth_input, crop_intrinsics, center_xyz, name=None):
     name: Optional name scope.
 
   Returns:
-    A dict of `OUTPUT_KEYS`; `reference_source` is 1 (given).
+    A dict of `OUTPUT_KEYS`; `reference_source` is 1 (given), `confidence` 1 where valid.
   """
   with tf.name_scope(name or "predict_crops"):
     depth_input = tf.convert_to_tensor(depth_input, tf.float32)
@@ -255,8 +321,8 @@ def predict_crops(model, depth_input, crop_intrinsics, center_xyz, name=None):
       depth_input = tf.identity(depth_input)
     # Invalid crop pixels hold exactly +1 (preprocess.normalize_depth).
     measured = tf.math.count_nonzero(depth_input[..., 0] < 1.0, axis=[1, 2])
-    valid = (_usable_camera(crop_intrinsics, center_xyz)
-             & tf.reduce_all(tf.math.is_finite(depth_input), axis=[1, 2, 3])
-             & (measured >= MIN_VALID_CROP_PIXELS))
+    checks = _camera_checks(crop_intrinsics, center_xyz) + [
+        ("nonfinite_input", tf.reduce_all(tf.math.is_finite(depth_input), axis=[1, 2, 3])),
+        ("too_few_pixels", measured >= MIN_VALID_CROP_PIXELS)]
     source = tf.fill(tf.shape(center_xyz)[:1], SOURCE_GIVEN)
-    return _pose_outputs(model, depth_input, center_xyz, crop_intrinsics, source, valid)
+    return _pose_outputs(model, depth_input, center_xyz, crop_intrinsics, source, checks, 1.0)

@@ -50,8 +50,10 @@ CROP_SIZE = 128
 CUBE_MM = 300.0
 """Side of the crop cube, mm."""
 
-CENTER_SOURCES = ("labels", "centre_file", "depth_only")
-"""`center_source` values: the index of the reference point's origin here."""
+CENTER_SOURCES = ("labels", "centre_file", "depth_only", "localizer")
+"""`center_source` values: the index of the reference point's origin here. "localizer" is the
+hand localiser of `handvol.image.localize`, which the serving graph uses for frames without a
+reference point (appended last: the other indices are stable)."""
 
 NEAREST_BLOCK = 4
 """Side (pixels) of the fully valid blocks whose depth defines the nearest surface."""
@@ -315,20 +317,33 @@ def center_from_depth(depth, intrinsics, cube_mm=CUBE_MM, name=None):
 
 
 def reference_point(record, cube_mm=CUBE_MM, name=None):
-  """The frame's reference point and its source (labels, centre file, depth; in that order).
+  """The frame's reference point and its source: the labels, else the centre file, else the
+  hand localiser (`handvol.image.localize.localize_hand`, the serving graph's code), else,
+  where the localiser finds no hand-like blob, the depth-only centre (`center_from_depth`).
 
   Returns:
     A tuple: a tensor of shape `[3]` (u, v pixels; d mm) and an int32 scalar, the index of its
     source in `CENTER_SOURCES`.
   """
+  # localize builds on this module's depth conversion: imported here, not at the top.
+  from handvol.image import localize  # pylint: disable=import-outside-toplevel
+
   with tf.name_scope(name or "reference_point"):
     record = as_record_tensors(record)
     has_labels = tf.reduce_any(record["kind"] >= records.KIND_2D)
-    source = tf.where(has_labels, 0, tf.where(record["has_center"] > 0, 1, 2))
-    center = tf.switch_case(source, [
-        lambda: center_from_labels(record, cube_mm),
-        lambda: record["center_uvd"],
-        lambda: center_from_depth(record["depth"], record["intrinsics"], cube_mm)])
+    branch = tf.where(has_labels, 0, tf.where(record["has_center"] > 0, 1, 2))
+
+    def from_localiser():
+      found = localize.localize_hand(record["depth"], record["intrinsics"])
+      return tf.cond(found["valid"] > 0,
+                     lambda: (found["center_uvd"], tf.constant(CENTER_SOURCES.index("localizer"))),
+                     lambda: (center_from_depth(record["depth"], record["intrinsics"], cube_mm),
+                              tf.constant(CENTER_SOURCES.index("depth_only"))))
+
+    center, source = tf.switch_case(branch, [
+        lambda: (center_from_labels(record, cube_mm), tf.constant(0)),
+        lambda: (record["center_uvd"], tf.constant(1)),
+        from_localiser])
     return center, tf.cast(source, tf.int32)
 
 

@@ -74,3 +74,25 @@ def test_qualitative_views_of_a_synthetic_depth(tmp_path):
   assert _png_shape(tmp_path / "both.png")[0] > 1.5 * one_row[0]
   with pytest.raises(ValueError, match="same F"):
     plots.plot_qualitative(tmp_path / "bad.png", depth, INTRINSICS, labels[:1], {})
+
+
+def test_the_overlay_marks_the_reference_point_and_the_crop_window(tmp_path):
+  from matplotlib import figure  # pylint: disable=import-outside-toplevel
+  from handvol.image import preprocess  # pylint: disable=import-outside-toplevel
+  reference = np.array([10.0, -5.0, 400.0])
+  fig = figure.Figure()
+  camera_axes, side_axes = fig.subplots(1, 2)
+  plots._draw_reference(camera_axes, side_axes, reference, INTRINSICS, 300.0)  # pylint: disable=protected-access
+  cross, square = camera_axes.get_lines()
+  uv = camera.project(reference[np.newaxis], INTRINSICS).numpy()[0]
+  np.testing.assert_allclose([cross.get_xdata()[0], cross.get_ydata()[0]], uv, atol=1e-6)
+  # The square is the crop's window (SPEC §7) around the reference point.
+  window = preprocess.crop_window(np.array([*uv, reference[2]], np.float32), INTRINSICS).numpy()
+  np.testing.assert_allclose([min(square.get_xdata()), min(square.get_ydata()),
+                              max(square.get_xdata()), max(square.get_ydata())], window, atol=1e-3)
+  depth = _sphere_depth()[np.newaxis]
+  labels = np.zeros([1, skeleton.NUM_KEYPOINTS, 3]) + [0.0, 0.0, 400.0]
+  plots.plot_qualitative(tmp_path / "marked.png", depth, INTRINSICS, labels, {},
+                         titles=["frame_0042.png"], references=reference[np.newaxis],
+                         cube_mm=300.0)
+  assert (tmp_path / "marked.png").stat().st_size > 0

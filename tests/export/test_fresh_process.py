@@ -87,6 +87,9 @@ def test_fresh_process_loads_and_runs_the_export(trained_like, tmp_path):
   assert report["unregistered"] == []
   assert not [op for op in report["ops"] if op.startswith("Handvol>")]
   assert "Conv2D" in report["ops"]  # Only in the function bodies: the listing saw them.
+  # The localiser is in the graph, in stock ops: its label propagation loop and its 3×3 eigh.
+  assert {"SelfAdjointEigV2", "UnsortedSegmentMin"} <= set(report["ops"])
+  assert {"While", "StatelessWhile"} & set(report["ops"])
 
   # Same numbers as this process gets from the same export.
   outputs = np.load(tmp_path / "outputs.npz")
@@ -99,6 +102,9 @@ def test_fresh_process_loads_and_runs_the_export(trained_like, tmp_path):
       np.testing.assert_allclose(outputs[f"{name}/{key}"], expected[key], atol=1e-4,
                                  err_msg=f"{name}/{key}")
   assert outputs[f"{export.SIGNATURE_FRAME}/valid"].tolist() == [1, 0]
+  assert outputs[f"{export.SIGNATURE_FRAME}/reference_source"][0] == serving.SOURCE_LOCALIZER
+  assert (outputs[f"{export.SIGNATURE_FRAME}/reason"].tolist()
+          == [0, serving.REASONS.index("no_hand_found")])
 
 
 def test_saved_model_cli_runs_the_documented_command(trained_like, tmp_path):

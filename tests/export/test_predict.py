@@ -51,7 +51,10 @@ def test_predict_writes_joints_and_overlays(trained_like, frames, tmp_path):
     written = json.load(f)
   assert written["frames"] == results
   assert [r["valid"] for r in results] == [True, True, False]
-  assert [r["reference_source"] for r in results[:2]] == ["depth_only"] * 2
+  assert [r["reason"] for r in results] == ["ok", "ok", "no_hand_found"]
+  assert [r["reference_source"] for r in results[:2]] == ["localizer"] * 2
+  assert all(0.0 < r["confidence"] <= 1.0 for r in results[:2])
+  assert [r["warnings"] for r in results[:2]] == [[], []]
   assert np.asarray(results[0]["joints_xyz"]).shape == (21, 3)
   assert sorted(os.listdir(tmp_path / "overlays")) == ["000000_frame_0.png",
                                                        "000001_frame_1.png"]
@@ -80,11 +83,37 @@ def test_reference_file_rows(trained_like, frames, tmp_path):
   reference_file.write_text("75 58 300\n0 0 0\n40 30 400\n", encoding="utf-8")
   references = predict.read_references(str(reference_file), 3)
   results = _run(trained_like[1], folder, tmp_path, references=references)
-  assert [r["reference_source"] for r in results] == ["centre_file", "depth_only",
+  assert [r["reference_source"] for r in results] == ["centre_file", "localizer",
                                                       "centre_file"]
   np.testing.assert_allclose(results[0]["reference_uvd"], [75, 58, 300], atol=2e-3)
   with pytest.raises(ValueError, match="expected 2 rows"):
     predict.read_references(str(reference_file), 2)
+
+
+def test_implausible_distances_are_warned(tmp_path):
+  depth = blob_frame()  # A hand-sized ball 400 mm away, 160×120 pixels.
+  assert predict.plausibility_warnings(depth, INTRINSICS, [0.0, 0.0, 400.0]) == []
+  # The depth unit left at 1 mm for a camera counting 1/8 mm: everything 8 times farther.
+  warnings = predict.plausibility_warnings(depth * 8, INTRINSICS, [0.0, 0.0, 3200.0])
+  assert any("hand is at 3.20 m" in w and "--depth_unit_mm" in w for w in warnings), warnings
+  far = np.where(depth > 0, 9000.0, 0.0)
+  assert any("median measured depth is 9.0 m" in w for w in
+             predict.plausibility_warnings(far, INTRINSICS))
+  # A focal length in the wrong unit (mm for pixels) and a principal point off the image.
+  warnings = predict.plausibility_warnings(depth, [1.9, 1.9, 80.0, 60.0])
+  assert len(warnings) == 2 and all("--intrinsics" in w for w in warnings)
+  warnings = predict.plausibility_warnings(depth, [200.0, 200.0, 320.0, 240.0])
+  assert len(warnings) == 1 and "principal point" in warnings[0]
+
+
+def test_a_wrong_depth_unit_is_warned_about(trained_like, frames, tmp_path):
+  folder, _ = frames
+  results = predict.predict_files(
+      predict.frame_paths([str(folder / "frame_0.png")]), predict.frame_predictor(trained_like[1]),
+      INTRINSICS, str(tmp_path), depth_unit_mm=4.0, overlays=False, verbose=0)
+  # 16 times farther (4 mm per count for 1/4 mm counts): 6.4 m, no hand-sized blob there.
+  assert results[0]["valid"] is False and results[0]["reason"] == "no_hand_found"
+  assert any("median measured depth" in w for w in results[0]["warnings"])
 
 
 def test_frame_paths(frames, tmp_path):

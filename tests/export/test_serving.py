@@ -11,6 +11,7 @@ import tensorflow as tf
 from handvol.data import records
 from handvol.export import export
 from handvol.export import serving
+from handvol.image import localize
 from handvol.image import preprocess
 
 from .conftest import INTRINSICS, blob_frame
@@ -32,11 +33,20 @@ def _frame_inputs(depths, references=None):
           "has_reference": tf.constant(has_reference)}
 
 
+def _localised(depth):
+  """The localiser's reference point (u, v, d) of one frame in mm."""
+  found = localize.localize_hands(depth[np.newaxis], INTRINSICS[np.newaxis])
+  assert found["valid"][0] == 1
+  return found["center_uvd"].numpy()[0]
+
+
 def _keras_prediction(model, depths, references):
-  """The training preprocessing of each frame, then `model.predict` on their batch (oneDNN's
-  convolutions round differently for other batch sizes)."""
-  examples = [preprocess.preprocess(records.make_record(depth, INTRINSICS, "capture",
-                                                        center_uvd=reference))
+  """The training preprocessing of each frame (centred on the localiser's point where
+  `references` has None), then `model.predict` on their batch (oneDNN's convolutions round
+  differently for other batch sizes)."""
+  examples = [preprocess.preprocess(records.make_record(
+      depth, INTRINSICS, "capture",
+      center_uvd=_localised(depth) if reference is None else reference))
               for depth, reference in zip(depths, references)]
   examples = {key: np.stack([example[key] for example in examples])
               for key in ("depth_input", "center_xyz", "crop_intrinsics")}
@@ -72,11 +82,18 @@ def test_frames_match_the_keras_model(trained_like, loaded):
 def test_reference_point_and_its_source(loaded):
   outputs = loaded.signatures[export.SIGNATURE_FRAME](
       **_frame_inputs([blob_frame(), blob_frame()], [None, REFERENCE_UVD]))
-  assert outputs["reference_source"].numpy().tolist() == [serving.SOURCE_DEPTH_ONLY,
+  assert outputs["reference_source"].numpy().tolist() == [serving.SOURCE_LOCALIZER,
                                                           serving.SOURCE_GIVEN]
+  assert serving.REFERENCE_SOURCES[serving.SOURCE_LOCALIZER] == "localizer"
   np.testing.assert_allclose(outputs["reference_uvd"][1], REFERENCE_UVD, atol=1e-3)
+  found = localize.localize_hands(blob_frame()[np.newaxis], INTRINSICS[np.newaxis])
+  np.testing.assert_allclose(outputs["reference_uvd"][0], found["center_uvd"][0], atol=1e-3)
+  # The localiser's point is not the depth-only centre (it moves to the ball's middle).
   depth_only = preprocess.center_from_depth(blob_frame(), INTRINSICS)
-  np.testing.assert_allclose(outputs["reference_uvd"][0], depth_only, atol=1e-3)
+  assert abs(float(outputs["reference_uvd"][0, 2]) - float(depth_only[2])) > 5.0
+  np.testing.assert_allclose(outputs["confidence"], [found["confidence"][0], 1.0], atol=1e-6)
+  assert 0.0 < outputs["confidence"][0] < 1.0
+  assert outputs["reason"].numpy().tolist() == [0, 0]
   # joints_uvd are the joints projected with the frame's camera.
   fx, fy, cx, cy = INTRINSICS
   xyz = outputs["joints_xyz"].numpy()
@@ -135,8 +152,10 @@ def test_nan_inf_and_negative_depths_are_no_measurement(loaded):
     np.testing.assert_allclose(outputs[key][0], outputs[key][1], atol=1e-4, err_msg=key)
 
 
-@pytest.mark.parametrize("bad", ["zeros", "garbage", "too_far", "no_camera", "no_unit"])
-def test_unusable_frames_are_flagged_and_zero(loaded, bad):
+@pytest.mark.parametrize("bad, reason", [
+    ("zeros", "no_hand_found"), ("garbage", "no_hand_found"), ("too_far", "too_few_pixels"),
+    ("no_camera", "invalid_intrinsics"), ("no_unit", "no_hand_found")])
+def test_unusable_frames_are_flagged_and_zero(loaded, bad, reason):
   depth = blob_frame()
   intrinsics = np.tile(INTRINSICS, (2, 1))
   if bad == "zeros":
@@ -155,6 +174,7 @@ def test_unusable_frames_are_flagged_and_zero(loaded, bad):
   # Same batch size: oneDNN's convolutions round differently for other batch sizes.
   good = loaded.signatures[export.SIGNATURE_FRAME](**_frame_inputs([blob_frame()] * 2))
   assert outputs["valid"].numpy().tolist() == [0, 1]
+  assert outputs["reason"].numpy().tolist() == [serving.REASONS.index(reason), 0]
   for key in serving.OUTPUT_KEYS:
     value = outputs[key].numpy()
     assert np.all(np.isfinite(value)), key
@@ -169,6 +189,8 @@ def test_empty_crop_is_flagged(loaded):
       [[200.0, 200.0, 63.5, 63.5]]), "center_xyz": tf.constant([[0.0, 0.0, 400.0]])}
   outputs = loaded.signatures[export.SIGNATURE_CROP](**example)
   assert outputs["valid"][0] == 0
+  assert outputs["reason"][0] == serving.REASONS.index("too_few_pixels")
+  assert outputs["confidence"][0] == 0
   assert np.all(outputs["joints_xyz"].numpy() == 0)
 
 
@@ -197,6 +219,8 @@ def test_export_layout_and_metadata(trained_like, tmp_path):
   with open(os.path.join(path, export.METADATA_PATH), encoding="utf-8") as f:
     meta = json.load(f)
   assert meta["outputs"] == list(serving.OUTPUT_KEYS)
+  assert meta["reasons"] == list(serving.REASONS)
+  assert meta["reference_sources"][serving.SOURCE_LOCALIZER] == "localizer"
   assert meta["cube_mm"] == preprocess.CUBE_MM
   with pytest.raises(FileExistsError):
     export.export_model(model, os.path.dirname(os.path.dirname(path)), "handvol", 1)

@@ -121,3 +121,24 @@ def test_shape_errors_name_the_argument():
     localize.localize_hands(np.zeros((4, 4)), np.zeros((1, 4)))
   with pytest.raises(ValueError, match="intrinsics must have exactly 4 elements in axis -1"):
     localize.localize_hands(np.zeros((1, 8, 8)), np.zeros((1, 3)))
+
+
+def test_the_training_preprocessing_centres_unlabelled_frames_on_the_localiser():
+  """A frame without labels or centre file is cropped where serving crops it (the localiser),
+  not on the depth-only centre between hand and torso."""
+  from handvol.data import records  # pylint: disable=import-outside-toplevel
+  frame = _scenes(1, seed=11, camera="realsense_sr300", body_prob=1.0,
+                  body_gap_mm=(150.0, 150.0), hand_distance_mm=(600.0, 900.0))[0]
+  record = records.make_record(frame["depth"], frame["intrinsics"], "capture")
+  example = preprocess.preprocess({key: tf.constant(value) for key, value in record.items()})
+  assert int(example["center_source"]) == preprocess.CENTER_SOURCES.index("localizer")
+  found = localize.localize_hand(frame["depth"], frame["intrinsics"])
+  np.testing.assert_allclose(example["center_xyz"], found["center_xyz"], atol=1e-3)
+  assert example["center_xyz"].numpy()[2] < frame["centre_xyz"][2] + 50.0
+  # No hand-like blob (a flat disc): the depth-only centre, as before.
+  disc = np.zeros((120, 160), np.float32)
+  v, u = np.mgrid[:120, :160]
+  disc[(u - 80) ** 2 + (v - 60) ** 2 < 30 ** 2] = 500.0
+  bare = records.make_record(disc, (200.0, 200.0, 80.0, 60.0), "capture")
+  example = preprocess.preprocess({key: tf.constant(value) for key, value in bare.items()})
+  assert int(example["center_source"]) == preprocess.CENTER_SOURCES.index("depth_only")
