@@ -43,7 +43,7 @@ import tensorflow as tf
 from handvol import numerics
 from handvol import shapes
 from handvol.geometry import camera
-from handvol.image import preprocess
+from handvol.image import units
 
 GRID_STEP = 4
 """Pixels between grid samples (as `preprocess.NEAREST_BLOCK`'s subsample)."""
@@ -92,7 +92,7 @@ def _grid(depth, depth_unit_mm):
   shape = tf.shape(depth)
   rows = tf.range(0, shape[1], GRID_STEP)
   columns = tf.range(0, shape[2], GRID_STEP)
-  grid = preprocess.depth_in_mm(depth[:, ::GRID_STEP, ::GRID_STEP], depth_unit_mm)
+  grid = units.depth_in_mm(depth[:, ::GRID_STEP, ::GRID_STEP], depth_unit_mm)
   grid = tf.where(tf.math.is_finite(grid), grid, tf.zeros_like(grid))
   return grid, rows, columns
 

@@ -43,6 +43,8 @@ from handvol import numerics
 from handvol import shapes
 from handvol.data import records
 from handvol.geometry import camera
+from handvol.image import localize
+from handvol.image.units import depth_in_mm
 
 CROP_SIZE = 128
 """Side of the square network input, pixels."""
@@ -104,30 +106,6 @@ def _resample(depth, windows, size):
   inside = rows_in[:, :, tf.newaxis] & columns_in[:, tf.newaxis, :]
   crop = tf.where(inside, crop, tf.zeros_like(crop))
   return crop, (rows, columns), (first_row, first_column)
-
-
-def depth_in_mm(depth, depth_unit_mm=None, name=None):
-  """Depth counts → float32 mm; negative counts, and every count of a unit that is not > 0,
-  give 0 (no measurement); any batch shape.
-
-  NaN and +Inf pass through (−Inf becomes 0): every step here counts as measured only depths in
-  a finite range (their comparisons are false for NaN and Inf), so no pass is spent on them.
-
-  Args:
-    depth: A tensor of shape `[A1, ..., An, H, W]`, any real dtype.
-    depth_unit_mm: A tensor of shape `[A1, ..., An]`, mm per count; None: `depth` is in mm.
-    name: Optional name scope.
-
-  Returns:
-    A float32 tensor of shape `[A1, ..., An, H, W]`, mm.
-  """
-  with tf.name_scope(name or "depth_in_mm"):
-    depth = tf.cast(depth, tf.float32)
-    if depth_unit_mm is not None:
-      unit = tf.cast(depth_unit_mm, tf.float32)
-      unit = tf.where(unit > 0, unit, tf.zeros_like(unit))
-      depth = depth * unit[..., tf.newaxis, tf.newaxis]
-    return tf.maximum(depth, 0.0)
 
 
 def as_record_tensors(record):
@@ -325,9 +303,6 @@ def reference_point(record, cube_mm=CUBE_MM, name=None):
     A tuple: a tensor of shape `[3]` (u, v pixels; d mm) and an int32 scalar, the index of its
     source in `CENTER_SOURCES`.
   """
-  # localize builds on this module's depth conversion: imported here, not at the top.
-  from handvol.image import localize  # pylint: disable=import-outside-toplevel
-
   with tf.name_scope(name or "reference_point"):
     record = as_record_tensors(record)
     has_labels = tf.reduce_any(record["kind"] >= records.KIND_2D)
