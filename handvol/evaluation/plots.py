@@ -136,12 +136,10 @@ def plot_qualitative(path, depth, intrinsics, labels, predictions, frames=None, 
     frames: Indices of the frames to draw (all when None).
     parents: Optional parent per keypoint (-1 for the root) to draw bones.
     label_name: Legend entry of the labels.
-    titles: Optional name per frame of `depth` (e.g. its file), in the axes' titles instead of
-      "frame i".
+    titles: Optional name per frame of `depth` (its file, say) for the titles ("frame i").
     references: Optional array of shape `[F, 3]`, the crop's reference point (camera-frame xyz
-      in mm, z > 0): drawn as a cross in both views.
-    cube_mm: With `references`, the crop cube's side (mm): the crop window is drawn in both
-      views.
+      in mm, z > 0): a cross in both views.
+    cube_mm: With `references`, the crop cube's side (mm): the crop window in both views.
   """
   depth = np.asarray(depth, dtype=np.float64)
   labels = np.asarray(labels, dtype=np.float64)
@@ -176,13 +174,18 @@ def plot_qualitative(path, depth, intrinsics, labels, predictions, frames=None, 
     if references is not None:
       _draw_reference(camera_axes, side_axes, np.asarray(references[frame], np.float64),
                       intrinsics[frame], cube_mm)
-    name = f"frame {frame}" if titles is None else str(titles[frame])
-    camera_axes.set_title(f"{name}: camera view", fontsize="medium")
-    camera_axes.set_axis_off()
-    side_axes.set_title(f"{name}: side view", fontsize="medium")
-    side_axes.set_xlabel("z (mm)")
-    side_axes.set_ylabel("y (mm)")
-    side_axes.set_aspect("equal", adjustable="datalim")
-    side_axes.invert_yaxis()
-    side_axes.legend(loc="best", fontsize="small")
+    _finish_views(camera_axes, side_axes,
+                  f"frame {frame}" if titles is None else str(titles[frame]))
   _save(fig, path)
+
+
+def _finish_views(camera_axes, side_axes, name):
+  """Titles, axis labels and the legend of one frame's two views."""
+  camera_axes.set_title(f"{name}: camera view", fontsize="medium")
+  camera_axes.set_axis_off()
+  side_axes.set_title(f"{name}: side view", fontsize="medium")
+  side_axes.set_xlabel("z (mm)")
+  side_axes.set_ylabel("y (mm)")
+  side_axes.set_aspect("equal", adjustable="datalim")
+  side_axes.invert_yaxis()
+  side_axes.legend(loc="best", fontsize="small")
