@@ -1,9 +1,10 @@
 """What the page proposes on a frame: the hand's reference point and, with a model, its six
 keypoints (pre-annotation).
 
-The reference point is `handvol.image.preprocess.center_from_depth` (the centre of mass of the
-nearest object, SPEC §7), the one the serving graph uses when a frame comes without one; a
-checkpoint's prediction starts from that same point.
+Without a model the reference point is `handvol.image.preprocess.center_from_depth` (the
+centre of mass of the nearest object, SPEC §7). A checkpoint's prediction starts from the point
+the serving graph takes for a frame without one: the hand localiser's
+(`handvol.image.localize`); where it finds no hand, nothing is proposed.
 """
 
 import threading
@@ -45,7 +46,7 @@ class Suggester:
       name: The frame's name (the cache key).
       depth_mm: Its depth, `[H, W]` mm.
       reference_uvd: Optional (u, v pixels, d mm) to crop the model's input around instead of
-        the depth-only centre (not cached; `handvol.annotate.measure` uses it to tell the
+        the localiser's centre (not cached; `handvol.annotate.measure` uses it to tell the
         localiser's error from the model's).
     """
     with self._mutex:

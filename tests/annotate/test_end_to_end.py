@@ -21,7 +21,7 @@ from handvol.data import png
 from handvol.data import records
 from handvol.export import predict
 from handvol.hand import skeleton
-from handvol.image import preprocess
+from handvol.image import localize
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 OCCLUDED = "ring_tip"
@@ -106,7 +106,7 @@ def test_annotations_train_and_predict(annotated_run, frames_dir, tmp_path, help
   assert [frame["file"] for frame in predicted["frames"]] == [
       str(frames_dir / name) for name in clicks]
   for frame in predicted["frames"]:
-    assert frame["valid"] and frame["reference_source"] == "depth_only"
+    assert frame["valid"] and frame["reference_source"] == "localizer"
     for key, shape in (("joints_xyz", (21, 3)), ("joints_uvd", (21, 3)),
                        ("bone_lengths", (20,)), ("theta", (26,)), ("reference_uvd", (3,))):
       values = np.asarray(frame[key], np.float64)
@@ -146,12 +146,12 @@ def test_checkpoint_preannotation_is_the_models_six_keypoints(annotated_run, fra
     assert sorted(proposal["keypoints"]) == sorted(storage.KEYPOINTS)
     np.testing.assert_allclose([proposal["keypoints"][k] for k in storage.KEYPOINTS],
                                expected_uv, atol=0.006)
-    # The suggested reference point: the depth-only centre the model's crop was cut around.
+    # The suggested reference point: the localiser's centre the model's crop was cut around.
     np.testing.assert_allclose(proposal["reference_uvd"], expected["reference_uvd"][0],
                                atol=0.006)
     np.testing.assert_allclose(
         proposal["reference_uvd"],
-        preprocess.center_from_depth(depth, intrinsics, session["cube_mm"]).numpy(), atol=0.01)
+        localize.localize_hand(depth, intrinsics)["center_uvd"].numpy(), atol=0.01)
     _drag_one_and_accept(page, url, name, proposal["keypoints"], target, helpers)
   finally:
     helpers.kill(process)
