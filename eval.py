@@ -5,6 +5,11 @@ test frames, every 21-keypoint protocol, MDPC, bone-length F1, a qualitative fig
 
   python eval.py --workdir=workdir --out=workdir/eval [--set data.test.subjects=unseen_test]
 
+Without --workdir, --labels or --predictions: the pretrained model that ships with handvol
+(`handvol.pretrained`, a work directory in miniature) on its own run's test frames:
+
+  python eval.py --out=pretrained_eval
+
 Prediction files in the community's format (one frame a line, u v d per joint) against a label
 file, several methods side by side:
 
@@ -49,8 +54,12 @@ def main(argv):
       raise app.UsageError("--workdir evaluates a model; --labels/--predictions are for files")
     _evaluate_workdir()
     return
+  if not (_LABELS.value or _PREDICTIONS.value):
+    _evaluate_workdir(pretrained=True)
+    return
   if not (_LABELS.value and _PREDICTIONS.value):
-    raise app.UsageError("give --workdir, or --labels and --predictions")
+    raise app.UsageError("give --workdir, or --labels and --predictions, or none of them "
+                         "(the shipped pretrained model)")
   try:
     evaluate.evaluate_prediction_files(_DATASET.value, _LABELS.value,
                                        evaluate.parse_named_paths(_PREDICTIONS.value), _OUT.value)
@@ -63,13 +72,19 @@ def _fail(error):
   raise SystemExit(2)
 
 
-def _evaluate_workdir():
+def _evaluate_workdir(pretrained=False):
   # The model stack, only when needed.
+  from handvol import pretrained as shipped  # pylint: disable=import-outside-toplevel
   from handvol.training import evaluate as run_eval  # pylint: disable=import-outside-toplevel
   from handvol.training import faults  # pylint: disable=import-outside-toplevel
+  workdir = shipped.WORKDIR if pretrained else _WORKDIR.value
+  if pretrained:
+    print(f"eval.py: no --workdir: evaluating the shipped pretrained model ({workdir})",
+          flush=True)
   try:
-    result = run_eval.evaluate_run(_WORKDIR.value, _OUT.value, checkpoint=_CHECKPOINT.value,
-                                   split=_SPLIT.value, settings=_SET.value)
+    result = run_eval.evaluate_run(workdir, _OUT.value, checkpoint=_CHECKPOINT.value,
+                                   split=_SPLIT.value, settings=_SET.value,
+                                   name="pretrained" if pretrained else "handvol")
   except faults.USER_ERRORS as error:
     _fail(error)
   if result["failed_frames"]:

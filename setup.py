@@ -47,7 +47,9 @@ setuptools.setup(
     packages=setuptools.find_packages(include=["handvol", "handvol.*"]),
     cmdclass={"build_py": BuildPyWithOpSources},
     include_package_data=True,
-    package_data={"handvol": ["**/*.npz", "**/*.json", "**/*.html", "**/*.js", "**/*.css"]},
+    # *.keras: the shipped pretrained model (handvol/pretrained/, 3 MB).
+    package_data={"handvol": ["**/*.npz", "**/*.json", "**/*.keras", "**/*.html", "**/*.js",
+                              "**/*.css"]},
     install_requires=[
         *([TF_REQUIREMENT] if TF_REQUIREMENT else []),
         "keras>=3.10,<4",

@@ -20,6 +20,8 @@ _WORKDIR = flags.DEFINE_string("workdir", "workdir", "Checkpoints, logs and summ
 _SET = flags.DEFINE_multi_string("set", [], "Config override key.sub=value (repeatable).")
 _STRATEGY = flags.DEFINE_enum("strategy", None, ["default", "mirrored", "multi_worker"],
                               "Distribution strategy; overrides train.strategy.")
+_INIT = flags.DEFINE_string("init", None, "Initial weights: scratch, pretrained (the shipped "
+                            "model, handvol.pretrained) or a .keras file; sets train.init.")
 _OVERWRITE = flags.DEFINE_bool("overwrite", False,
                                "Remove a previous run's files from --workdir and start afresh.")
 
@@ -29,6 +31,8 @@ def main(argv):
   settings = list(_SET.value)
   if _STRATEGY.value:
     settings.append(f"train.strategy={_STRATEGY.value}")
+  if _INIT.value:
+    settings.append(f"train.init={_INIT.value}")
   try:
     training.train_and_evaluate(configs.override(configs.load(_CONFIG.value), settings),
                                 _WORKDIR.value, overwrite=_OVERWRITE.value)

@@ -97,7 +97,7 @@ RANGES = {
 NULLABLE = ("data.augment",)
 """Sections that may be None (no augmentation)."""
 
-OPTIONAL = {"data.max_skipped_fraction": 0.01}
+OPTIONAL = {"data.max_skipped_fraction": 0.01, "train.init": "scratch"}
 """Keys a config may leave out, with the value used then."""
 
 SOURCE_KEYS = {

@@ -4,7 +4,8 @@
       --intrinsics 475.07,475.07,315.94,245.29 --depth_unit_mm 1 --output_dir predictions
 
 `--model` is an export's version folder (what TF Serving runs) or a `.keras` checkpoint (run
-in-process through the same `handvol.export.serving` functions). `--frames` takes folders
+in-process through the same `handvol.export.serving` functions); without it, the pretrained
+model that ships with handvol (`handvol.pretrained`, `docs/pretrained.md`). `--frames` takes folders
 (every `*.png` in them), glob patterns or files, repeatable; frames are predicted in the
 order given (sorted within a folder or pattern), in batches of `--batch_size` frames of one
 image size. The hand is found by the hand localiser of the serving graph
@@ -38,6 +39,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from handvol import pretrained
 from handvol.data import atomic
 from handvol.data import png
 from handvol.data import records
@@ -148,10 +150,12 @@ def frame_predictor(model_path, cube_mm=None):
 
   Args:
     model_path: An export's version folder (its `serving_default` runs) or a `.keras`
-      checkpoint.
+      checkpoint; None for the shipped pretrained model.
     cube_mm: The crop cube for a checkpoint; default: its run's config.json, else 300 mm.
       An export carries its own.
   """
+  if model_path is None:
+    model_path = pretrained.CHECKPOINT
   if os.path.isdir(model_path):
     try:
       signature = tf.saved_model.load(model_path).signatures[export.SIGNATURE_FRAME]
@@ -317,7 +321,8 @@ def _run():
 
 
 if __name__ == "__main__":
-  _MODEL = flags.DEFINE_string("model", None, "An export's version folder or a .keras file.")
+  _MODEL = flags.DEFINE_string("model", None, "An export's version folder or a .keras file "
+                               "(default: the shipped pretrained model).")
   _FRAMES = flags.DEFINE_multi_string("frames", None, "Folder, glob pattern or PNG file.")
   _INTRINSICS = flags.DEFINE_list("intrinsics", None, "fx,fy,cx,cy of the depth camera.")
   _DEPTH_UNIT_MM = flags.DEFINE_float("depth_unit_mm", 1.0, "mm per count of a 16-bit PNG.")
@@ -327,5 +332,5 @@ if __name__ == "__main__":
   _CUBE_MM = flags.DEFINE_float("cube_mm", None, "Crop cube (mm) for a .keras checkpoint.")
   _OUTPUT_DIR = flags.DEFINE_string("output_dir", "predictions", "Output folder.")
   _OVERLAYS = flags.DEFINE_bool("overlays", True, "Draw camera and side views per frame.")
-  flags.mark_flags_as_required(["model", "frames", "intrinsics"])
+  flags.mark_flags_as_required(["frames", "intrinsics"])
   app.run(main)

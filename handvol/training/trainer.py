@@ -23,6 +23,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from handvol import pretrained
+from handvol.configs import schema
 from handvol.hand import skeleton
 from handvol.model import batch_norm
 from handvol.model import hand_pose_model
@@ -92,10 +94,13 @@ def compile_model(model, config):
 
 def build_compiled_model(config, strategy, example, synchronized_batch_norm=False):
   """`build_model` and `compile_model` under `strategy`, built by a call on `example` (a
-  batch of inputs); batch norm synchronised over the replicas on request."""
+  batch of inputs), its weights those `train.init` names (`handvol.pretrained.initialize`);
+  batch norm synchronised over the replicas on request."""
   with strategy.scope():
     model = build_model(config)
     model(example)
+    # Fine-tuning: the weights `train.init` names (a resumed run's backup then overrides them).
+    pretrained.initialize(model, config["train"].get("init", schema.OPTIONAL["train.init"]))
     if synchronized_batch_norm:
       batch_norm.synchronize(model)
     compile_model(model, config)
