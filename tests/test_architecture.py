@@ -35,9 +35,11 @@ def test_lint_imports_fails_on_a_broken_contract(tmp_path):
   # The same floors with training put below the model: training imports the model, so the
   # contract breaks and the command must fail.
   text = (REPO_ROOT / ".importlinter").read_text(encoding="utf-8")
-  floors = "    handvol.training | handvol.export\n    handvol.evaluation | handvol.model\n"
+  floors = ("    handvol.training | handvol.export\n    handvol.pretrained\n"
+            "    handvol.evaluation | handvol.model\n")
   assert floors in text
   broken = text.replace(floors, "    handvol.evaluation | handvol.model\n"
+                                "    handvol.pretrained\n"
                                 "    handvol.training | handvol.export\n")
   config = tmp_path / "broken.importlinter"
   config.write_text(broken, encoding="utf-8")
