@@ -43,8 +43,18 @@ def test_eval_script_reports_every_protocol_with_figures(tiny_run, tmp_path):
     assert (out / name).stat().st_size > 0, name
 
 
-def test_eval_script_needs_a_mode(tmp_path):
-  run = subprocess.run([sys.executable, str(REPO_ROOT / "eval.py"), f"--out={tmp_path}"],
+def test_eval_script_modes(tmp_path):
+  """No mode: the shipped pretrained model on its run's test frames; half a file mode: an
+  error that names the modes."""
+  run = subprocess.run([sys.executable, str(REPO_ROOT / "eval.py"), f"--out={tmp_path}",
+                        "--set=data.test.num_frames=8"],
+                       cwd=REPO_ROOT, capture_output=True, text=True, check=False)
+  assert run.returncode == 0, run.stderr[-3000:]
+  assert "shipped pretrained model" in run.stdout
+  with open(tmp_path / "metrics.json", encoding="utf-8") as f:
+    assert "pretrained" in json.dumps(json.load(f))
+  run = subprocess.run([sys.executable, str(REPO_ROOT / "eval.py"), f"--out={tmp_path}",
+                        f"--labels={tmp_path / 'labels.txt'}"],
                        cwd=REPO_ROOT, capture_output=True, text=True, check=False)
   assert run.returncode != 0
   assert "give --workdir, or --labels and --predictions" in run.stderr
