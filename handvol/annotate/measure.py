@@ -24,7 +24,8 @@ from handvol.image import preprocess
 NO_CORRECTION_PX = 5.0
 """A proposed keypoint within this distance of the truth (pixels) needs no drag."""
 REFERENCES = ("depth", "labels")
-"""Where the model's crop is centred: "depth", the depth-only centre, as the page does;
+"""Where the model's crop is centred: "depth", from the depth alone, as the page does (the
+serving graph's hand localiser since 2026-12-03; the depth-only centre before);
 "labels", the centre that training takes from the folder's own (noisy) 2D labels
 (`preprocess.reference_point`), which tells the localiser's share of the error from the
 model's."""
