@@ -34,6 +34,7 @@ from handvol.data.synthetic import scene  # pylint: disable=wrong-import-positio
 from handvol.data.synthetic import sensor  # pylint: disable=wrong-import-position
 from handvol.export import export  # pylint: disable=wrong-import-position
 from handvol.export import serving  # pylint: disable=wrong-import-position
+from handvol.geometry import camera  # pylint: disable=wrong-import-position
 from handvol.model import hand_pose_model  # pylint: disable=wrong-import-position
 import machine_info  # pylint: disable=wrong-import-position,import-error
 
@@ -59,12 +60,10 @@ def _predict(function, frames, given):
     chunk = frames[first:first + BATCH]
     intrinsics = np.stack([f["intrinsics"] for f in chunk]).astype(np.float32)
     centre = np.stack([f["centre_xyz"] for f in chunk]).astype(np.float32)
-    fx, fy, cx, cy = intrinsics.T
-    uvd = np.stack([fx * centre[:, 0] / centre[:, 2] + cx, fy * centre[:, 1] / centre[:, 2] + cy,
-                    centre[:, 2]], axis=1)
+    uvd = camera.xyz_to_uvd(centre, intrinsics)
     out = function(tf.constant(np.stack([f["counts"] for f in chunk]).astype(np.float32)),
                    tf.constant([f["depth_unit_mm"] for f in chunk], tf.float32),
-                   tf.constant(intrinsics), tf.constant(uvd),
+                   tf.constant(intrinsics), uvd,
                    tf.fill([len(chunk)], 1.0 if given else 0.0))
     joints.append(out["joints_xyz"].numpy())
     valid.append(out["valid"].numpy())

@@ -101,9 +101,9 @@ def _draw_reference(camera_axes, side_axes, xyz, intrinsics, cube_mm):
   """The reference point (a cross) and, with `cube_mm`, the crop: its window in the camera view
   (the cube projected at the reference depth, SPEC §7's half-widths fx·cube/2d, fy·cube/2d),
   its (z, y) square in the side view."""
-  fx, fy, cx, cy = intrinsics
-  x, y, z = xyz
-  u, v = fx * x / z + cx, fy * y / z + cy
+  fx, fy = intrinsics[:2]
+  _, y, z = xyz
+  u, v = camera.project(xyz[np.newaxis], intrinsics).numpy()[0]
   camera_axes.plot([u], [v], "+", color=REFERENCE_COLOR, markersize=14, mew=2)
   side_axes.plot([z], [y], "+", color=REFERENCE_COLOR, markersize=14, mew=2,
                  label="reference point")

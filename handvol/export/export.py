@@ -51,6 +51,18 @@ def cube_from_workdir(checkpoint, default=preprocess.CUBE_MM):
     return float(json.load(f).get("data", {}).get("cube_mm", default))
 
 
+def model_cube_mm(model_path):
+  """The crop cube (mm) a model was trained with: an export's metadata (`preprocess.CUBE_MM`
+  when it has none), a checkpoint's run (`cube_from_workdir`)."""
+  if os.path.isdir(model_path):
+    path = os.path.join(model_path, METADATA_PATH)
+    if os.path.isfile(path):
+      with open(path, encoding="utf-8") as f:
+        return float(json.load(f)["cube_mm"])
+    return preprocess.CUBE_MM
+  return cube_from_workdir(model_path)
+
+
 def load_checked(path):
   """`hand_pose_model.load_checkpoint` whose errors name the file and what is wrong with it
   (Keras says "File not found" for a truncated file that exists)."""

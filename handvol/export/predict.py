@@ -28,7 +28,6 @@ frames are still predicted, and the command then exits with code 1.
 
 import collections
 import glob
-import json
 import math
 import os
 import sys
@@ -146,7 +145,7 @@ def read_depth(path, depth_format, depth_unit_mm):
 def frame_predictor(model_path, cube_mm=None):
   """A function (depth mm `[B, H, W]`, intrinsics `[B, 4]`, reference_uvd `[B, 3]`,
   has_reference `[B]`) → dict of numpy `serving.OUTPUT_KEYS`, with the attribute `cube_mm`
-  (the crop cube, None for an export whose metadata does not name it).
+  (the crop cube, mm).
 
   Args:
     model_path: An export's version folder (its `serving_default` runs) or a `.keras`
@@ -161,7 +160,7 @@ def frame_predictor(model_path, cube_mm=None):
       signature = tf.saved_model.load(model_path).signatures[export.SIGNATURE_FRAME]
     except (OSError, ValueError, KeyError) as error:
       raise ValueError(f"{model_path}: not a readable handvol export ({error})") from None
-    cube_mm = _export_cube(model_path)
+    cube_mm = export.model_cube_mm(model_path)
 
     def run(depth, intrinsics, reference_uvd, has_reference):
       return signature(depth=tf.constant(depth), depth_unit_mm=tf.ones([len(depth)]),
@@ -184,15 +183,6 @@ def frame_predictor(model_path, cube_mm=None):
 
   predictor.cube_mm = cube_mm
   return predictor
-
-
-def _export_cube(path):
-  """The crop cube (mm) an export's metadata names, None when it names none."""
-  try:
-    with open(os.path.join(path, export.METADATA_PATH), encoding="utf-8") as f:
-      return float(json.load(f)["cube_mm"])
-  except (OSError, ValueError, KeyError, TypeError):
-    return None
 
 
 def _read_checked(path, depth_format, depth_unit_mm):

@@ -182,9 +182,8 @@ def _localize_unless_given(depth, intrinsics, depth_unit_mm, given):
   depths beyond `MAX_LOCALIZER_DEPTH_MM` count as no measurement.
   """
   def run():
-    usable = tf.reduce_all(tf.math.is_finite(intrinsics), axis=-1) & tf.reduce_all(
-        intrinsics[:, :2] > 0, axis=-1)
-    camera_in = tf.where(usable[:, tf.newaxis], intrinsics, [[1.0, 1.0, 0.0, 0.0]])
+    camera_in = tf.where(_usable_intrinsics(intrinsics)[:, tf.newaxis], intrinsics,
+                         [[1.0, 1.0, 0.0, 0.0]])
     depth_mm = preprocess.depth_in_mm(depth, depth_unit_mm)
     depth_mm = tf.where(depth_mm <= MAX_LOCALIZER_DEPTH_MM, depth_mm, 0.0)
     found = localize.localize_hands(depth_mm, camera_in)
@@ -198,14 +197,19 @@ def _localize_unless_given(depth, intrinsics, depth_unit_mm, given):
   return {"center_uvd": center_uvd, "confidence": confidence, "valid": valid}
 
 
+def _usable_intrinsics(intrinsics):
+  """`[B]` bool: finite intrinsics with fx, fy > 0."""
+  return (tf.reduce_all(tf.math.is_finite(intrinsics), axis=-1)
+          & tf.reduce_all(intrinsics[:, :2] > 0, axis=-1))
+
+
 def _camera_checks(intrinsics, center_xyz):
-  """("invalid_intrinsics", `[B]` bool: finite intrinsics with fx, fy > 0) and
-  ("reference_not_in_front", a finite reference point in front of the camera)."""
-  finite = tf.reduce_all(tf.math.is_finite(intrinsics), axis=-1)
-  focal = tf.reduce_all(intrinsics[:, :2] > 0, axis=-1)
+  """("invalid_intrinsics", `[B]` bool: `_usable_intrinsics`) and ("reference_not_in_front", a
+  finite reference point in front of the camera)."""
   in_front = ((center_xyz[:, 2] > numerics.MIN_DEPTH_MM)
               & tf.reduce_all(tf.math.is_finite(center_xyz), axis=-1))
-  return [("invalid_intrinsics", finite & focal), ("reference_not_in_front", in_front)]
+  return [("invalid_intrinsics", _usable_intrinsics(intrinsics)),
+          ("reference_not_in_front", in_front)]
 
 
 def _reason(checks):

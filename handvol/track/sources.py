@@ -128,14 +128,15 @@ def realsense_frames(bag=None, width=640, height=480, fps=30, max_frames=None):
 
 
 def _live_depths(rs, width, height, fps):
-  """(depth frame, mm per count) of a live camera's depth stream, until 5 s without a frame."""
+  """(depth frame, mm per count) of a live camera's depth stream, until `START_TIMEOUT_S`
+  without a frame."""
   pipeline, config = rs.pipeline(), rs.config()
   config.enable_stream(rs.stream.depth, width, height, rs.format.z16, fps)
   profile = pipeline.start(config)
   mm_per_count = profile.get_device().first_depth_sensor().get_depth_scale() * MM_PER_METRE
   try:
     while True:
-      ok, frames = pipeline.try_wait_for_frames(5000)
+      ok, frames = pipeline.try_wait_for_frames(int(START_TIMEOUT_S * MS_PER_SECOND))
       if not ok:
         return
       yield frames.get_depth_frame(), mm_per_count
@@ -166,12 +167,13 @@ def _recorded_depths(rs, path, poll_s=0.1):
 
   def on_frame(frame):
     frame.keep()  # the frame outlives the callback
+    depth = frame.as_depth_frame()
     while not closing.is_set():
       try:
-        handoff.put(frame.as_depth_frame(), timeout=poll_s)
+        handoff.put(depth, timeout=poll_s)
         return
       except queue.Full:
-        pass
+        continue  # the reader has not taken the previous frame yet: wait on
 
   sensor.open(profiles[0])
   sensor.start(on_frame)

@@ -2,10 +2,10 @@
 
 Per frame (batch 1, as a live camera delivers them):
 
-1. **Localise**: the hand's reference point from `handvol.image.localize.localize_hands`
-   (config `track.reference` "localize"), or the depth-only centre of the serving graph
-   ("depth_only"); a frame where the localiser finds no hand falls back to the depth-only
-   centre.
+1. **Localise**: the hand's reference point from `handvol.image.localize.localize_hands`, as
+   the serving graph finds it for a frame without one (config `track.reference` "localize";
+   a frame where it finds no hand is invalid, "no_hand_found"), or the nearest object's centre
+   of mass (`preprocess.centers_from_depth`, "depth_only").
 2. **Predict**: the network through `handvol.export.predict.frame_predictor` (an export or a
    checkpoint, as `predict` runs them): θ, β and joints.
 3. **Calibrate** (`track.calibration`): until a shape is known, frames are held back; after
@@ -25,7 +25,6 @@ Per frame (batch 1, as a live camera delivers them):
 "calibrated" (whether a fixed shape was used), "reference_uvd" and "reference_source".
 """
 
-import json
 import os
 import time
 
@@ -37,7 +36,6 @@ from handvol.export import export
 from handvol.export import predict
 from handvol.export import serving
 from handvol.geometry import camera
-from handvol.image import localize
 from handvol.image import preprocess
 from handvol.track import one_euro
 from handvol.track import shape as shape_lib
@@ -54,17 +52,6 @@ CONFIG_CHOICES = {"track.reference": REFERENCES, "track.filter.kind": FILTERS,
 """The allowed names of the `track` section (`handvol.configs.validate`'s choices)."""
 
 
-def model_cube_mm(model_path):
-  """The crop cube (mm) a model was trained with: an export's metadata, a checkpoint's run."""
-  if os.path.isdir(model_path):
-    path = os.path.join(model_path, export.METADATA_PATH)
-    if os.path.isfile(path):
-      with open(path, encoding="utf-8") as f:
-        return float(json.load(f)["cube_mm"])
-    return preprocess.CUBE_MM
-  return export.cube_from_workdir(model_path)
-
-
 class FramePredictor:
   """Depth frame → the network's outputs for one frame, with the reference point of
   `track.reference`.
@@ -79,10 +66,11 @@ class FramePredictor:
     if reference not in REFERENCES:
       raise ValueError(f"reference must be one of {REFERENCES}, got {reference!r}")
     self.reference = reference
-    self.cube_mm = cube_mm or model_cube_mm(model_path)
+    self.cube_mm = cube_mm or export.model_cube_mm(model_path)
     self._predict = predict.frame_predictor(model_path, cube_mm)
-    self._localize = tf.function(
-        lambda depth, intrinsics: localize.localize_hands(depth, intrinsics),
+    self._depth_only = tf.function(
+        lambda depth, intrinsics: preprocess.centers_from_depth(depth, intrinsics,
+                                                                self.cube_mm),
         input_signature=(tf.TensorSpec([None, None, None], tf.float32),
                          tf.TensorSpec([None, 4], tf.float32)))
     self._crops = tf.function(
@@ -94,13 +82,13 @@ class FramePredictor:
     (`serving.OUTPUT_KEYS`)."""
     depth = np.asarray(depth, np.float32)[np.newaxis]
     intrinsics = np.asarray(intrinsics, np.float32)[np.newaxis]
-    if self.reference == "localize":
-      found = self._localize(depth, intrinsics)
-      reference = found["center_uvd"].numpy()
-      has_reference = found["valid"].numpy().astype(np.float32)
+    if self.reference == "localize":  # The serving graph localises frames without a reference.
+      outputs = self._predict(depth, intrinsics, np.zeros([1, 3], np.float32),
+                              np.zeros([1], np.float32))
     else:
-      reference, has_reference = np.zeros([1, 3], np.float32), np.zeros([1], np.float32)
-    outputs = self._predict(depth, intrinsics, reference, has_reference)
+      outputs = self._predict(depth, intrinsics, self._depth_only(depth, intrinsics).numpy(),
+                              np.ones([1], np.float32))
+      outputs["reference_source"] = np.full([1], serving.SOURCE_DEPTH_ONLY, np.int32)
     return {key: value[0] for key, value in outputs.items()}
 
   def crops(self, depth, intrinsics, reference_uvd):
