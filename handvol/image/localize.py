@@ -33,7 +33,9 @@ the chest. `localize_hands` instead segments the frame and picks the blob that i
    `reason` (`REASONS`).
 
 Stock TF ops only (a `tf.while_loop` of shifts, minima and gathers for the components), batched
-over frames, in graph mode: it can run inside a serving graph and in `tf.data` maps. The cost
+over frames, in graph mode: it can run inside a serving graph and in `tf.data` maps, and it
+converts to LiteRT builtins and ONNX (`handvol.export.portable`: eigen-decompositions by
+`geometry.linalg`, segment sums over rank-1 ids, `expand_dims` for new axes). The cost
 is a few passes over the grid ((H/4)·(W/4) pixels) per propagation step; label propagation with
 pointer jumping (each pixel's label becomes its label's label) needs a few tens of steps.
 """
@@ -43,6 +45,7 @@ import tensorflow as tf
 from handvol import numerics
 from handvol import shapes
 from handvol.geometry import camera
+from handvol.geometry import linalg
 from handvol.image import units
 
 GRID_STEP = 4
@@ -163,6 +166,23 @@ def connected_components(grid, name=None):
     return labels
 
 
+def _segment_sum(data, segment, count):
+  """`tf.math.unsorted_segment_sum` of `data` `[*segment.shape, ...]` by `segment`, flattened to
+  rank-1 ids first (the ONNX conversion takes no others)."""
+  return _flat_segments(tf.math.unsorted_segment_sum, data, segment, count)
+
+
+def _segment_min(data, segment, count):
+  """`tf.math.unsorted_segment_min`, as `_segment_sum`."""
+  return _flat_segments(tf.math.unsorted_segment_min, data, segment, count)
+
+
+def _flat_segments(reduce, data, segment, count):
+  ids = tf.reshape(segment, [-1])
+  rows = tf.concat([tf.shape(ids), tf.shape(data)[segment.shape.rank:]], axis=0)
+  return reduce(tf.reshape(data, rows), ids, count)
+
+
 def _component_stats(grid, labels, pixel_area, points):
   """Per component (segment b·(h·w + 1) + label): nearest depth `[B·(N+1)]`, near-region area
   `[B·(N+1)]` mm² and near-region thickness `[B·(N+1)]` mm (the spread of its points across
@@ -172,9 +192,9 @@ def _component_stats(grid, labels, pixel_area, points):
   segment = labels + tf.range(shape[0])[:, tf.newaxis, tf.newaxis] * segments_per_frame
   count = shape[0] * segments_per_frame
   valid = grid > 0
-  nearest = tf.math.unsorted_segment_min(tf.where(valid, grid, tf.float32.max), segment, count)
+  nearest = _segment_min(tf.where(valid, grid, tf.float32.max), segment, count)
   near = valid & (grid <= tf.gather(nearest, segment) + SLAB_MM)
-  area = tf.math.unsorted_segment_sum(tf.where(near, pixel_area, 0.0), segment, count)
+  area = _segment_sum(tf.where(near, pixel_area, 0.0), segment, count)
   return nearest, area, _thickness(points, near, segment, count), segment, near
 
 
@@ -182,13 +202,13 @@ def _thickness(points, near, segment, count):
   """Per segment, the standard deviation (mm) of its `near` points along the normal of their
   best-fitting plane: the square root of their covariance's smallest eigenvalue."""
   flat_points = tf.reshape(points, tf.concat([tf.shape(near), [3]], axis=0))
-  weight = tf.cast(near, tf.float32)[..., tf.newaxis]
-  number = tf.maximum(tf.math.unsorted_segment_sum(weight, segment, count), 1.0)
-  mean = tf.math.unsorted_segment_sum(flat_points * weight, segment, count) / number
+  weight = tf.expand_dims(tf.cast(near, tf.float32), -1)
+  number = tf.maximum(_segment_sum(weight, segment, count), 1.0)
+  mean = _segment_sum(flat_points * weight, segment, count) / number
   offset = (flat_points - tf.gather(mean, segment)) * weight
-  outer = offset[..., :, tf.newaxis] * offset[..., tf.newaxis, :]
-  covariance = tf.math.unsorted_segment_sum(outer, segment, count) / number[..., tf.newaxis]
-  return tf.sqrt(tf.maximum(tf.linalg.eigvalsh(covariance)[:, 0], 0.0))
+  outer = tf.expand_dims(offset, -1) * tf.expand_dims(offset, -2)
+  covariance = _segment_sum(outer, segment, count) / number[..., tf.newaxis]
+  return tf.sqrt(tf.maximum(linalg.symmetric_eigh_3x3(covariance)[0][:, 0], 0.0))
 
 
 def _choose(nearest, area, thickness, batch):
@@ -260,10 +280,11 @@ def _away_from_arm(points, member, centre):
   offset = points - centre[:, tf.newaxis]
   near = tf.cast(member & (tf.norm(offset, axis=-1) <= AXIS_RADIUS_MM), tf.float32)
   count = tf.maximum(tf.reduce_sum(near, axis=1), 1.0)[:, tf.newaxis, tf.newaxis]
-  mean = tf.reduce_sum(offset * near[..., tf.newaxis], axis=1, keepdims=True) / count
-  centred = (offset - mean) * near[..., tf.newaxis]
+  near_column = tf.expand_dims(near, -1)
+  mean = tf.reduce_sum(offset * near_column, axis=1, keepdims=True) / count
+  centred = (offset - mean) * near_column
   covariance = tf.matmul(centred, centred, transpose_a=True) / count
-  axis = tf.linalg.eigh(covariance)[1][:, :, -1]
+  axis = linalg.symmetric_eigh_3x3(covariance)[1][:, :, -1]
   along = tf.reduce_sum(offset * axis[:, tf.newaxis], axis=-1)
   beyond = near * tf.cast(tf.abs(along) > HAND_REACH_MM, tf.float32)
   balance = tf.reduce_sum(beyond * tf.sign(along), axis=1)

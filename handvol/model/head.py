@@ -29,6 +29,7 @@ import numpy as np
 import tensorflow as tf
 
 from handvol import shapes
+from handvol.geometry import linalg
 from handvol.hand import kinematics
 from handvol.hand import limits
 from handvol.hand import skeleton
@@ -65,7 +66,7 @@ def six_d_to_matrix(six_d, name=None):
     b2 = tf.math.l2_normalize(
         second - tf.reduce_sum(b1 * second, axis=-1, keepdims=True) * b1, axis=-1,
         epsilon=1e-12)
-    return tf.stack([b1, b2, tf.linalg.cross(b1, b2)], axis=-1)
+    return tf.stack([b1, b2, linalg.cross(b1, b2)], axis=-1)
 
 
 def _rotation(rotation_out, rotation, rotation_offset, rotation_scale):
