@@ -67,8 +67,12 @@ setuptools.setup(
         "gpu": [f"tensorflow[and-cuda]=={TF_VERSION}"],
         # python -m handvol.track --bag/--camera (docs/track.md).
         "realsense": ["pyrealsense2>=2.54"],
+        # python -m handvol.export --formats litert,onnx and their runtimes (docs/serving.md).
+        "litert": ["ai-edge-litert>=2.0"],
+        "onnx": ["tf2onnx>=1.17", "onnx>=1.16", "onnxruntime>=1.18"],
         # pyrealsense2: the RealSense path of handvol.track is tested without a camera.
         "test": ["pytest>=8", "pytest-xdist>=3.5", "import-linter>=2.0", "playwright>=1.45",
-                 "pyrealsense2>=2.54"],
+                 "pyrealsense2>=2.54", "ai-edge-litert>=2.0", "tf2onnx>=1.17", "onnx>=1.16",
+                 "onnxruntime>=1.18"],
     },
 )

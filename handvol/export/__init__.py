@@ -3,6 +3,8 @@
 - `serving`: the batched inference functions (full frames, crops) and their output table;
 - `export`: `export_model(model, export_dir, model_name, version)` writes
   `export_dir/model_name/version/` (`python -m handvol.export --checkpoint ...`);
+- `portable`: the export's signatures as LiteRT and ONNX files, and `Runner` to call them
+  (`python -m handvol.export ... --formats litert,onnx`);
 - `rest`: TF Serving's JSON request and response forms, emulated for tests and local runs;
 - `predict`: depth PNGs → JSON of joints and overlay images
   (`python -m handvol.export.predict`).

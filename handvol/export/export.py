@@ -35,6 +35,8 @@ SIGNATURE_FRAME_UINT16 = "serving_uint16"
 SIGNATURE_CROP = "predict_crop"
 FRAME_SIGNATURES = {SIGNATURE_FRAME: tf.float32, SIGNATURE_FRAME_UINT16: tf.uint16}
 """Frame signatures by the depth dtype they take."""
+SIGNATURES = (SIGNATURE_FRAME, SIGNATURE_FRAME_UINT16, SIGNATURE_CROP)
+"""Every signature of the export, in this order."""
 
 METADATA_PATH = os.path.join("assets.extra", "handvol_export.json")
 """The export's description, relative to the version folder."""

@@ -280,6 +280,9 @@ def predict_frames(model, depth, depth_unit_mm, intrinsics, reference_uvd, has_r
   with tf.name_scope(name or "predict_frames"):
     depth = tf.convert_to_tensor(depth)
     shapes.check_static(depth, tensor_name="depth", has_rank=3)
+    # Exact (counts < 2^24), and every runtime gathers and selects float32 (LiteRT has no
+    # uint16 Gather or Select).
+    depth = tf.cast(depth, tf.float32)
     depth_unit_mm = tf.convert_to_tensor(depth_unit_mm, tf.float32)
     intrinsics = tf.convert_to_tensor(intrinsics, tf.float32)
     reference_uvd = tf.convert_to_tensor(reference_uvd, tf.float32)
