@@ -1,6 +1,6 @@
 """The serving SavedModel in other runtimes: LiteRT (XNNPACK on CPU) and ONNX Runtime.
 
-  python -m handvol.export --checkpoint ... --export_dir exports --formats=saved_model,litert,onnx
+  python -m handvol.export --checkpoint ... --export_dir exports --formats=litert,onnx
 
 converts each signature of the version folder (`export.SIGNATURES`) to
 `<version>/litert/<signature>.tflite` (the LiteRT converter of `tf.lite`) and
@@ -14,7 +14,7 @@ with the same input and output names (`serving.FRAME_INPUT_KEYS`, `serving.CROP_
 - ONNX names a tensor once, so the frame signatures' output `reference_uvd` (an input name too)
   is `reference_uvd_out` in their `.onnx` files (`ONNX_RENAMED_OUTPUTS`); `Runner` returns it
   as `reference_uvd`.
-- LiteRT resizes its inputs per call (`Runner` does it), which re-plans the graph when the frame
+- LiteRT's signature runner resizes its inputs per call, which re-plans the graph when the frame
   size or batch changes; keep one shape per interpreter for speed.
 
 `Runner(path)` runs either file with one call shape (a dict of numpy inputs by name → a dict of
@@ -23,12 +23,13 @@ extras (`pip install "handvol[litert]"`, `"handvol[onnx]"`); importing this modu
 """
 
 import os
+
 import numpy as np
 import tensorflow as tf
 
 FORMATS = ("litert", "onnx")
 ONNX_OPSET = 18
-"""ONNX opset of the conversion (onnxruntime ≥ 1.14 runs it)."""
+"""ONNX opset of the conversion (the first with ScatterElements' "min" reduction)."""
 
 SUFFIX = {"litert": ".tflite", "onnx": ".onnx"}
 
@@ -109,6 +110,8 @@ def segment_handlers():
 
 
 def _scatter_segments(ctx, node, name, args):  # pylint: disable=unused-argument
+  """Replaces `node` (data `[N, ...]`, ids `[N]`, count) by ScatterElements(filled
+  `[count, ...]`, ids expanded to data's shape, data) along axis 0."""
   from onnx import TensorProto  # pylint: disable=import-outside-toplevel
   from onnx import helper  # pylint: disable=import-outside-toplevel
   from tf2onnx import utils  # pylint: disable=import-outside-toplevel
