@@ -91,12 +91,16 @@ def atomic_path(path, needed_bytes=0, suffix=""):
       os.remove(temp)
 
 
-def write_text(path, text):
-  """Writes `text` (UTF-8) to `path` atomically."""
-  data = text.encode("utf-8")
+def write_bytes(path, data):
+  """Writes `data` (bytes) to `path` atomically."""
   with atomic_path(path, needed_bytes=len(data)) as temp:
     with open(temp, "wb") as f:
       f.write(data)
+
+
+def write_text(path, text):
+  """Writes `text` (UTF-8) to `path` atomically."""
+  write_bytes(path, text.encode("utf-8"))
 
 
 def write_json(path, value, indent=2):

@@ -32,9 +32,7 @@ def main(argv):
   try:
     cube_mm = _CUBE_MM.value or export.cube_from_workdir(_CHECKPOINT.value)
     model = export.load_checked(_CHECKPOINT.value)
-    unknown = sorted(set(_FORMATS.value) - set(portable.FORMATS))
-    if unknown:
-      raise ValueError(f"--formats: unknown {unknown}; choose from {list(portable.FORMATS)}")
+    portable.check_formats(_FORMATS.value, "--formats")  # before anything is written
     path = export.export_model(model, _EXPORT_DIR.value, _MODEL_NAME.value, _VERSION.value,
                                cube_mm=cube_mm, checkpoint=_CHECKPOINT.value)
     converted = portable.convert(path, _FORMATS.value) if _FORMATS.value else {}

@@ -27,6 +27,9 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from handvol.data import atomic
+from handvol.export import export
+
 FORMATS = ("litert", "onnx")
 ONNX_OPSET = 18
 """ONNX opset of the conversion (the first with ScatterElements' "min" reduction)."""
@@ -35,6 +38,15 @@ SUFFIX = {"litert": ".tflite", "onnx": ".onnx"}
 
 ONNX_RENAMED_OUTPUTS = {"reference_uvd": "reference_uvd_out"}
 """Outputs that share an input's name, and their names in the ONNX files."""
+
+
+def check_formats(formats, flag=None):
+  """Raises `ValueError` naming the entries of `formats` that are not in `FORMATS` (and the
+  command-line `flag` they came from, if any)."""
+  unknown = sorted(set(formats) - set(FORMATS))
+  if unknown:
+    what = f"{flag}: unknown {unknown}" if flag else f"unknown formats {unknown}"
+    raise ValueError(f"{what}; choose from {list(FORMATS)}")
 
 
 def _missing(package, extra):
@@ -52,7 +64,7 @@ def convert_litert(saved_model, signature, output_path):
   converter = tf.lite.TFLiteConverter.from_saved_model(saved_model, signature_keys=[signature])
   converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
   flatbuffer = converter.convert()
-  _write_atomically(output_path, flatbuffer)
+  atomic.write_bytes(output_path, flatbuffer)
   return output_path
 
 
@@ -77,7 +89,7 @@ def convert_onnx(saved_model, signature, output_path, opset=ONNX_OPSET):
       function, input_signature=list(function.input_signature), opset=opset,
       custom_op_handlers=segment_handlers())
   onnx.checker.check_model(model)
-  _write_atomically(output_path, model.SerializeToString())
+  atomic.write_bytes(output_path, model.SerializeToString())
   return output_path
 
 
@@ -151,10 +163,7 @@ def convert(saved_model, formats=FORMATS, signatures=None):
   Returns:
     A dict format → {signature → path}.
   """
-  from handvol.export import export  # pylint: disable=import-outside-toplevel
-  unknown = sorted(set(formats) - set(FORMATS))
-  if unknown:
-    raise ValueError(f"unknown formats {unknown}; choose from {list(FORMATS)}")
+  check_formats(formats)
   signatures = list(signatures or export.SIGNATURES)
   converters = {"litert": convert_litert, "onnx": convert_onnx}
   written = {}
@@ -166,13 +175,6 @@ def convert(saved_model, formats=FORMATS, signatures=None):
                                     os.path.join(folder, signature + SUFFIX[name]))
         for signature in signatures}
   return written
-
-
-def _write_atomically(path, data):
-  temporary = path + ".partial"
-  with open(temporary, "wb") as f:
-    f.write(data)
-  os.replace(temporary, path)
 
 
 class Runner:
