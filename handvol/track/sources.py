@@ -124,6 +124,7 @@ def realsense_frames(bag=None, width=640, height=480, fps=30, max_frames=None):
                   _intrinsics(depth.get_profile()))
       count += 1
   finally:
+    depth = None  # no frame may outlive its sensor (librealsense frees its pool on close)
     depths.close()
 
 
@@ -192,5 +193,8 @@ def _recorded_depths(rs, path, poll_s=0.1):
       yield depth, mm_per_count
   finally:
     closing.set()
+    depth = None
     sensor.stop()
+    while not handoff.empty():  # release the frames still handed over before the sensor closes
+      handoff.get_nowait()
     sensor.close()
