@@ -86,8 +86,9 @@ def refuse_nonfinite(model, what):
                        "export a checkpoint of a run that trained without NaN")
 
 
-def serving_functions(model, cube_mm=preprocess.CUBE_MM):
-  """The signature functions of the export, by signature name, with their input specs.
+def serving_functions(model, cube_mm=preprocess.CUBE_MM, refiner=serving.DEFAULT_REFINER):
+  """The signature functions of the export, by signature name, with their input specs
+  (`refiner`: `serving.DEFAULT_REFINER`).
 
   Returns:
     A dict name → (function of the inputs in `serving.*_INPUT_KEYS` order, tuple of
@@ -95,7 +96,7 @@ def serving_functions(model, cube_mm=preprocess.CUBE_MM):
   """
   def frame_function(signature):
     return lambda *inputs: serving.predict_frames(
-        model, *serving.ensure_signature(inputs, signature), cube_mm=cube_mm)
+        model, *serving.ensure_signature(inputs, signature), cube_mm=cube_mm, refiner=refiner)
 
   def crop_function(*inputs):
     return serving.predict_crops(model, *serving.ensure_signature(inputs, crop_signature))
@@ -109,14 +110,16 @@ def serving_functions(model, cube_mm=preprocess.CUBE_MM):
   return functions
 
 
-def metadata(cube_mm, checkpoint=None):
-  """The JSON-able description written to `METADATA_PATH`."""
+def metadata(cube_mm, checkpoint=None, refined=True):
+  """The JSON-able description written to `METADATA_PATH` (`refined`: whether the frame
+  signatures refine the localiser's point)."""
   inputs = {name: list(serving.FRAME_INPUT_KEYS) for name in FRAME_SIGNATURES}
   inputs[SIGNATURE_CROP] = list(serving.CROP_INPUT_KEYS)
   return {
       "handvol_version": handvol.__version__,
       "checkpoint": checkpoint,
       "cube_mm": cube_mm,
+      "centre_refiner": refined,
       "crop_size": preprocess.CROP_SIZE,
       "keypoint_names": list(skeleton.KEYPOINT_NAMES),
       "keypoint_parents": list(skeleton.KEYPOINT_PARENTS),
@@ -129,7 +132,7 @@ def metadata(cube_mm, checkpoint=None):
 
 
 def export_model(model, export_dir, model_name, version, cube_mm=preprocess.CUBE_MM,
-                 checkpoint=None):
+                 checkpoint=None, refiner=serving.DEFAULT_REFINER):
   """Writes `model`'s serving SavedModel to `export_dir/model_name/version/`.
 
   Args:
@@ -139,6 +142,8 @@ def export_model(model, export_dir, model_name, version, cube_mm=preprocess.CUBE
     version: A positive integer version.
     cube_mm: The crop cube's side in mm the model was trained with.
     checkpoint: Optional checkpoint path, recorded in the metadata.
+    refiner: The localiser's centre refiner (`serving.DEFAULT_REFINER`: the shipped one;
+      None: the localiser's point as it is), part of the frame signatures' graph.
 
   Returns:
     The version folder's path.
@@ -152,16 +157,20 @@ def export_model(model, export_dir, model_name, version, cube_mm=preprocess.CUBE
   if os.path.exists(path):
     raise FileExistsError(f"{path} exists; TF Serving versions are immutable, pick a new one")
   refuse_nonfinite(model, checkpoint or "the model")
+  refiner = serving.resolve_refiner(refiner)
   archive = keras.export.ExportArchive()
   archive.track(model)
-  for name, (function, signature) in serving_functions(model, cube_mm).items():
+  if refiner is not None:
+    refuse_nonfinite(refiner, "the centre refiner")
+    archive.track(refiner)
+  for name, (function, signature) in serving_functions(model, cube_mm, refiner).items():
     archive.add_endpoint(name, function, input_signature=list(signature))
   # Written under a hidden name, renamed when complete: TF Serving never loads half a version.
   with atomic.atomic_new_folder(path, needed_bytes=_weight_bytes(model) + 8 * atomic.MIB) as temp:
     archive.write_out(temp, verbose=False)
     os.makedirs(os.path.join(temp, os.path.dirname(METADATA_PATH)), exist_ok=True)
     with open(os.path.join(temp, METADATA_PATH), "w", encoding="utf-8") as f:
-      json.dump(metadata(cube_mm, checkpoint), f, indent=2)
+      json.dump(metadata(cube_mm, checkpoint, refiner is not None), f, indent=2)
   return path
 
 

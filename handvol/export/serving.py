@@ -11,11 +11,13 @@ Two entry points, both batched, both returning the dict of `OUTPUT_KEYS`:
   (`handvol.image.preprocess`, SPEC §7; its batched functions, no per-frame loop) of frames
   without labels: the caller's reference point where `has_reference` is 1 (reported as source
   1, "centre_file"), else the hand localiser's centre (`handvol.image.localize.localize_hands`,
-  source 3, "localizer"). The localiser replaces the depth-only centre of the nearest object
-  (source 2, which lands on the chest whenever the hand is less than 30 cm in front of the
-  body: 2–6 % of frames within 30 mm against the localiser's 59–70 %, docs/localize.md); a
-  frame where it finds no hand-like blob is `valid` 0 with reason "no_hand_found", not a pose
-  on the torso. The localiser runs only when some frame of the batch has no reference point.
+  source 3, "localizer") moved by the learned centre refiner (`handvol.model.centre_refiner`;
+  `refiner`, by default the shipped one, `DEFAULT_REFINER`). The localiser replaces the
+  depth-only centre of the nearest object (source 2, which lands on the chest whenever the hand
+  is less than 30 cm in front of the body; the figures are in docs/localize.md); a frame where
+  it finds no hand-like blob, or whose blob the refiner says is no hand, is `valid` 0 with
+  reason "no_hand_found", not a pose on the torso. The localiser runs only when some frame of
+  the batch has no reference point.
 - `predict_crops(model, depth_input, crop_intrinsics, center_xyz)`: preprocessed crops, as in
   a training example.
 
@@ -33,7 +35,7 @@ Output conventions (all float32 except `reference_source`, `valid` and `reason`,
 | `reference_xyz` | `[B, 3]` | the same point in mm, camera frame |
 | `reference_source` | `[B]` | index in `REFERENCE_SOURCES` |
 | `valid` | `[B]` | 1 when a finite prediction was made, else 0 and every float output is 0 |
-| `confidence` | `[B]` | in [0, 1]: the localiser's (how hand-sized the blob is) for source 3, 1 for a given reference point; 0 where `valid` is 0 |
+| `confidence` | `[B]` | in [0, 1]: for source 3 the centre refiner's probability that a hand is near (without a refiner, the localiser's: how hand-sized the blob is), 1 for a given reference point; 0 where `valid` is 0 |
 | `reason` | `[B]` | index in `REASONS`: 0 "ok" where `valid` is 1, else the first failed check |
 
 A frame is invalid (`valid` = 0), with the first of these `REASONS` that applies, when its
@@ -53,8 +55,10 @@ import tensorflow as tf
 from handvol import numerics
 from handvol import shapes
 from handvol.geometry import camera
+from handvol import pretrained
 from handvol.image import localize
 from handvol.image import preprocess
+from handvol.model import centre_refiner
 
 REFERENCE_SOURCES = preprocess.CENTER_SOURCES
 """`reference_source` values index this tuple: 1 = given by the caller, 3 = the localiser
@@ -130,12 +134,27 @@ def ensure_signature(inputs, specs, name=None):
             for tensor, spec in zip(inputs, specs)]
 
 
+DEFAULT_REFINER = "pretrained"
+"""`refiner` arguments: "pretrained" (the shipped `pretrained.load_centre_refiner()`), a
+trained `centre_refiner` model, or None (the localiser's point as it is)."""
+
+
+def resolve_refiner(refiner):
+  """The refiner model that a `refiner` argument names (`DEFAULT_REFINER`), or None."""
+  if isinstance(refiner, str):
+    if refiner != DEFAULT_REFINER:
+      raise ValueError(f"refiner: {DEFAULT_REFINER!r}, a model or None, got {refiner!r}")
+    return pretrained.load_centre_refiner()
+  return refiner
+
+
 def preprocess_frames(depth, depth_unit_mm, intrinsics, reference_uvd, has_reference,
-                      cube_mm=preprocess.CUBE_MM, name=None):
+                      cube_mm=preprocess.CUBE_MM, refiner=DEFAULT_REFINER, name=None):
   """The training preprocessing of a batch of label-free frames, vectorised over the batch.
 
   The reference point is `reference_uvd` where `has_reference` is 1, else the localiser's
-  centre (`localize.localize_hands`, run only when some row has no reference point); the crop
+  centre refined by `refiner` (`centre_refiner.locate_hands`, run only when some row has no
+  reference point); the crop
   is `preprocess.crop_frames`, the steps `preprocess.preprocess` runs. Depth counts are
   converted to mm (`preprocess.depth_in_mm`) only on the pixels these read (a subsample and
   128×128 crops), never on whole frames.
@@ -148,6 +167,7 @@ def preprocess_frames(depth, depth_unit_mm, intrinsics, reference_uvd, has_refer
       `has_reference` is 1.
     has_reference: A tensor of shape `[B]`, 1 or 0.
     cube_mm: The crop cube's side, mm (as in training).
+    refiner: The centre refiner (`DEFAULT_REFINER`).
     name: Optional name scope.
 
   Returns:
@@ -161,7 +181,8 @@ def preprocess_frames(depth, depth_unit_mm, intrinsics, reference_uvd, has_refer
     depth_unit_mm = tf.convert_to_tensor(depth_unit_mm, tf.float32)
     intrinsics = tf.convert_to_tensor(intrinsics, tf.float32)
     given = tf.convert_to_tensor(has_reference, tf.float32) > 0
-    found = _localize_unless_given(depth, intrinsics, depth_unit_mm, given)
+    found = _localize_unless_given(depth, intrinsics, depth_unit_mm, given,
+                                   resolve_refiner(refiner))
     center_uvd = tf.where(given[:, tf.newaxis], tf.convert_to_tensor(reference_uvd, tf.float32),
                           found["center_uvd"])
     crops = preprocess.crop_frames(depth, center_uvd, intrinsics, cube_mm,
@@ -173,8 +194,8 @@ def preprocess_frames(depth, depth_unit_mm, intrinsics, reference_uvd, has_refer
     return crops
 
 
-def _localize_unless_given(depth, intrinsics, depth_unit_mm, given):
-  """`localize.localize_hands`' "center_uvd", "confidence" and "valid" `[B]`; when every row
+def _localize_unless_given(depth, intrinsics, depth_unit_mm, given, refiner):
+  """`centre_refiner.locate_hands`' "center_uvd", "confidence" and "valid" `[B]`; when every row
   has its reference point, zeros without running it (a `tf.cond`: a stock `If`).
 
   A request's garbage must not fail the batch (the localiser's `eigh` raises on NaN): rows
@@ -186,7 +207,7 @@ def _localize_unless_given(depth, intrinsics, depth_unit_mm, given):
                          [[1.0, 1.0, 0.0, 0.0]])
     depth_mm = preprocess.depth_in_mm(depth, depth_unit_mm)
     depth_mm = tf.where(depth_mm <= MAX_LOCALIZER_DEPTH_MM, depth_mm, 0.0)
-    found = localize.localize_hands(depth_mm, camera_in)
+    found = centre_refiner.locate_hands(refiner, depth_mm, camera_in)
     return found["center_uvd"], found["confidence"], found["valid"]
 
   def skip():
@@ -260,7 +281,7 @@ def _check_batch(reference, name, *tensors):
 
 
 def predict_frames(model, depth, depth_unit_mm, intrinsics, reference_uvd, has_reference,
-                   cube_mm=preprocess.CUBE_MM, name=None):
+                   cube_mm=preprocess.CUBE_MM, refiner=DEFAULT_REFINER, name=None):
   """Full depth frames → joints (module docstring): preprocessing, network, hand model.
 
   Args:
@@ -272,6 +293,7 @@ def predict_frames(model, depth, depth_unit_mm, intrinsics, reference_uvd, has_r
     has_reference: A tensor of shape `[B]`, 1 to use `reference_uvd`, 0 for the localiser's
       centre.
     cube_mm: The crop cube's side in mm, as in training.
+    refiner: The localiser's centre refiner (`DEFAULT_REFINER`: the shipped one; None: off).
     name: Optional name scope.
 
   Returns:
@@ -295,7 +317,7 @@ def predict_frames(model, depth, depth_unit_mm, intrinsics, reference_uvd, has_r
     with tf.control_dependencies(checks):
       depth = tf.identity(depth)
     crops = preprocess_frames(depth, depth_unit_mm, intrinsics, reference_uvd, has_reference,
-                              cube_mm)
+                              cube_mm, refiner)
     measured = tf.math.count_nonzero(crops["crop_depth"] > 0, axis=[1, 2])
     checks = _camera_checks(intrinsics, crops["center_xyz"])
     checks.insert(1, ("no_hand_found", crops["found"]))

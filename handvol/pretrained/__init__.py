@@ -8,12 +8,19 @@ it was trained and what it measures. Nothing is downloaded.
 
     import handvol
     model = handvol.load_pretrained()   # a HandPoseModel; model({"depth_input", "center_xyz"})
+
+Beside it ships the localiser's centre refiner (`handvol.model.centre_refiner`, trained by
+`handvol.training.centre_refiner`): `CENTRE_REFINER_DIR` holds its weights and the run's
+`summary.json`; `load_centre_refiner()` loads it, and the serving graph uses it by default.
 """
 
+import functools
 import json
 import os
 
+import keras
 import numpy as np
+import tensorflow as tf
 
 from handvol.configs import schema
 from handvol.model import hand_pose_model
@@ -24,6 +31,9 @@ NAME = "sphere_cpu_long"
 WORKDIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), NAME)
 CHECKPOINT = os.path.join(WORKDIR, "checkpoints", "best.keras")
 MODEL_CARD = "docs/pretrained.md"
+
+CENTRE_REFINER_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "centre_refiner")
+CENTRE_REFINER = os.path.join(CENTRE_REFINER_DIR, "centre_refiner.keras")
 
 INIT_CHOICES = ("scratch", "pretrained")
 """`train.init`: "scratch" (random weights), "pretrained" (`CHECKPOINT`), or a `.keras` path."""
@@ -39,6 +49,24 @@ def load_pretrained():
     raise FileNotFoundError(f"{CHECKPOINT}: the pretrained weights are missing from this "
                             f"installation (reinstall handvol; they are package data)")
   return hand_pose_model.load_checkpoint(CHECKPOINT)
+
+
+@functools.lru_cache(maxsize=1)
+def load_centre_refiner():
+  """The shipped centre refiner (a Keras model, `centre_refiner.build_centre_refiner`), loaded
+  once per process (every serving graph of the process shares its weights). Loaded eagerly
+  even when first asked for while a `tf.function` traces (`tf.init_scope`): loaded inside a
+  trace, the file's weights would be assignments in that graph that never run, and the model
+  would keep its initial weights.
+
+  Raises:
+    FileNotFoundError: an installation without the package data, naming the file.
+  """
+  if not os.path.isfile(CENTRE_REFINER):
+    raise FileNotFoundError(f"{CENTRE_REFINER}: the centre refiner's weights are missing from "
+                            f"this installation (reinstall handvol; they are package data)")
+  with tf.init_scope():
+    return keras.saving.load_model(CENTRE_REFINER, compile=False)
 
 
 def config():

@@ -8,11 +8,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from handvol import pretrained
 from handvol.data import records
 from handvol.export import export
 from handvol.export import serving
-from handvol.image import localize
 from handvol.image import preprocess
+from handvol.model import centre_refiner
 
 from .conftest import INTRINSICS, blob_frame
 
@@ -33,9 +34,15 @@ def _frame_inputs(depths, references=None):
           "has_reference": tf.constant(has_reference)}
 
 
+def _located(depth):
+  """The serving graph's way to the reference point: the localiser and the shipped refiner."""
+  return centre_refiner.locate_hands(pretrained.load_centre_refiner(), depth[np.newaxis],
+                                     INTRINSICS[np.newaxis])
+
+
 def _localised(depth):
-  """The localiser's reference point (u, v, d) of one frame in mm."""
-  found = localize.localize_hands(depth[np.newaxis], INTRINSICS[np.newaxis])
+  """The localiser's refined reference point (u, v, d) of one frame in mm."""
+  found = _located(depth)
   assert found["valid"][0] == 1
   return found["center_uvd"].numpy()[0]
 
@@ -86,7 +93,7 @@ def test_reference_point_and_its_source(loaded):
                                                           serving.SOURCE_GIVEN]
   assert serving.REFERENCE_SOURCES[serving.SOURCE_LOCALIZER] == "localizer"
   np.testing.assert_allclose(outputs["reference_uvd"][1], REFERENCE_UVD, atol=1e-3)
-  found = localize.localize_hands(blob_frame()[np.newaxis], INTRINSICS[np.newaxis])
+  found = _located(blob_frame())
   np.testing.assert_allclose(outputs["reference_uvd"][0], found["center_uvd"][0], atol=1e-3)
   # The localiser's point is not the depth-only centre (it moves to the ball's middle).
   depth_only = preprocess.center_from_depth(blob_frame(), INTRINSICS)
@@ -136,7 +143,8 @@ def test_frames_batched_equal_one_at_a_time():
   for index, depth in enumerate(depths):
     single = serving.preprocess_frames(**_frame_inputs([depth]))
     for key, value in single.items():
-      np.testing.assert_allclose(batched[key][index], value[0], atol=1e-5, err_msg=key)
+      # The refiner's convolutions round differently per batch size (oneDNN): µm, not more.
+      np.testing.assert_allclose(batched[key][index], value[0], atol=1e-3, err_msg=key)
 
 
 def test_nan_inf_and_negative_depths_are_no_measurement(loaded):

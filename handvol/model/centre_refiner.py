@@ -1,0 +1,136 @@
+"""A learned refinement of the hand localiser's reference point (DeepPrior++-style).
+
+The localiser (`handvol.image.localize`) segments the frame and averages visible skin: its
+point lies within 30 mm of the joints' mean in 59–70 % of scene frames with a body behind
+(docs/localize.md), since the joints' mean lies distal of the skin's centroid by an amount that
+depends on pose and view, and an elbow or a sleeve sometimes wins. A small CNN looks at a
+`CUBE_MM` crop around that point, `CROP_SIZE`² pixels, normalised as the pose network's input
+(`preprocess.normalize_depth`), and regresses
+
+- the offset from the crop's reference point to the hand's centre (the mean of the 21 joints),
+  in units of `CUBE_MM`/2, camera axes;
+- a logit: whether a hand is within reach of the crop (`MAX_HAND_OFFSET_MM`) at all, which
+  flags the localiser's false finds (a rounded piece of a body, a table's corner).
+
+`refine_centres` applies it `ITERATIONS` times, re-cropping at each refined point. Keras
+layers: plain convolutions and dense layers, stock ops in the serving graph, which convert to
+LiteRT builtins and ONNX. The trainer is `handvol.training.centre_refiner`; the shipped weights
+are `handvol.pretrained.CENTRE_REFINER`.
+"""
+
+import keras
+import tensorflow as tf
+
+from handvol.geometry import camera
+from handvol.image import localize
+from handvol.image import preprocess
+
+CUBE_MM = 450.0
+"""The refiner's crop cube (mm): wider than the pose network's 300 mm, so that a reference
+point 150 mm off still shows the hand."""
+CROP_SIZE = 64
+"""The refiner's crop side, pixels (7 mm per pixel at `CUBE_MM`)."""
+ITERATIONS = 2
+"""Refinement passes at inference (each re-crops at the last point)."""
+MAX_HAND_OFFSET_MM = 200.0
+"""A crop counts as showing the hand (presence target 1) when its reference point lies within
+this distance of the hand's centre."""
+PRESENCE_THRESHOLD = 0.5
+"""`refine_centres`' "present" is the presence probability of the last pass at least this."""
+REASONS = localize.REASONS + ("rejected_by_refiner",)
+"""`locate_hands`' "reason" values: the localiser's, and a blob the refiner says is no hand."""
+
+
+def build_centre_refiner(width=16, name="centre_refiner"):
+  """The refiner: `[B, CROP_SIZE, CROP_SIZE, 1]` normalised depth → `[B, 4]` (offset x, y, z in
+  units of `CUBE_MM`/2; presence logit).
+
+  Four stride-2 3×3 convolution stages (widths w, 2w, 4w, 4w, each with a stride-1
+  convolution after it), a dense layer of 256 and a linear output layer that starts at zero
+  (an untrained refiner keeps the localiser's point).
+  """
+  inputs = keras.Input((CROP_SIZE, CROP_SIZE, 1), name="depth_input")
+  x = inputs
+  for filters in (width, 2 * width, 4 * width, 4 * width):
+    x = keras.layers.Conv2D(filters, 3, strides=2, padding="same", activation="relu")(x)
+    x = keras.layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
+  x = keras.layers.Flatten()(x)
+  x = keras.layers.Dense(256, activation="relu")(x)
+  outputs = keras.layers.Dense(4, kernel_initializer="zeros", name="offset_and_presence")(x)
+  return keras.Model(inputs, outputs, name=name)
+
+
+def refiner_crops(depth, center_uvd, intrinsics, depth_unit_mm=None):
+  """The refiner's input at reference points: `preprocess.crop_frames` with `CUBE_MM` and
+  `CROP_SIZE`; "depth_input" `[B, 64, 64, 1]` and "center_xyz" `[B, 3]` mm."""
+  return preprocess.crop_frames(depth, center_uvd, intrinsics, CUBE_MM, CROP_SIZE, depth_unit_mm)
+
+
+def refine_centres(refiner, depth, center_uvd, intrinsics, depth_unit_mm=None,
+                   iterations=ITERATIONS, name=None):
+  """Refined reference points of a batch of frames.
+
+  Args:
+    refiner: The model of `build_centre_refiner` (trained).
+    depth: A tensor of shape `[B, H, W]`, counts of `depth_unit_mm` (mm when None).
+    center_uvd: A tensor of shape `[B, 3]`, the localiser's points: (u, v) pixels, d mm.
+    intrinsics: A tensor of shape `[B, 4]`, (fx, fy, cx, cy).
+    depth_unit_mm: A tensor of shape `[B]`, mm per count, or None.
+    iterations: Passes (0 returns the input point with probability 1).
+    name: Optional name scope.
+
+  Returns:
+    A dict: "center_uvd" `[B, 3]`, "center_xyz" `[B, 3]` mm, "presence" `[B]` (the last pass's
+    probability that a hand is within `MAX_HAND_OFFSET_MM`) and "present" bool `[B]`.
+  """
+  with tf.name_scope(name or "refine_centres"):
+    center_uvd = tf.convert_to_tensor(center_uvd, tf.float32)
+    intrinsics = tf.convert_to_tensor(intrinsics, tf.float32)
+    presence = tf.ones(tf.shape(center_uvd)[:1])
+    for _ in range(iterations):
+      crops = refiner_crops(depth, center_uvd, intrinsics, depth_unit_mm)
+      output = refiner(crops["depth_input"], training=False)
+      center_xyz = crops["center_xyz"] + output[:, :3] * (0.5 * CUBE_MM)
+      # Never behind the camera: a refined point keeps at least the localiser's minimum depth.
+      center_xyz = tf.concat([center_xyz[:, :2], tf.maximum(center_xyz[:, 2:], 1.0)], axis=1)
+      center_uvd = camera.xyz_to_uvd(center_xyz, intrinsics)
+      presence = tf.sigmoid(output[:, 3])
+    return {"center_uvd": center_uvd,
+            "center_xyz": camera.uvd_to_xyz(center_uvd, intrinsics),
+            "presence": presence,
+            "present": presence >= PRESENCE_THRESHOLD}
+
+
+def locate_hands(refiner, depth, intrinsics, depth_unit_mm=None, iterations=ITERATIONS,
+                 name=None):
+  """`localize.localize_hands`, then `refine_centres` at its points (where it found a blob).
+
+  Args:
+    refiner: A trained refiner, or None for the localiser alone.
+    depth, intrinsics, depth_unit_mm: As `localize.localize_hands`.
+    iterations: The refiner's passes.
+    name: Optional name scope.
+
+  Returns:
+    The dict of `localize.localize_hands` with "center_uvd" and "center_xyz" refined,
+    "confidence" the refiner's presence probability, and "valid" 0 with "reason"
+    "rejected_by_refiner" (`REASONS`) where the refiner says no hand is near; "localizer_uvd"
+    `[B, 3]` keeps the localiser's own point.
+  """
+  with tf.name_scope(name or "locate_hands"):
+    found = localize.localize_hands(depth, intrinsics, depth_unit_mm)
+    found["localizer_uvd"] = found["center_uvd"]
+    if refiner is None:
+      return found
+    refined = refine_centres(refiner, depth, found["center_uvd"], intrinsics, depth_unit_mm,
+                             iterations)
+    was_found = found["valid"] > 0
+    kept = was_found & refined["present"]
+    found["center_uvd"] = tf.where(was_found[:, tf.newaxis], refined["center_uvd"],
+                                   found["center_uvd"])
+    found["center_xyz"] = camera.uvd_to_xyz(found["center_uvd"], intrinsics)
+    found["confidence"] = tf.where(kept, refined["presence"], 0.0)
+    found["reason"] = tf.where(was_found & ~kept, REASONS.index("rejected_by_refiner"),
+                               found["reason"])
+    found["valid"] = tf.cast(kept, tf.int32)
+    return found

@@ -1,0 +1,266 @@
+"""Trains the localiser's centre refiner (`handvol.model.centre_refiner`) on synthetic scenes.
+
+    python -m handvol.training.centre_refiner --workdir=/tmp/refiner [--frames_per_camera=1600]
+
+For every camera of `sensor.CAMERAS`, scene frames (`handvol.data.synthetic.scene`, the default
+`SceneConfig` with `NO_HAND_PROB` of the frames without a hand) of the training subject sets
+(`TRAIN_SUBJECTS`, never "unseen_test") from seeds `TRAIN_SEEDS` (below 1000: `bench/localize.py`
+measures from 1000) are rendered in two processes. Each frame gives `1 + PERTURBED_PER_FRAME`
+crops: one at the localiser's point (`localize.localize_hands`: its own misses, elbows and
+false finds are what the refiner must correct), and the rest at the true hand centre moved by
+`_perturb` (half within a 30 mm Gaussian, half anywhere within 180 mm). The targets: the
+offset to the hand's centre (the mean of the 21 true joints) in units of `CUBE_MM`/2, and
+presence (a hand within `MAX_HAND_OFFSET_MM` of the crop's point).
+
+The loss is a Huber loss (δ 0.05, 11 mm) on the offset of crops with a hand, plus the presence's
+binary cross-entropy; mirrored crops (u → −u, x offset negated) double the data. The work
+directory gets `data.npz` (the crops: a rerun reuses them), `centre_refiner.keras` (the
+weights, float32, without the optimizer's state) and `summary.json` (the held-out crops'
+figures, timings, the settings).
+
+The shipped refiner (`handvol/pretrained/centre_refiner/`, its `summary.json` beside it) is
+this command's output with its defaults, run on 2026-12-03 on the 2-core AMD EPYC: 30,757
+crops (12 min to render and crop) and 20 epochs (6.3 min).
+"""
+
+import json
+import multiprocessing
+import os
+import time
+
+from absl import app
+from absl import flags
+import keras
+import numpy as np
+import tensorflow as tf
+
+from handvol.data import atomic
+from handvol.data.synthetic import scene
+from handvol.data.synthetic import sensor
+from handvol.geometry import camera
+from handvol.image import localize
+from handvol.model import centre_refiner
+
+TRAIN_SUBJECTS = ("handid_like", "nyu_like")
+TRAIN_SEEDS = 100
+"""Camera k of `sensor.CAMERAS` renders seed `TRAIN_SEEDS + k`."""
+NO_HAND_PROB = 0.15
+PERTURBED_PER_FRAME = 3
+CHUNK = 32
+"""Frames a rendering process hands over at once."""
+VALIDATION_SHARE = 0.05
+HUBER_DELTA = 0.05
+
+def _render_chunk(job):
+  """Renders one chunk of scene frames in a worker process: the arrays the crops need."""
+  camera, subjects, seed, first, count = job
+  config = scene.SceneConfig(camera=camera, no_hand_prob=NO_HAND_PROB)
+  frames = list(scene.generate_scenes(count, config, seed=seed, subjects=subjects,
+                                      first_frame=first))
+  return {"counts": np.stack([f["counts"] for f in frames]),
+          "intrinsics": np.stack([f["intrinsics"] for f in frames]).astype(np.float32),
+          "unit": np.full(len(frames), frames[0]["depth_unit_mm"], np.float32),
+          "has_hand": np.array([f["has_hand"] for f in frames]),
+          # Without a hand: where the hand would have been (the perturbed points land on the
+          # body, a table or nothing).
+          "truth_centre": np.stack([np.mean(f["truth_xyz"], axis=0) if f["has_hand"]
+                                    else f["centre_xyz"] for f in frames])}
+
+
+def _perturb(centre, rng):
+  """`centre` `[N, 3]` mm moved: half by a 30 mm Gaussian per axis, half uniformly within a
+  180 mm ball."""
+  gaussian = rng.normal(0.0, 30.0, centre.shape)
+  direction = rng.normal(size=centre.shape)
+  direction /= np.linalg.norm(direction, axis=1, keepdims=True)
+  ball = direction * (180.0 * rng.uniform(size=(len(centre), 1)) ** (1.0 / 3.0))
+  return centre + np.where(rng.uniform(size=(len(centre), 1)) < 0.5, gaussian, ball)
+
+
+@tf.function(reduce_retracing=True)
+def _localise(counts, intrinsics, unit):
+  found = localize.localize_hands(counts, intrinsics, unit)
+  return found["center_xyz"], found["valid"]
+
+
+@tf.function(reduce_retracing=True)
+def _crops(counts, center_xyz, intrinsics, unit):
+  uvd = camera.xyz_to_uvd(center_xyz, intrinsics)
+  return centre_refiner.refiner_crops(counts, uvd, intrinsics, unit)["depth_input"][..., 0]
+
+
+def _samples(chunk, rng):
+  """The crops of one rendered chunk: depth `[N, 64, 64]` float16, offset `[N, 3]` (units of
+  cube/2), presence `[N]`, from-localiser flag `[N]`."""
+  counts = tf.constant(chunk["counts"].astype(np.float32))
+  intrinsics, unit = tf.constant(chunk["intrinsics"]), tf.constant(chunk["unit"])
+  located, valid = (t.numpy() for t in _localise(counts, intrinsics, unit))
+  truth, has_hand = chunk["truth_centre"], chunk["has_hand"]
+  points, truths, hands, from_localiser = [], [], [], []
+  # The localiser's own point (where it found something), then perturbed truths for hands; a
+  # frame without a hand gets points around where the hand would have been instead.
+  keep = valid > 0
+  points.append(located[keep])
+  truths.append(truth[keep])
+  hands.append(has_hand[keep])
+  from_localiser.append(np.ones(keep.sum(), bool))
+  for _ in range(PERTURBED_PER_FRAME):
+    points.append(_perturb(truth, rng))
+    truths.append(truth)
+    hands.append(has_hand)
+    from_localiser.append(np.zeros(len(truth), bool))
+  index = np.concatenate([np.flatnonzero(keep)] + [np.arange(len(truth))] * PERTURBED_PER_FRAME)
+  points, truths = np.concatenate(points), np.concatenate(truths)
+  hands, from_localiser = np.concatenate(hands), np.concatenate(from_localiser)
+  points[:, 2] = np.maximum(points[:, 2], 100.0)
+  depth = _crops(tf.gather(counts, index), tf.constant(points, tf.float32),
+                 tf.gather(intrinsics, index), tf.gather(unit, index)).numpy()
+  offset = (truths - points) / (0.5 * centre_refiner.CUBE_MM)
+  presence = hands & (np.linalg.norm(truths - points, axis=1)
+                      <= centre_refiner.MAX_HAND_OFFSET_MM)
+  offset = np.where(presence[:, None], offset, 0.0)
+  return {"depth": depth.astype(np.float16), "offset": offset.astype(np.float32),
+          "presence": presence.astype(np.float32), "from_localiser": from_localiser}
+
+
+def make_data(frames_per_camera, seed=0, processes=2, verbose=True):
+  """Renders and crops the training data (module docstring); a dict of arrays."""
+  jobs = []
+  for k, camera in enumerate(sensor.CAMERAS):
+    for first in range(0, frames_per_camera, CHUNK):
+      subjects = TRAIN_SUBJECTS[(first // CHUNK) % len(TRAIN_SUBJECTS)]
+      jobs.append((camera, subjects, TRAIN_SEEDS + k, first, min(CHUNK, frames_per_camera - first)))
+  rng = np.random.default_rng(seed)
+  parts = []
+  progress = keras.utils.Progbar(len(jobs), unit_name="chunk", verbose=int(verbose))
+  context = multiprocessing.get_context("spawn")
+  with context.Pool(processes) as pool:
+    for chunk in pool.imap(_render_chunk, jobs):
+      parts.append(_samples(chunk, rng))
+      progress.add(1)
+  return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+
+
+def _loss(y_true, y_pred):
+  """Huber on the offset where a hand is present, plus the presence's cross-entropy."""
+  presence = y_true[:, 3]
+  error = y_pred[:, :3] - y_true[:, :3]
+  absolute = tf.abs(error)
+  huber = tf.where(absolute <= HUBER_DELTA, 0.5 * tf.square(error),
+                   HUBER_DELTA * (absolute - 0.5 * HUBER_DELTA))
+  offset = tf.reduce_sum(huber, axis=1) * presence / HUBER_DELTA
+  presence_loss = tf.nn.sigmoid_cross_entropy_with_logits(labels=presence, logits=y_pred[:, 3])
+  return offset + 0.1 * presence_loss
+
+
+def _dataset(depth, targets, batch, shuffle, seed):
+  """A `tf.data` pipeline of (crop `[b, 64, 64, 1]`, target `[b, 4]`), mirrored at random when
+  shuffling."""
+  data = tf.data.Dataset.from_tensor_slices((depth, targets))
+  if shuffle:
+    data = data.shuffle(len(depth), seed=seed, reshuffle_each_iteration=True)
+
+  def mirror(crop, target):
+    flip = tf.random.uniform([]) < 0.5
+    crop = tf.where(flip, tf.reverse(crop, [1]), crop)
+    sign = tf.where(flip, tf.constant([-1.0, 1.0, 1.0, 1.0]), 1.0)
+    return crop, target * sign
+
+  data = data.map(lambda d, t: (tf.cast(d, tf.float32)[..., tf.newaxis], t))
+  if shuffle:
+    data = data.map(mirror)
+  return data.batch(batch).prefetch(2)
+
+
+def evaluate(refiner, depth, offset, presence):
+  """Held-out figures: the refined point's error (mm) where a hand is present (median, share
+  within 30 mm, before and after), presence accuracy."""
+  output = refiner.predict(depth[..., None].astype(np.float32), batch_size=256, verbose=0)
+  scale = 0.5 * centre_refiner.CUBE_MM
+  hand = presence > 0.5
+  before = np.linalg.norm(offset[hand], axis=1) * scale
+  after = np.linalg.norm(output[hand, :3] - offset[hand], axis=1) * scale
+  return {"crops": int(len(depth)), "crops_with_hand": int(hand.sum()),
+          "median_error_before_mm": float(np.median(before)),
+          "median_error_after_mm": float(np.median(after)),
+          "within_30mm_before": float(np.mean(before <= 30.0)),
+          "within_30mm_after": float(np.mean(after <= 30.0)),
+          "presence_accuracy": float(np.mean((output[:, 3] > 0) == hand))}
+
+
+def save_without_optimizer(refiner, path, width):
+  """Writes `refiner`'s weights as a fresh, uncompiled model (no Adam state: a third of the
+  size) to `path`."""
+  fresh = centre_refiner.build_centre_refiner(width)
+  fresh.set_weights(refiner.get_weights())
+  fresh.save(path)
+
+
+def train(workdir, frames_per_camera, epochs, batch_size, learning_rate, width, seed):
+  """The whole run (module docstring); returns the summary dict."""
+  os.makedirs(workdir, exist_ok=True)
+  start = time.time()
+  data_path = os.path.join(workdir, "data.npz")
+  if os.path.isfile(data_path):
+    data = dict(np.load(data_path))
+  else:
+    data = make_data(frames_per_camera, seed)
+    np.savez(data_path, **data)
+  data_seconds = time.time() - start
+  rng = np.random.default_rng(seed)
+  order = rng.permutation(len(data["depth"]))
+  held = order[:int(VALIDATION_SHARE * len(order))]
+  kept = order[len(held):]
+  targets = np.concatenate([data["offset"], data["presence"][:, None]], axis=1)
+  keras.utils.set_random_seed(seed)
+  refiner = centre_refiner.build_centre_refiner(width)
+  steps = epochs * -(-len(kept) // batch_size)
+  schedule = keras.optimizers.schedules.CosineDecay(learning_rate, steps)
+  refiner.compile(optimizer=keras.optimizers.Adam(schedule), loss=_loss)
+  train_start = time.time()
+  history = refiner.fit(_dataset(data["depth"][kept], targets[kept], batch_size, True, seed),
+                        validation_data=_dataset(data["depth"][held], targets[held], 256,
+                                                 False, seed),
+                        epochs=epochs, verbose=2)
+  train_seconds = time.time() - train_start
+  save_without_optimizer(refiner, os.path.join(workdir, "centre_refiner.keras"), width)
+  held_localiser = held[data["from_localiser"][held]]
+  summary = {
+      "held_out": evaluate(refiner, data["depth"][held], data["offset"][held],
+                           data["presence"][held]),
+      "held_out_localiser_points": evaluate(refiner, data["depth"][held_localiser],
+                                            data["offset"][held_localiser],
+                                            data["presence"][held_localiser]),
+      "loss": [float(v) for v in history.history["loss"]],
+      "val_loss": [float(v) for v in history.history["val_loss"]],
+      "crops": int(len(order)), "frames_per_camera": frames_per_camera,
+      "cameras": list(sensor.CAMERAS), "subjects": list(TRAIN_SUBJECTS),
+      "seeds": [TRAIN_SEEDS + k for k in range(len(sensor.CAMERAS))],
+      "epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate,
+      "width": width, "seed": seed, "parameters": int(refiner.count_params()),
+      "data_seconds": data_seconds, "train_seconds": train_seconds,
+  }
+  atomic.write_text(os.path.join(workdir, "summary.json"), json.dumps(summary, indent=1) + "\n")
+  return summary
+
+
+def main(argv):
+  del argv
+  values = flags.FLAGS
+  if not values.workdir:
+    raise app.UsageError("--workdir is required")
+  summary = train(values.workdir, values.frames_per_camera, values.epochs, values.batch_size,
+                  values.learning_rate, values.width, values.seed)
+  print(json.dumps(summary["held_out"]))
+  print(json.dumps(summary["held_out_localiser_points"]))
+
+
+if __name__ == "__main__":
+  flags.DEFINE_string("workdir", None, "Where data.npz, the weights and summary go.")
+  flags.DEFINE_integer("frames_per_camera", 1600, "Scene frames per camera.")
+  flags.DEFINE_integer("epochs", 20, "Passes over the crops.")
+  flags.DEFINE_integer("batch_size", 64, "Crops per step.")
+  flags.DEFINE_float("learning_rate", 1e-3, "Adam's initial rate, cosine decay.")
+  flags.DEFINE_integer("width", 16, "The refiner's first convolution width.")
+  flags.DEFINE_integer("seed", 0, "Weights, shuffling and perturbations.")
+  app.run(main)

@@ -1,0 +1,125 @@
+"""The localiser's centre refiner (`centre_refiner`) and its trainer's targets: an untrained
+refiner keeps the point, the shipped one moves the localiser's points towards the hands of
+held-out scenes and flags frames without one, stock ops only."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from handvol import pretrained
+from handvol.data.synthetic import scene
+from handvol.geometry import camera
+from handvol.image import localize
+from handvol.model import centre_refiner
+from handvol.training import centre_refiner as trainer
+
+
+def _inputs(frames):
+  return (np.stack([f["counts"] for f in frames]).astype(np.float32),
+          np.stack([f["intrinsics"] for f in frames]),
+          np.array([f["depth_unit_mm"] for f in frames], np.float32))
+
+
+@pytest.fixture(scope="module")
+def body_scenes():
+  """Held-out scenes (seed 1000 and on, the unseen subjects) with a person 10–40 cm behind."""
+  config = scene.SceneConfig(camera="realsense_d435", body_prob=1.0,
+                             body_gap_mm=(100.0, 400.0), no_hand_prob=0.0)
+  return list(scene.generate_scenes(24, config, seed=1003))
+
+
+def test_an_untrained_refiner_keeps_the_localisers_point(body_scenes):
+  frames = body_scenes[:4]
+  found = centre_refiner.locate_hands(centre_refiner.build_centre_refiner(), *_inputs(frames))
+  alone = localize.localize_hands(*_inputs(frames))
+  np.testing.assert_allclose(found["center_uvd"], alone["center_uvd"], atol=1e-3)
+  np.testing.assert_allclose(found["localizer_uvd"], alone["center_uvd"], atol=1e-6)
+  np.testing.assert_array_equal(found["valid"], alone["valid"])  # Presence 0.5: kept.
+  np.testing.assert_allclose(found["confidence"], 0.5 * alone["valid"].numpy(), atol=1e-6)
+
+
+def test_the_shipped_refiner_moves_points_towards_the_hand(body_scenes):
+  refiner = pretrained.load_centre_refiner()
+  found = centre_refiner.locate_hands(refiner, *_inputs(body_scenes))
+  truth = np.stack([f["centre_xyz"] for f in body_scenes])
+  intrinsics = np.stack([f["intrinsics"] for f in body_scenes])
+  alone = np.linalg.norm(camera.uvd_to_xyz(found["localizer_uvd"], intrinsics) - truth, axis=1)
+  refined = np.linalg.norm(found["center_xyz"].numpy() - truth, axis=1)
+  hit = (refined <= 30.0) & (found["valid"].numpy() == 1)
+  assert np.median(refined) < 0.8 * np.median(alone), (np.median(refined), np.median(alone))
+  assert hit.mean() > np.mean(alone <= 30.0), (hit.mean(), np.mean(alone <= 30.0))
+
+
+def test_the_shipped_refiner_rejects_most_false_finds():
+  config = scene.SceneConfig(camera="kinect_v1", no_hand_prob=1.0)
+  frames = list(scene.generate_scenes(24, config, seed=1004))
+  refiner = pretrained.load_centre_refiner()
+  found = centre_refiner.locate_hands(refiner, *_inputs(frames))
+  alone = localize.localize_hands(*_inputs(frames))
+  rejected = found["reason"].numpy() == centre_refiner.REASONS.index("rejected_by_refiner")
+  assert np.all(found["valid"].numpy() <= alone["valid"].numpy())
+  assert found["valid"].numpy().sum() < alone["valid"].numpy().sum()
+  np.testing.assert_array_equal(rejected, (alone["valid"].numpy() == 1)
+                                & (found["valid"].numpy() == 0))
+
+
+def test_locate_hands_has_stock_ops_only():
+  function = tf.function(
+      lambda d, k, u: centre_refiner.locate_hands(pretrained.load_centre_refiner(), d, k, u),
+      input_signature=[tf.TensorSpec([None, None, None], tf.float32),
+                       tf.TensorSpec([None, 4], tf.float32), tf.TensorSpec([None], tf.float32)])
+  graph = function.get_concrete_function().graph
+  op_types = {op.type for op in graph.get_operations()}
+  for function_def in graph.as_graph_def().library.function:
+    op_types |= {node.op for node in function_def.node_def}
+  assert "Conv2D" in op_types
+  assert all(hasattr(tf.raw_ops, op_type) for op_type in op_types), op_types
+
+
+def test_the_trainers_targets_point_from_the_crop_to_the_hand():
+  chunk = trainer._render_chunk(("kinect_v2", "handid_like", 100, 0, 6))
+  samples = trainer._samples(chunk, np.random.default_rng(0))
+  count = len(samples["offset"])
+  assert samples["depth"].shape == (count, centre_refiner.CROP_SIZE, centre_refiner.CROP_SIZE)
+  assert count >= trainer.PERTURBED_PER_FRAME * 6
+  # The perturbed crops come last, frame after frame; their points are the truth minus the
+  # offset, and a crop shows a hand exactly when its frame has one near enough.
+  perturbed = samples["offset"][-trainer.PERTURBED_PER_FRAME * 6:]
+  presence = samples["presence"][-trainer.PERTURBED_PER_FRAME * 6:]
+  has_hand = np.tile(chunk["has_hand"], trainer.PERTURBED_PER_FRAME)
+  assert np.all(presence <= has_hand)
+  distance = np.linalg.norm(perturbed, axis=1) * 0.5 * centre_refiner.CUBE_MM
+  assert np.all(distance[presence > 0] <= centre_refiner.MAX_HAND_OFFSET_MM + 1e-3)
+  np.testing.assert_array_equal(perturbed[presence == 0], 0.0)
+  # The crops are the refiner's normalised input: +1 where nothing is measured, within [-1, 1].
+  assert samples["depth"].min() >= -1.0 and samples["depth"].max() <= 1.0
+
+
+def test_perturbations_reach_the_refiners_range():
+  rng = np.random.default_rng(1)
+  moved = trainer._perturb(np.zeros((4000, 3)), rng)
+  distance = np.linalg.norm(moved, axis=1)
+  assert distance.max() <= 180.0 + 4 * 30.0 * np.sqrt(3)
+  assert 0.3 < np.mean(distance <= 60.0) < 0.8
+  assert np.mean(distance > 120.0) > 0.1
+
+
+def test_the_shipped_refiner_first_loaded_inside_a_trace_keeps_its_weights():
+  """`load_centre_refiner` first called while a `tf.function` traces (as `serving` resolves its
+  default) loads eagerly: a fresh process, whose refined centre must equal the eager one."""
+  import subprocess  # pylint: disable=import-outside-toplevel
+  import sys  # pylint: disable=import-outside-toplevel
+  script = """
+import numpy as np, tensorflow as tf
+from handvol import pretrained
+from handvol.model import centre_refiner
+crops = tf.constant(np.linspace(-1, 1, 64 * 64, dtype=np.float32).reshape(1, 64, 64, 1))
+traced = tf.function(lambda x: pretrained.load_centre_refiner()(x))(crops).numpy()
+eager = pretrained.load_centre_refiner()(crops).numpy()
+assert np.abs(traced).max() > 1e-3, traced
+np.testing.assert_allclose(traced, eager, atol=1e-5)
+print("ok")
+"""
+  result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=300, check=False)
+  assert result.returncode == 0 and "ok" in result.stdout, result.stderr[-2000:]
