@@ -1,6 +1,7 @@
 """How often the hand localiser finds the hand in synthetic scenes, per camera model.
 
-    python bench/localize.py [--frames 100] [--seed 1000] [--cameras kinect_v1,...]
+    python bench/localize.py [--frames 100] [--seed 1000] [--cameras kinect_v1,...] \
+        [--refiner pretrained|none|PATH.keras]
 
 Scenes (`handvol.data.synthetic.scene`) from the seeds `--seed` onwards (the localiser was
 tuned on seeds below 1000 only), for every camera of `sensor.CAMERAS` and three conditions:
@@ -10,6 +11,10 @@ tuned on seeds below 1000 only), for every camera of `sensor.CAMERAS` and three 
 - "no_body": the hand and its forearm alone, nothing behind;
 - "no_hand": frames without a hand (a person with hanging arms by the default chance, tables
   and walls).
+
+"localizer" is what the serving graph does: `centre_refiner.locate_hands`, the localiser
+followed by the centre refiner (`--refiner`: the shipped one by default; "none" for the
+localiser alone); "localizer_alone" is the localiser without it, on the same frames.
 
 For frames with a hand: `hit_rate_30mm`, the share of frames whose reference point (the
 localiser's "center_xyz", `valid` 1) lies within 30 mm of the true hand centre (the mean of the
@@ -35,14 +40,18 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import keras  # pylint: disable=wrong-import-position
 import numpy as np  # pylint: disable=wrong-import-position
 import tensorflow as tf  # pylint: disable=wrong-import-position
+
+from handvol import pretrained  # pylint: disable=wrong-import-position
 
 from handvol.data.synthetic import scene  # pylint: disable=wrong-import-position
 from handvol.data.synthetic import sensor  # pylint: disable=wrong-import-position
 from handvol.geometry import camera as camera_lib  # pylint: disable=wrong-import-position
 from handvol.image import localize  # pylint: disable=wrong-import-position
 from handvol.image import preprocess  # pylint: disable=wrong-import-position
+from handvol.model import centre_refiner  # pylint: disable=wrong-import-position
 import machine_info  # pylint: disable=wrong-import-position,import-error
 
 HIT_MM = 30.0
@@ -60,13 +69,19 @@ def _parse_args():
   parser.add_argument("--frames", type=int, default=100, help="Frames per camera and condition.")
   parser.add_argument("--seed", type=int, default=1000)
   parser.add_argument("--cameras", default=",".join(sensor.CAMERAS))
+  parser.add_argument("--refiner", default="pretrained",
+                      help='"pretrained" (shipped), "none", or a centre_refiner .keras file.')
   parser.add_argument("--out", help="Optional path of a JSON file with the result.")
   return parser.parse_args()
 
 
+REFINER = None
+"""The refiner that `_localise` uses (set by `main`)."""
+
+
 @tf.function(reduce_retracing=True)
 def _localise(counts, intrinsics, unit):
-  return localize.localize_hands(counts, intrinsics, unit)
+  return centre_refiner.locate_hands(REFINER, counts, intrinsics, unit)
 
 
 @tf.function(reduce_retracing=True)
@@ -135,26 +150,37 @@ def _condition(camera_name, condition, args):
   frames = list(scene.generate_scenes(args.frames, config, seed=args.seed))
   outputs, baseline, seconds = _run(frames)
   ones = np.ones(len(frames), np.int32)
+  alone_xyz = camera_lib.uvd_to_xyz(outputs["localizer_uvd"],
+                                    np.stack([f["intrinsics"] for f in frames])).numpy()
+  alone_valid = (outputs["valid"] > 0) | (outputs["reason"] == centre_refiner.REASONS.index(
+      "rejected_by_refiner"))
   return (_score(frames, outputs["center_xyz"], outputs["valid"]),
+          _score(frames, alone_xyz, alone_valid.astype(np.int32)),
           _score(frames, baseline, ones), _score(frames, *_hand_pixel_centroids(frames)),
           seconds)
 
 
 def main():
   args = _parse_args()
-  results = {"localizer": {}, "depth_only": {}, "hand_pixel_oracle": {}}
+  global REFINER  # pylint: disable=global-statement
+  if args.refiner == "pretrained":
+    REFINER = pretrained.load_centre_refiner()
+  elif args.refiner != "none":
+    REFINER = keras.saving.load_model(args.refiner, compile=False)
+  results = {"localizer": {}, "localizer_alone": {}, "depth_only": {}, "hand_pixel_oracle": {}}
   times = []
   for camera_name in args.cameras.split(","):
     for method in results.values():
       method[camera_name] = {}
     for condition in CONDITIONS:
-      ours, depth_only, oracle, seconds = _condition(camera_name, condition, args)
+      ours, alone, depth_only, oracle, seconds = _condition(camera_name, condition, args)
       results["localizer"][camera_name][condition] = ours
+      results["localizer_alone"][camera_name][condition] = alone
       results["depth_only"][camera_name][condition] = depth_only
       results["hand_pixel_oracle"][camera_name][condition] = oracle
       times.append(seconds)
-      print(f"{camera_name:16s} {condition:11s} localiser {ours}  depth-only {depth_only}",
-            flush=True)
+      print(f"{camera_name:16s} {condition:11s} localiser {ours}  alone {alone}  "
+            f"depth-only {depth_only}", flush=True)
   worst = {
       "hit_rate_30mm_body_10_40": min(r["body_10_40"]["hit_rate_30mm"]
                                       for r in results["localizer"].values()),
@@ -164,13 +190,13 @@ def main():
                              for r in results["localizer"].values()),
       **{f"{method}_hit_rate_30mm_body_10_40": min(r["body_10_40"]["hit_rate_30mm"]
                                                    for r in results[method].values())
-         for method in ("depth_only", "hand_pixel_oracle")},
+         for method in ("localizer_alone", "depth_only", "hand_pixel_oracle")},
   }
   print(f"worst camera: {worst}; localiser {1e3 * np.mean(times):.1f} ms per frame "
         f"(batch {BATCH}, graph mode); {machine_info.line()}")
   summary = {"worst_camera": worst, **results, "frames": args.frames, "seed": args.seed,
              "localizer_ms_per_frame": round(1e3 * float(np.mean(times)), 2),
-             "batch": BATCH, "machine": machine_info.describe()}
+             "batch": BATCH, "refiner": args.refiner, "machine": machine_info.describe()}
   if args.out:
     pathlib.Path(args.out).write_text(json.dumps(summary, indent=1))
   print(json.dumps(summary))

@@ -2,13 +2,13 @@
 crops of the same frames (issue 18's 1.15× and issue 19's 15 mm acceptance points).
 
     python bench/scenes_end_to_end.py [--checkpoint PATH] [--frames 60] [--seed 1000]
-        [--cameras kinect_v1,...]
+        [--cameras kinect_v1,...] [--refiner pretrained|none|PATH.keras]
 
 Scenes (`handvol.data.synthetic.scene`, held-out seeds from `--seed`) with a torso 10–40 cm
 behind the hand, for each camera of `--cameras`. Each frame goes through the serving graph
 (`handvol.export.serving.predict_frames`) twice with the same model (`--checkpoint`, default
-the shipped pretrained model): without a reference point (the localiser finds the hand: what a
-user gets) and with the true hand centre as reference point (the mean of the 21 true joints,
+the shipped pretrained model): without a reference point (the localiser and its centre refiner,
+`--refiner`, find the hand: what a user gets) and with the true hand centre as reference point (the mean of the 21 true joints,
 projected: "label-centred"). All-21 is the mean joint error (mm) against the 21 true joints;
 frames the localiser flags (`valid` 0, "no_hand_found") are counted (`flagged_fraction`) and
 left out of both means: a user gets no pose for them, not a wrong one. The last line is one
@@ -26,6 +26,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import keras  # pylint: disable=wrong-import-position
 import numpy as np  # pylint: disable=wrong-import-position
 import tensorflow as tf  # pylint: disable=wrong-import-position
 
@@ -48,6 +49,8 @@ def _parse_args():
   parser.add_argument("--frames", type=int, default=60, help="Frames per camera.")
   parser.add_argument("--seed", type=int, default=1000)
   parser.add_argument("--cameras", default=",".join(sensor.CAMERAS))
+  parser.add_argument("--refiner", default="pretrained",
+                      help='"pretrained" (shipped), "none", or a centre_refiner .keras file.')
   parser.add_argument("--out", help="Optional path of a JSON file with the result.")
   return parser.parse_args()
 
@@ -88,10 +91,14 @@ def main():
   args = _parse_args()
   model = hand_pose_model.load_checkpoint(args.checkpoint)
   cube_mm = export.cube_from_workdir(args.checkpoint)
+  refiner = {"pretrained": serving.DEFAULT_REFINER, "none": None}.get(args.refiner)
+  if refiner is None and args.refiner != "none":
+    refiner = keras.saving.load_model(args.refiner, compile=False)
   function = tf.function(
-      lambda *inputs: serving.predict_frames(model, *inputs, cube_mm=cube_mm),
+      lambda *inputs: serving.predict_frames(model, *inputs, cube_mm=cube_mm, refiner=refiner),
       input_signature=serving.frame_signature(tf.float32))
-  result, everything = {"checkpoint": args.checkpoint, "cube_mm": cube_mm}, []
+  result, everything = {"checkpoint": args.checkpoint, "cube_mm": cube_mm,
+                        "refiner": args.refiner}, []
   for camera in args.cameras.split(","):
     frames = list(scene.generate_scenes(args.frames, scene.SceneConfig(camera=camera, **BODY),
                                         seed=args.seed))
