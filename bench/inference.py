@@ -14,11 +14,12 @@ other processes hits them alike; each figure is the median over `--repeats` roun
 the other jobs on a shared machine), and the minimum wall-clock (the least disturbed round).
 Three more calls show where the extra time goes: `serving_default` with the reference point
 given (`has_reference` 1: no localiser), the batched preprocessing alone
-(`serving.preprocess_frames` in a `tf.function`, with the localiser) and the localiser alone
-(`localize.localize_hands`).
+(`serving.preprocess_frames` in a `tf.function`, with the localiser and the shipped centre
+refiner) and the localiser alone (`localize.localize_hands`, no refiner).
 
 `serving_default` does, beyond the encoder: the localiser (connected components of a 4-pixel
-grid by label propagation in a `tf.while_loop`, per-component statistics, a mean shift), crop
+grid by label propagation in a `tf.while_loop`, per-component statistics, a mean shift), two
+passes of the centre refiner (a 64×64 crop and a small CNN each), crop
 and resampling, depth-unit conversion of the pixels these read, and forward kinematics. The
 last line is one JSON object with `latency_ratio_b1` (serving_default / encoder at batch 1,
 median wall-clock), `latency_ratio_b64`, the same from minima (`min_latency_ratio_b*`) and CPU
@@ -48,19 +49,21 @@ CANDIDATES = 32
 
 
 def _frames():
-  """`FRAMES` scene frames in which the localiser finds a hand: counts `[F, H, W]`,
-  intrinsics `[F, 4]`, depth units `[F]`."""
+  """`FRAMES` scene frames in which the localiser and the shipped centre refiner find a hand
+  (the serving path): counts `[F, H, W]`, intrinsics `[F, 4]`, depth units `[F]`."""
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  from handvol import pretrained  # pylint: disable=import-outside-toplevel
   from handvol.data.synthetic import scene  # pylint: disable=import-outside-toplevel
-  from handvol.image import localize  # pylint: disable=import-outside-toplevel
+  from handvol.model import centre_refiner  # pylint: disable=import-outside-toplevel
 
   config = scene.SceneConfig(camera=CAMERA, body_prob=1.0, body_gap_mm=(100.0, 400.0),
                              no_hand_prob=0.0)
   frames = []
   for frame in scene.generate_scenes(CANDIDATES, config, seed=SEED):
-    found = localize.localize_hands(frame["counts"][np.newaxis],
-                                    frame["intrinsics"][np.newaxis],
-                                    tf.constant([frame["depth_unit_mm"]], tf.float32))
+    found = centre_refiner.locate_hands(pretrained.load_centre_refiner(),
+                                        frame["counts"][np.newaxis].astype(np.float32),
+                                        frame["intrinsics"][np.newaxis],
+                                        tf.constant([frame["depth_unit_mm"]], tf.float32))
     if found["valid"].numpy()[0]:
       frames.append(frame)
     if len(frames) == FRAMES:
@@ -107,9 +110,10 @@ def _times(calls, warmup, repeats):
 
 def _inputs(frames, batch, given):
   """The frame signature's inputs: the frames tiled to `batch`; with `given`, the reference
-  point of each frame is the localiser's own (so that both calls crop alike)."""
+  point of each frame is the localiser's own, refined (so that both calls crop alike)."""
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
-  from handvol.image import localize  # pylint: disable=import-outside-toplevel
+  from handvol import pretrained  # pylint: disable=import-outside-toplevel
+  from handvol.model import centre_refiner  # pylint: disable=import-outside-toplevel
 
   depth, intrinsics, units = frames
   tiles = np.arange(batch) % len(depth)
@@ -117,8 +121,8 @@ def _inputs(frames, batch, given):
             "intrinsics": tf.constant(intrinsics[tiles]), "reference_uvd": tf.zeros([batch, 3]),
             "has_reference": tf.zeros([batch])}
   if given:
-    found = localize.localize_hands(inputs["depth"], inputs["intrinsics"],
-                                    inputs["depth_unit_mm"])
+    found = centre_refiner.locate_hands(pretrained.load_centre_refiner(), inputs["depth"],
+                                        inputs["intrinsics"], inputs["depth_unit_mm"])
     inputs.update(reference_uvd=found["center_uvd"], has_reference=tf.ones([batch]))
   return inputs
 
