@@ -53,9 +53,9 @@ infinite depths count as "no measurement", and so does every depth of a frame wh
 import tensorflow as tf
 
 from handvol import numerics
+from handvol import pretrained
 from handvol import shapes
 from handvol.geometry import camera
-from handvol import pretrained
 from handvol.image import localize
 from handvol.image import preprocess
 from handvol.model import centre_refiner
@@ -195,27 +195,38 @@ def preprocess_frames(depth, depth_unit_mm, intrinsics, reference_uvd, has_refer
 
 
 def _localize_unless_given(depth, intrinsics, depth_unit_mm, given, refiner):
-  """`centre_refiner.locate_hands`' "center_uvd", "confidence" and "valid" `[B]`; when every row
-  has its reference point, zeros without running it (a `tf.cond`: a stock `If`).
+  """`centre_refiner.locate_hands`' "center_uvd", "confidence" and "valid" `[B]`. When every
+  row has its reference point the localiser is skipped (a `tf.cond`: a stock `If`) and every
+  row is "not found". The refiner runs after the `cond`, not inside it: the ONNX converter
+  cannot read a convolution's kernel variable inside an `If` branch (its cost is under 1 ms a
+  frame).
 
   A request's garbage must not fail the batch (the localiser's `eigh` raises on NaN): rows
   with unusable intrinsics are localised with a unit camera (they are flagged anyway), and
   depths beyond `MAX_LOCALIZER_DEPTH_MM` count as no measurement.
   """
+  camera_in = tf.where(_usable_intrinsics(intrinsics)[:, tf.newaxis], intrinsics,
+                       [[1.0, 1.0, 0.0, 0.0]])
+  depth_mm = preprocess.depth_in_mm(depth, depth_unit_mm)
+  depth_mm = tf.where(depth_mm <= MAX_LOCALIZER_DEPTH_MM, depth_mm, 0.0)
+
   def run():
-    camera_in = tf.where(_usable_intrinsics(intrinsics)[:, tf.newaxis], intrinsics,
-                         [[1.0, 1.0, 0.0, 0.0]])
-    depth_mm = preprocess.depth_in_mm(depth, depth_unit_mm)
-    depth_mm = tf.where(depth_mm <= MAX_LOCALIZER_DEPTH_MM, depth_mm, 0.0)
-    found = centre_refiner.locate_hands(refiner, depth_mm, camera_in)
-    return found["center_uvd"], found["confidence"], found["valid"]
+    found = localize.localize_hands(depth_mm, camera_in)
+    return found["center_uvd"], found["confidence"], found["valid"], found["reason"]
 
   def skip():
     rows = tf.shape(given)[:1]
-    return tf.zeros(tf.concat([rows, [3]], 0)), tf.zeros(rows), tf.zeros(rows, tf.int32)
+    # A finite point in front of the camera, so that the refiner's crop is well defined.
+    point = tf.tile([[0.0, 0.0, numerics.MIN_DEPTH_MM]], tf.concat([rows, [1]], 0))
+    return point, tf.zeros(rows), tf.zeros(rows, tf.int32), tf.zeros(rows, tf.int32)
 
-  center_uvd, confidence, valid = tf.cond(tf.reduce_all(given), skip, run)
-  return {"center_uvd": center_uvd, "confidence": confidence, "valid": valid}
+  center_uvd, confidence, valid, reason = tf.cond(tf.reduce_all(given), skip, run)
+  found = {"center_uvd": tf.ensure_shape(center_uvd, [None, 3]),
+           "confidence": tf.ensure_shape(confidence, [None]),
+           "valid": tf.ensure_shape(valid, [None]), "reason": tf.ensure_shape(reason, [None])}
+  found = centre_refiner.refine_found(refiner, depth_mm, found, camera_in)
+  return {"center_uvd": found["center_uvd"], "confidence": found["confidence"],
+          "valid": found["valid"]}
 
 
 def _usable_intrinsics(intrinsics):

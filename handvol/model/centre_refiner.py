@@ -85,16 +85,17 @@ def refine_centres(refiner, depth, center_uvd, intrinsics, depth_unit_mm=None,
     probability that a hand is within `MAX_HAND_OFFSET_MM`) and "present" bool `[B]`.
   """
   with tf.name_scope(name or "refine_centres"):
-    center_uvd = tf.convert_to_tensor(center_uvd, tf.float32)
-    intrinsics = tf.convert_to_tensor(intrinsics, tf.float32)
+    # Static ranks throughout: the ONNX converter needs them inside the serving graph's cond.
+    center_uvd = tf.ensure_shape(tf.convert_to_tensor(center_uvd, tf.float32), [None, 3])
+    intrinsics = tf.ensure_shape(tf.convert_to_tensor(intrinsics, tf.float32), [None, 4])
     presence = tf.ones(tf.shape(center_uvd)[:1])
     for _ in range(iterations):
       crops = refiner_crops(depth, center_uvd, intrinsics, depth_unit_mm)
-      output = refiner(crops["depth_input"], training=False)
+      output = tf.ensure_shape(refiner(crops["depth_input"], training=False), [None, 4])
       center_xyz = crops["center_xyz"] + output[:, :3] * (0.5 * CUBE_MM)
       # Never behind the camera: a refined point keeps at least the localiser's minimum depth.
       center_xyz = tf.concat([center_xyz[:, :2], tf.maximum(center_xyz[:, 2:], 1.0)], axis=1)
-      center_uvd = camera.xyz_to_uvd(center_xyz, intrinsics)
+      center_uvd = tf.ensure_shape(camera.xyz_to_uvd(center_xyz, intrinsics), [None, 3])
       presence = tf.sigmoid(output[:, 3])
     return {"center_uvd": center_uvd,
             "center_xyz": camera.uvd_to_xyz(center_uvd, intrinsics),
@@ -104,7 +105,7 @@ def refine_centres(refiner, depth, center_uvd, intrinsics, depth_unit_mm=None,
 
 def locate_hands(refiner, depth, intrinsics, depth_unit_mm=None, iterations=ITERATIONS,
                  name=None):
-  """`localize.localize_hands`, then `refine_centres` at its points (where it found a blob).
+  """`localize.localize_hands`, then `refine_found` (module docstring).
 
   Args:
     refiner: A trained refiner, or None for the localiser alone.
@@ -113,13 +114,32 @@ def locate_hands(refiner, depth, intrinsics, depth_unit_mm=None, iterations=ITER
     name: Optional name scope.
 
   Returns:
-    The dict of `localize.localize_hands` with "center_uvd" and "center_xyz" refined,
-    "confidence" the refiner's presence probability, and "valid" 0 with "reason"
-    "rejected_by_refiner" (`REASONS`) where the refiner says no hand is near; "localizer_uvd"
-    `[B, 3]` keeps the localiser's own point.
+    The dict of `refine_found`.
   """
   with tf.name_scope(name or "locate_hands"):
     found = localize.localize_hands(depth, intrinsics, depth_unit_mm)
+    return refine_found(refiner, depth, found, intrinsics, depth_unit_mm, iterations)
+
+
+def refine_found(refiner, depth, found, intrinsics, depth_unit_mm=None, iterations=ITERATIONS,
+                 name=None):
+  """The localiser's result `found` refined where it found a blob (`refine_centres`).
+
+  Args:
+    refiner: A trained refiner, or None (`found` is returned as it is, with "localizer_uvd").
+    depth, intrinsics, depth_unit_mm: As `localize.localize_hands`.
+    found: A dict with "center_uvd" `[B, 3]` (finite, in front of the camera), "confidence",
+      "valid" and "reason" `[B]`, as `localize.localize_hands` returns.
+    iterations: The refiner's passes.
+    name: Optional name scope.
+
+  Returns:
+    `found` with "center_uvd" and "center_xyz" refined, "confidence" the refiner's presence
+    probability, and "valid" 0 with "reason" "rejected_by_refiner" (`REASONS`) where the
+    refiner says no hand is near; "localizer_uvd" `[B, 3]` keeps the localiser's own point.
+  """
+  with tf.name_scope(name or "refine_found"):
+    found = dict(found)
     found["localizer_uvd"] = found["center_uvd"]
     if refiner is None:
       return found
@@ -127,11 +147,11 @@ def locate_hands(refiner, depth, intrinsics, depth_unit_mm=None, iterations=ITER
                              iterations)
     was_found = found["valid"] > 0
     kept = was_found & refined["present"]
-    found["center_uvd"] = tf.where(was_found[:, tf.newaxis], refined["center_uvd"],
-                                   found["center_uvd"])
+    center_uvd = tf.where(was_found[:, tf.newaxis], refined["center_uvd"], found["center_uvd"])
+    found["center_uvd"] = tf.ensure_shape(center_uvd, [None, 3])
     found["center_xyz"] = camera.uvd_to_xyz(found["center_uvd"], intrinsics)
-    found["confidence"] = tf.where(kept, refined["presence"], 0.0)
+    found["confidence"] = tf.ensure_shape(tf.where(kept, refined["presence"], 0.0), [None])
     found["reason"] = tf.where(was_found & ~kept, REASONS.index("rejected_by_refiner"),
                                found["reason"])
-    found["valid"] = tf.cast(kept, tf.int32)
+    found["valid"] = tf.ensure_shape(tf.cast(kept, tf.int32), [None])
     return found
