@@ -4,7 +4,8 @@ keypoints (pre-annotation).
 Without a model the reference point is `handvol.image.preprocess.center_from_depth` (the
 centre of mass of the nearest object, SPEC §7). A checkpoint's prediction starts from the point
 the serving graph takes for a frame without one: the hand localiser's
-(`handvol.image.localize`); where it finds no hand, nothing is proposed.
+(`handvol.image.localize`), refined by the shipped centre refiner
+(`handvol.model.centre_refiner`); where they find no hand, nothing is proposed.
 """
 
 import threading

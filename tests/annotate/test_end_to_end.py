@@ -13,6 +13,7 @@ import sys
 import numpy as np
 import pytest
 
+from handvol import pretrained
 from handvol.annotate import server
 from handvol.annotate import storage
 from handvol.annotate import suggest
@@ -21,7 +22,7 @@ from handvol.data import png
 from handvol.data import records
 from handvol.export import predict
 from handvol.hand import skeleton
-from handvol.image import localize
+from handvol.model import centre_refiner
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 OCCLUDED = "ring_tip"
@@ -146,12 +147,15 @@ def test_checkpoint_preannotation_is_the_models_six_keypoints(annotated_run, fra
     assert sorted(proposal["keypoints"]) == sorted(storage.KEYPOINTS)
     np.testing.assert_allclose([proposal["keypoints"][k] for k in storage.KEYPOINTS],
                                expected_uv, atol=0.006)
-    # The suggested reference point: the localiser's centre the model's crop was cut around.
+    # The suggested reference point: the localiser's centre, refined by the shipped centre
+    # refiner (the serving graph's default), that the model's crop was cut around.
     np.testing.assert_allclose(proposal["reference_uvd"], expected["reference_uvd"][0],
                                atol=0.006)
     np.testing.assert_allclose(
         proposal["reference_uvd"],
-        localize.localize_hand(depth, intrinsics)["center_uvd"].numpy(), atol=0.01)
+        centre_refiner.locate_hands(pretrained.load_centre_refiner(), depth[None],
+                                    np.float32([intrinsics]))["center_uvd"].numpy()[0],
+        atol=0.01)
     _drag_one_and_accept(page, url, name, proposal["keypoints"], target, helpers)
   finally:
     helpers.kill(process)
