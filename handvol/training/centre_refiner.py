@@ -96,22 +96,14 @@ def _samples(chunk, rng):
   intrinsics, unit = tf.constant(chunk["intrinsics"]), tf.constant(chunk["unit"])
   located, valid = (t.numpy() for t in _localise(counts, intrinsics, unit))
   truth, has_hand = chunk["truth_centre"], chunk["has_hand"]
-  points, truths, hands, from_localiser = [], [], [], []
-  # The localiser's own point (where it found something), then perturbed truths for hands; a
-  # frame without a hand gets points around where the hand would have been instead.
+  # The localiser's own point (where it found something), then perturbed truths for every
+  # frame; a frame without a hand gets points around where the hand would have been instead.
   keep = valid > 0
-  points.append(located[keep])
-  truths.append(truth[keep])
-  hands.append(has_hand[keep])
-  from_localiser.append(np.ones(keep.sum(), bool))
-  for _ in range(PERTURBED_PER_FRAME):
-    points.append(_perturb(truth, rng))
-    truths.append(truth)
-    hands.append(has_hand)
-    from_localiser.append(np.zeros(len(truth), bool))
+  points = np.concatenate([located[keep]]
+                          + [_perturb(truth, rng) for _ in range(PERTURBED_PER_FRAME)])
   index = np.concatenate([np.flatnonzero(keep)] + [np.arange(len(truth))] * PERTURBED_PER_FRAME)
-  points, truths = np.concatenate(points), np.concatenate(truths)
-  hands, from_localiser = np.concatenate(hands), np.concatenate(from_localiser)
+  truths, hands = truth[index], has_hand[index]
+  from_localiser = np.arange(len(index)) < keep.sum()
   points[:, 2] = np.maximum(points[:, 2], 100.0)
   depth = _crops(tf.gather(counts, index), tf.constant(points, tf.float32),
                  tf.gather(intrinsics, index), tf.gather(unit, index)).numpy()
