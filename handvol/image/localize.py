@@ -14,9 +14,9 @@ the chest. `localize_hands` instead segments the frame and picks the blob that i
    region far larger than a hand's, stray pixels far smaller. The near region's metric area
    (each grid pixel covers (GRID_STEP·d)²/(fx·fy) mm²) must lie in `HAND_AREA_MM2`, and it
    must not be flat: the spread of its points across their best-fitting plane must reach
-   `MIN_THICKNESS_MM` (a table's or a wall's piece cut by the image border, or a torso's
-   front, is flat; a hand with its fingers is not). Of the components that pass, the nearest
-   wins.
+   `MIN_THICKNESS_MM` (`_thick`: a table's or a wall's piece cut by the image border, or a
+   torso's front, is flat; a hand with its fingers is not). Of the components that pass,
+   the nearest wins.
 3. Its centre. The winning component's points within `SHIFT_SLAB_MM` of its nearest point
    are mean-shifted with a `SHIFT_RADIUS_MM` sphere from `NUM_SEEDS` starts (its nearest
    point, then farthest-point samples of its near region). Of the modes, the hand is the one
@@ -36,8 +36,12 @@ Stock TF ops only (a `tf.while_loop` of shifts, minima and gathers for the compo
 over frames, in graph mode: it can run inside a serving graph and in `tf.data` maps, and it
 converts to LiteRT builtins and ONNX (`handvol.export.portable`: eigen-decompositions by
 `geometry.linalg`, segment sums over rank-1 ids, `expand_dims` for new axes). The cost
-is a few passes over the grid ((H/4)·(W/4) pixels) per propagation step; label propagation with
-pointer jumping (each pixel's label becomes its label's label) needs a few tens of steps.
+is a few passes over the grid ((H/4)·(W/4) pixels) per propagation step; label propagation
+along whole row and column runs with pointer jumping (each pixel's label becomes its label's
+label) needs a few steps, and the near regions' flatness is a sign test of three minors per
+component rather than an eigen-decomposition (about 10 ms per 640×480 frame on 2 cores, a
+sixth of the neighbour-by-neighbour propagation and Jacobi eigenvalues it replaced:
+`bench/inference.py`).
 """
 
 import tensorflow as tf
@@ -84,7 +88,8 @@ OUTLINE_WEIGHT = 4.0
 SHIFT_SLAB_MM = 160.0
 """The mean shift uses the component's points within this depth of its nearest point."""
 MAX_PROPAGATION_STEPS = 400
-"""Cap on the label propagation's steps (it stops earlier, once no label changes)."""
+"""Cap on the label propagation's steps (it stops earlier, once no label changes: a few
+steps for a depth frame's surfaces; a spiral needs one per turn)."""
 
 REASONS = ("found", "no_depth", "no_hand_sized_blob")
 """`reason` values: the index of why `valid` is what it is."""
@@ -132,8 +137,30 @@ def _outline(grid):
   return unlinked & (grid > 0)
 
 
+def _runs(linked_before, across):
+  """The runs of a grid: maximal straight lines of linked pixels along rows (`across` False)
+  or columns (True). `linked_before` `[B, h, w]` bool says whether a pixel links to the one
+  before it on its line; returns each pixel's run `[B, h, w]` int32, numbered from 0 over the
+  batch, and their count B·h·w (an upper bound)."""
+  shape = tf.shape(linked_before)
+  starts = ~linked_before
+  if across:
+    starts = tf.transpose(starts, [0, 2, 1])
+  size = shape[1] * shape[2]
+  runs = tf.math.cumsum(tf.reshape(tf.cast(starts, tf.int32), [-1])) - 1
+  runs = tf.reshape(runs, tf.shape(starts))
+  if across:
+    runs = tf.transpose(runs, [0, 2, 1])
+  return runs, shape[0] * size
+
+
 def connected_components(grid, name=None):
   """Labels of the smooth surfaces of a grid of depths (module docstring, step 1).
+
+  Each step gives every pixel the lowest label along its row run, then along its column run
+  (maximal lines of linked pixels: a segment minimum each, however long the line), then its
+  label's label (pointer jumping); it stops once no label changes, after a few steps for
+  the surfaces of a depth frame where neighbour-to-neighbour propagation needed tens.
 
   Args:
     grid: A float32 tensor of shape `[B, h, w]`, depth in mm (0 = none).
@@ -146,13 +173,17 @@ def connected_components(grid, name=None):
   with tf.name_scope(name or "connected_components"):
     shape = tf.shape(grid)
     size = shape[1] * shape[2]
-    links = _links(grid)
+    links = dict(_links(grid))
+    # The (axis, forward=False) link joins a pixel to the one before it along that axis.
+    lines = [_runs(links[(2, False)], across=False), _runs(links[(1, False)], across=True)]
     start = tf.where(grid > 0, tf.reshape(tf.range(size), [1, shape[1], shape[2]]), size)
 
     def step(labels, _):
-      lowest = labels
-      for (axis, forward), linked in links:
-        lowest = tf.minimum(lowest, tf.where(linked, _shift(labels, axis, forward, size), size))
+      # In float32 (exact below 2²⁴ grid pixels): tf2onnx converts only float segment minima.
+      lowest = tf.cast(labels, tf.float32)
+      for runs, count in lines:
+        lowest = tf.gather(_segment_min(lowest, runs, count), runs)
+      lowest = tf.cast(lowest, tf.int32)
       # Pointer jumping: a label's own label is no larger and names a pixel of the same
       # component; the sentinel h·w maps to itself.
       flat = tf.concat([tf.reshape(lowest, [shape[0], size]),
@@ -185,8 +216,8 @@ def _flat_segments(reduce, data, segment, count):
 
 def _component_stats(grid, labels, pixel_area, points):
   """Per component (segment b·(h·w + 1) + label): nearest depth `[B·(N+1)]`, near-region area
-  `[B·(N+1)]` mm² and near-region thickness `[B·(N+1)]` mm (the spread of its points across
-  their best-fitting plane), and each pixel's segment `[B, h, w]` and near flag."""
+  `[B·(N+1)]` mm², whether the near region is thick `[B·(N+1)]` (`_thick`), and each pixel's
+  segment `[B, h, w]` and near flag."""
   shape = tf.shape(grid)
   segments_per_frame = shape[1] * shape[2] + 1
   segment = labels + tf.range(shape[0])[:, tf.newaxis, tf.newaxis] * segments_per_frame
@@ -195,29 +226,38 @@ def _component_stats(grid, labels, pixel_area, points):
   nearest = _segment_min(tf.where(valid, grid, tf.float32.max), segment, count)
   near = valid & (grid <= tf.gather(nearest, segment) + SLAB_MM)
   area = _segment_sum(tf.where(near, pixel_area, 0.0), segment, count)
-  return nearest, area, _thickness(points, near, segment, count), segment, near
+  return nearest, area, _thick(points, near, segment, count), segment, near
 
 
-def _thickness(points, near, segment, count):
-  """Per segment, the standard deviation (mm) of its `near` points along the normal of their
-  best-fitting plane: the square root of their covariance's smallest eigenvalue."""
+def _thick(points, near, segment, count):
+  """Per segment `[count]` bool: whether the spread of its `near` points across their
+  best-fitting plane reaches `MIN_THICKNESS_MM`, i.e. their covariance's smallest eigenvalue
+  reaches its square: C − t²·I is positive definite, by Sylvester's criterion (its three
+  leading principal minors are positive). Exact up to the minors' float32 rounding, and a
+  few elementwise ops per segment where an eigen-decomposition of every segment's matrix
+  (h·w + 1 per frame) cost more than the rest of the localiser."""
   flat_points = tf.reshape(points, tf.concat([tf.shape(near), [3]], axis=0))
   weight = tf.expand_dims(tf.cast(near, tf.float32), -1)
   number = tf.maximum(_segment_sum(weight, segment, count), 1.0)
   mean = _segment_sum(flat_points * weight, segment, count) / number
   offset = (flat_points - tf.gather(mean, segment)) * weight
   outer = tf.expand_dims(offset, -1) * tf.expand_dims(offset, -2)
-  covariance = _segment_sum(outer, segment, count) / number[..., tf.newaxis]
-  return tf.sqrt(tf.maximum(linalg.symmetric_eigh_3x3(covariance)[0][:, 0], 0.0))
+  c = (_segment_sum(outer, segment, count) / number[..., tf.newaxis]
+       - MIN_THICKNESS_MM ** 2 * tf.eye(3))
+  minor_2 = c[:, 0, 0] * c[:, 1, 1] - c[:, 0, 1] * c[:, 1, 0]
+  minor_3 = (c[:, 0, 0] * (c[:, 1, 1] * c[:, 2, 2] - c[:, 1, 2] * c[:, 2, 1])
+             - c[:, 0, 1] * (c[:, 1, 0] * c[:, 2, 2] - c[:, 1, 2] * c[:, 2, 0])
+             + c[:, 0, 2] * (c[:, 1, 0] * c[:, 2, 1] - c[:, 1, 1] * c[:, 2, 0]))
+  return (c[:, 0, 0] > 0.0) & (minor_2 > 0.0) & (minor_3 > 0.0)
 
 
-def _choose(nearest, area, thickness, batch):
+def _choose(nearest, area, thick, batch):
   """The nearest hand-sized component per frame: its segment `[B]`, whether one passed `[B]`,
   and its area `[B]` (mm²)."""
   nearest = tf.reshape(nearest, [batch, -1])
   area = tf.reshape(area, [batch, -1])
   hand_sized = ((area >= HAND_AREA_MM2[0]) & (area <= HAND_AREA_MM2[1])
-                & (tf.reshape(thickness, [batch, -1]) >= MIN_THICKNESS_MM))
+                & tf.reshape(thick, [batch, -1]))
   score = tf.where(hand_sized, nearest, tf.float32.max)
   best = tf.argmin(score, axis=1, output_type=tf.int32)
   found = tf.reduce_any(hand_sized, axis=1)
@@ -330,9 +370,8 @@ def localize_hands(depth, intrinsics, depth_unit_mm=None, name=None):
     batch = tf.shape(grid)[0]
     points, pixel_area = _grid_points(grid, rows, columns, intrinsics)
     labels = connected_components(grid)
-    nearest, area, thickness, segment, near = _component_stats(grid, labels, pixel_area,
-                                                               points)
-    best, found, chosen_area = _choose(nearest, area, thickness, batch)
+    nearest, area, thick, segment, near = _component_stats(grid, labels, pixel_area, points)
+    best, found, chosen_area = _choose(nearest, area, thick, batch)
     chosen = tf.equal(segment, best[:, tf.newaxis, tf.newaxis])
     flat_grid = tf.reshape(grid, [batch, -1])
     near_chosen = tf.reshape(chosen & near, [batch, -1])

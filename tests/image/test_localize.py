@@ -94,6 +94,73 @@ def test_connected_components_split_at_depth_jumps_only():
   np.testing.assert_array_equal(labels[4, 4:], size)
 
 
+def _components_by_search(grid):
+  """Reference labels of one grid `[h, w]`: breadth-first search over the links of the module
+  docstring; each component labelled with its first pixel's flat index, h·w for no depth."""
+  h, w = grid.shape
+  labels = np.full((h, w), h * w)
+  for first in range(h * w):
+    row, column = divmod(first, w)
+    if grid[row, column] <= 0 or labels[row, column] < h * w:
+      continue
+    labels[row, column], queue = first, [(row, column)]
+    while queue:
+      r, c = queue.pop()
+      for nr, nc in ((r + 1, c), (r - 1, c), (r, c + 1), (r, c - 1)):
+        if (0 <= nr < h and 0 <= nc < w and labels[nr, nc] == h * w and grid[nr, nc] > 0
+            and abs(grid[nr, nc] - grid[r, c]) <= localize.JUMP_MM):
+          labels[nr, nc] = first
+          queue.append((nr, nc))
+  return labels
+
+
+def test_connected_components_equal_a_search_on_noisy_grids_and_a_spiral():
+  rng = np.random.default_rng(5)
+  # Smooth surfaces with holes and depth steps, batched; a batch of one spiral whose arms wind
+  # (a component whose labels travel along rows and columns in turn).
+  noisy = np.cumsum(rng.normal(0.0, 14.0, size=(3, 30, 40)), axis=2) + 800.0
+  noisy[rng.random(noisy.shape) < 0.15] = 0.0
+  spiral = np.zeros((1, 21, 21))
+  row, column, step, heading = 10, 10, 1, 0
+  moves = ((0, 1), (1, 0), (0, -1), (-1, 0))
+  spiral[0, row, column] = 600.0
+  while step < 20:
+    for _ in range(2):
+      for _ in range(step):
+        row, column = row + moves[heading][0], column + moves[heading][1]
+        if 0 <= row < 21 and 0 <= column < 21:
+          spiral[0, row, column] = 600.0
+      heading = (heading + 1) % 4
+    step += 2  # every other line stays empty: one long winding arm
+  for grid in (noisy, spiral):
+    labels = localize.connected_components(tf.constant(grid, tf.float32)).numpy()
+    for frame, frame_labels in zip(grid, labels):
+      np.testing.assert_array_equal(frame_labels, _components_by_search(frame))
+  assert len(np.unique(labels)) == 2  # the spiral is one component (and the empty pixels)
+
+
+def test_thickness_test_equals_the_smallest_eigenvalue():
+  """`_thick` (Sylvester's criterion on C − t²·I) against the eigenvalues of the points'
+  covariance, for flat and thick clouds near the threshold."""
+  rng = np.random.default_rng(3)
+  count, per = 200, 60
+  spread = np.stack([rng.uniform(20.0, 120.0, count), rng.uniform(10.0, 60.0, count),
+                     rng.uniform(0.0, 2.0 * localize.MIN_THICKNESS_MM, count)], axis=1)
+  rotations = np.linalg.qr(rng.normal(size=(count, 3, 3)))[0]
+  points = np.einsum("sij,spj->spi", rotations,
+                     rng.normal(size=(count, per, 3)) * spread[:, None]) + [0.0, 0.0, 700.0]
+  near = rng.random((count, per)) < 0.9
+  segment = np.repeat(np.arange(count), per).reshape(count, per)
+  thick = localize._thick(  # pylint: disable=protected-access
+      tf.constant(points.reshape(1, -1, 3), tf.float32), tf.constant(near.reshape(1, -1)),
+      tf.constant(segment.reshape(1, -1)), count).numpy()
+  smallest = np.array([np.linalg.eigvalsh(np.cov(p[n].T, bias=True))[0]
+                       for p, n in zip(points, near)])
+  clear = np.abs(np.sqrt(np.maximum(smallest, 0.0)) - localize.MIN_THICKNESS_MM) > 0.01
+  np.testing.assert_array_equal(thick[clear], smallest[clear] >= localize.MIN_THICKNESS_MM ** 2)
+  assert 0.2 < thick.mean() < 0.8 and clear.mean() > 0.95
+
+
 def test_runs_in_a_tf_function_with_stock_ops_and_batches_agree():
   frames = _scenes(3, seed=13, camera="kinect_v2", body_prob=1.0)
   counts = np.stack([f["counts"] for f in frames])
