@@ -269,12 +269,25 @@ def _seeds(points, near, first):
   """`NUM_SEEDS` start points `[B, S, 3]`: `first` `[B, 3]`, then by farthest-point sampling
   among the `near` `[B, P]` points (each the point farthest from the seeds so far)."""
   seeds = [first]
-  closest = tf.norm(points - first[:, tf.newaxis], axis=-1)
+  closest = _squared_distances(points, first[:, tf.newaxis])[:, 0]
   for _ in range(NUM_SEEDS - 1):
     pick = tf.argmax(tf.where(near, closest, -1.0), axis=1, output_type=tf.int32)
     seeds.append(tf.gather(points, pick, batch_dims=1))
-    closest = tf.minimum(closest, tf.norm(points - seeds[-1][:, tf.newaxis], axis=-1))
+    closest = tf.minimum(closest, _squared_distances(points, seeds[-1][:, tf.newaxis])[:, 0])
   return tf.stack(seeds, axis=1)
+
+
+def _squared_distances(points, centres):
+  """Squared distances (mm²) `[B, S, P]` from `centres` `[B, S, 3]` to `points` `[B, P, 3]`:
+  |p − o|² + |c − o|² − 2·(c − o)·(p − o) about the first centre o, one matrix product in
+  place of a `[B, S, P, 3]` difference (about o, float32 keeps those within a hand's reach
+  to about 0.01 mm²)."""
+  origin = centres[:, :1]
+  offsets, centred = points - origin, centres - origin
+  squared = (tf.reduce_sum(tf.square(offsets), axis=-1)[:, tf.newaxis]
+             + tf.reduce_sum(tf.square(centred), axis=-1)[..., tf.newaxis]
+             - 2.0 * tf.matmul(centred, offsets, transpose_b=True))
+  return tf.maximum(squared, 0.0)
 
 
 def _mean_shift(points, member, seeds):
@@ -284,8 +297,7 @@ def _mean_shift(points, member, seeds):
   weight_mask = tf.cast(member, tf.float32)[:, tf.newaxis]
   centre = seeds
   for _ in range(SHIFT_STEPS):
-    inside = tf.cast(tf.norm(points[:, tf.newaxis] - centre[:, :, tf.newaxis], axis=-1)
-                     <= SHIFT_RADIUS_MM, tf.float32)
+    inside = tf.cast(_squared_distances(points, centre) <= SHIFT_RADIUS_MM ** 2, tf.float32)
     weight = weight_mask * inside
     total = tf.reduce_sum(weight, axis=2, keepdims=True)
     mean = numerics.safe_divide(tf.matmul(weight, points), total)
@@ -299,13 +311,12 @@ def _hand_mode(points, modes, near_area, component_area, edge_area):
   less `SHELL_WEIGHT` times the component's area between that and `SHELL_RADIUS_MM`
   (`component_area`: an upper arm, a shoulder and a torso surround an elbow, only a forearm
   surrounds a hand)."""
-  distance = tf.norm(points[:, tf.newaxis] - modes[:, :, tf.newaxis], axis=-1)
-  inner = tf.reduce_sum(tf.where(distance <= SHIFT_RADIUS_MM, near_area[:, tf.newaxis], 0.0),
-                        axis=2)
-  shell = tf.reduce_sum(tf.where((distance > SHIFT_RADIUS_MM) & (distance <= SHELL_RADIUS_MM),
+  squared = _squared_distances(points, modes)
+  within = squared <= SHIFT_RADIUS_MM ** 2
+  inner = tf.reduce_sum(tf.where(within, near_area[:, tf.newaxis], 0.0), axis=2)
+  shell = tf.reduce_sum(tf.where(~within & (squared <= SHELL_RADIUS_MM ** 2),
                                  component_area[:, tf.newaxis], 0.0), axis=2)
-  outline = tf.reduce_sum(tf.where(distance <= SHIFT_RADIUS_MM, edge_area[:, tf.newaxis], 0.0),
-                          axis=2)
+  outline = tf.reduce_sum(tf.where(within, edge_area[:, tf.newaxis], 0.0), axis=2)
   score = inner + OUTLINE_WEIGHT * outline - SHELL_WEIGHT * shell
   return tf.gather(modes, tf.argmax(score, axis=1, output_type=tf.int32), batch_dims=1)
 
