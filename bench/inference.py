@@ -18,7 +18,8 @@ given (`has_reference` 1: no localiser), the batched preprocessing alone
 refiner) and the localiser alone (`localize.localize_hands`, no refiner).
 
 `serving_default` does, beyond the encoder: the localiser (connected components of a 4-pixel
-grid by label propagation in a `tf.while_loop`, per-component statistics, a mean shift), two
+grid by label propagation along row and column runs in a `tf.while_loop`, per-component
+statistics, a mean shift), two
 passes of the centre refiner (a 64×64 crop and a small CNN each), crop
 and resampling, depth-unit conversion of the pixels these read, and forward kinematics. The
 last line is one JSON object with `latency_ratio_b1` (serving_default / encoder at batch 1,
