@@ -212,16 +212,21 @@ def _localize_unless_given(depth, intrinsics, depth_unit_mm, given, refiner):
 
   def run():
     found = localize.localize_hands(depth_mm, camera_in)
-    return found["center_uvd"], found["confidence"], found["valid"], found["reason"]
+    return (found["center_uvd"], found["alternative_uvd"], found["confidence"], found["valid"],
+            found["reason"])
 
   def skip():
     rows = tf.shape(given)[:1]
     # A finite point in front of the camera, so that the refiner's crop is well defined.
+    # Two distinct tensors: tf2onnx loses an If branch's output that repeats another one.
     point = tf.tile([[0.0, 0.0, numerics.MIN_DEPTH_MM]], tf.concat([rows, [1]], 0))
-    return point, tf.zeros(rows), tf.zeros(rows, tf.int32), tf.zeros(rows, tf.int32)
+    other = tf.tile([[1.0, 1.0, numerics.MIN_DEPTH_MM]], tf.concat([rows, [1]], 0))
+    return point, other, tf.zeros(rows), tf.zeros(rows, tf.int32), tf.zeros(rows, tf.int32)
 
-  center_uvd, confidence, valid, reason = tf.cond(tf.reduce_all(given), skip, run)
+  center_uvd, alternative_uvd, confidence, valid, reason = tf.cond(tf.reduce_all(given), skip,
+                                                                   run)
   found = {"center_uvd": tf.ensure_shape(center_uvd, [None, 3]),
+           "alternative_uvd": tf.ensure_shape(alternative_uvd, [None, 3]),
            "confidence": tf.ensure_shape(confidence, [None]),
            "valid": tf.ensure_shape(valid, [None]), "reason": tf.ensure_shape(reason, [None])}
   found = centre_refiner.refine_found(refiner, depth_mm, found, camera_in)

@@ -305,6 +305,17 @@ def _mean_shift(points, member, seeds):
   return centre
 
 
+def _free_end(points, component, mode):
+  """The blob's other end: the mode `[B, 3]` of a mean shift over the `component` `[B, P]`
+  points, started at its point farthest from `mode` `[B, 3]`. Where the chosen mode is a
+  forearm's end cut by the image border (the arm reaching in from near the camera), this is
+  the hand; where the mode is the hand, it is an elbow, a shoulder or a body's far side."""
+  squared = _squared_distances(points, mode[:, tf.newaxis])[:, 0]
+  far = tf.argmax(tf.where(component, squared, -1.0), axis=1, output_type=tf.int32)
+  start = tf.gather(points, far, batch_dims=1)[:, tf.newaxis]
+  return _mean_shift(points, component, start)[:, 0]
+
+
 def _hand_mode(points, modes, near_area, component_area, edge_area):
   """The mode `[B, 3]` of `modes` `[B, S, 3]` that looks most like a hand at an arm's free end:
   the most near-region area within `SHIFT_RADIUS_MM` (`near_area` `[B, P]` mm², 0 off it),
@@ -365,7 +376,8 @@ def localize_hands(depth, intrinsics, depth_unit_mm=None, name=None):
 
   Returns:
     A dict of tensors: "center_uvd" `[B, 3]` float32 ((u, v) pixels, d mm: the hand's centre,
-    as `preprocess` takes a reference point); "center_xyz" `[B, 3]` mm, camera frame;
+    as `preprocess` takes a reference point); "alternative_uvd" `[B, 3]`, the same from the
+    chosen blob's other end (`_free_end`; for a second opinion, `centre_refiner.refine_found`); "center_xyz" `[B, 3]` mm, camera frame;
     "confidence" `[B]` in [0, 1] (0 without a hand); "valid" `[B]` int32 (1: a hand-sized
     blob was found); "reason" `[B]` int32, an index of `REASONS`; "area_mm2" `[B]` the chosen
     near region's area. Frames without a hand get the image centre at depth
@@ -400,7 +412,15 @@ def localize_hands(depth, intrinsics, depth_unit_mm=None, name=None):
                                0.0))
     centre = _away_from_arm(points, member, mode)
     centre = centre + tf.constant([0.0, 0.0, SURFACE_TO_CENTRE_MM])
-    return _outputs(centre, found, chosen_area, grid, depth, intrinsics)
+    outputs = _outputs(centre, found, chosen_area, grid, depth, intrinsics)
+    whole = tf.reshape(chosen, [batch, -1])
+    alternative = _free_end(points, whole, mode)
+    alternative = _away_from_arm(points, whole, alternative)
+    alternative = alternative + tf.constant([0.0, 0.0, SURFACE_TO_CENTRE_MM])
+    outputs["alternative_uvd"] = tf.where(found[:, tf.newaxis],
+                                          camera.xyz_to_uvd(alternative, intrinsics),
+                                          outputs["center_uvd"])
+    return outputs
 
 
 def _outputs(centre, found, area, grid, depth, intrinsics):

@@ -123,3 +123,34 @@ print("ok")
   result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           timeout=300, check=False)
   assert result.returncode == 0 and "ok" in result.stdout, result.stderr[-2000:]
+
+
+def _sure_where_measured(crops, training=False):
+  """A stand-in refiner: no offset; a hand is present where 2 % or more of the crop has depth
+  (inputs below +1; logit +6 for a 50-pixel patch), absent (−4) where it is empty."""
+  del training
+  measured = tf.reduce_mean(tf.cast(crops < 1.0, tf.float32), axis=[1, 2, 3])
+  logit = 200.0 * (measured - 0.02)
+  return tf.concat([tf.zeros([tf.shape(crops)[0], 3]), logit[:, tf.newaxis]], axis=1)
+
+
+@pytest.mark.parametrize("patches, expected", [((False, True), 1), ((True, False), 0),
+                                               ((True, True), 0)])
+def test_refine_found_keeps_the_alternative_only_where_the_refiner_is_surer(patches, expected):
+  """Two candidate points per frame; depth only around those of `patches`. The alternative
+  wins only where the refiner sees a hand there and not at the localiser's point."""
+  intrinsics = np.array([[300.0, 300.0, 160.0, 120.0]], np.float32)
+  depth = np.zeros((1, 240, 320), np.float32)
+  # The crops' windows (450 mm at 600 mm: 225 pixels) do not reach the other point's patch.
+  points = np.array([[60.0, 120.0, 600.0], [260.0, 120.0, 600.0]], np.float32)
+  for (u, v, d), patch in zip(points, patches):
+    if patch:
+      depth[0, int(v) - 25:int(v) + 25, int(u) - 25:int(u) + 25] = d
+  found = {"center_uvd": points[:1], "alternative_uvd": points[1:],
+           "confidence": np.ones(1, np.float32), "valid": np.ones(1, np.int32),
+           "reason": np.zeros(1, np.int32)}
+  out = centre_refiner.refine_found(_sure_where_measured, depth, found, intrinsics)
+  assert int(out["candidate"][0]) == expected
+  np.testing.assert_allclose(out["center_uvd"][0], points[expected], atol=1e-3)
+  np.testing.assert_allclose(out["localizer_uvd"][0], points[0])
+  assert int(out["valid"][0]) == 1
