@@ -294,10 +294,12 @@ def center_from_depth(depth, intrinsics, cube_mm=CUBE_MM, name=None):
     return centers_from_depth(depth[tf.newaxis], intrinsics[tf.newaxis], cube_mm)[0]
 
 
-def reference_point(record, cube_mm=CUBE_MM, name=None):
+def reference_point(record, cube_mm=CUBE_MM, prefer_centre=False, name=None):
   """The frame's reference point and its source: the labels, else the centre file, else the
   hand localiser (`handvol.image.localize.localize_hand`, the serving graph's code), else,
   where the localiser finds no hand-like blob, the depth-only centre (`center_from_depth`).
+  With `prefer_centre` (a Python bool), a record's centre comes before its labels: a source
+  whose centres are the serving graph's points trains on the crops serving makes.
 
   Returns:
     A tuple: a tensor of shape `[3]` (u, v pixels; d mm) and an int32 scalar, the index of its
@@ -306,7 +308,9 @@ def reference_point(record, cube_mm=CUBE_MM, name=None):
   with tf.name_scope(name or "reference_point"):
     record = as_record_tensors(record)
     has_labels = tf.reduce_any(record["kind"] >= records.KIND_2D)
-    branch = tf.where(has_labels, 0, tf.where(record["has_center"] > 0, 1, 2))
+    has_center = record["has_center"] > 0
+    branch = tf.where(has_center & prefer_centre, 1,
+                      tf.where(has_labels, 0, tf.where(has_center, 1, 2)))
 
     def from_localiser():
       found = localize.localize_hand(record["depth"], record["intrinsics"])
@@ -377,13 +381,15 @@ def crop_frames(depth, center_uvd, intrinsics, cube_mm=CUBE_MM, size=CROP_SIZE,
     }
 
 
-def preprocess(record, cube_mm=CUBE_MM, size=CROP_SIZE, name=None):
+def preprocess(record, cube_mm=CUBE_MM, size=CROP_SIZE, prefer_centre=False, name=None):
   """One frame record (tensors) → the training example without its image Gaussians.
 
   Args:
     record: A frame record (`handvol.data.records`) of tensors or arrays.
     cube_mm: Cube side, mm.
     size: Crop side, pixels.
+    prefer_centre: Crop about the record's centre, where it has one, even when it has labels
+      (`reference_point`).
     name: Optional name scope.
 
   Returns:
@@ -394,7 +400,7 @@ def preprocess(record, cube_mm=CUBE_MM, size=CROP_SIZE, name=None):
   """
   with tf.name_scope(name or "preprocess"):
     record = as_record_tensors(record)
-    center_uvd, source = reference_point(record, cube_mm)
+    center_uvd, source = reference_point(record, cube_mm, prefer_centre)
     example = {key: value[0] for key, value in crop_frames(
         record["depth"][tf.newaxis], center_uvd[tf.newaxis], record["intrinsics"][tf.newaxis],
         cube_mm, size).items()}

@@ -175,7 +175,8 @@ def worker_training_dataset(config, input_context, skip_logs=None, frames=None):
   if frames is not None:
     frames.append(recorded)
   return input_pipeline.training_dataset(
-      sources, [entry["ratio"] for entry in data_config["train"]], pipeline_config, recorded)
+      sources, [entry["ratio"] for entry in data_config["train"]], pipeline_config, recorded,
+      [input_pipeline.prefers_centre(entry) for entry in data_config["train"]])
 
 
 def local_cluster(num_workers):

@@ -37,6 +37,10 @@ arguments:
   N frames of `handvol.data.synthetic.generate`, made once and held in memory; an optional
   "views" names the viewpoints ("frontal" or "sphere", `synthetic.poses.VIEW_PRESETS`), an optional
   "him_offset_mm" sets the HIM-like wrong labels' offset (`synthetic.labels.LabelConfig`);
+- `{"source": "scenes", "cameras": "all" | "name,name", "subjects": ..., "label_mode": ...,
+  "num_frames": N, "seed": s}`: N hand scenes of a person (`scene_records`), each cropped
+  about the serving graph's reference point (its localiser and centre refiner; optional
+  "reference": "truth" centres them on the hand instead), made once and held in memory;
 - `{"source": "tfrecords", "dir": ..., "name": ...}`: shards written by
   `handvol.data.tfrecords.write_shards` (the fast path for the real datasets);
 - `{"source": "nyu" | "hands2017" | "capture", "args": {...}}`: frames read from a dataset
@@ -64,6 +68,7 @@ from handvol.image import preprocess
 from handvol.image import quadtree
 from handvol.losses import dissimilarity
 from handvol.training import faults
+from handvol.training import scene_records
 
 AUTOTUNE = tf.data.AUTOTUNE
 
@@ -232,8 +237,8 @@ def frame_namer(entry, name="source", names=None):
       during the first pass.
   """
   kind = entry["source"]
-  if kind == "synthetic":
-    return lambda i: (f"{name} synthetic frame {i} of {entry['num_frames']} "
+  if kind in ("synthetic", "scenes"):
+    return lambda i: (f"{name} {kind} frame {i} of {entry['num_frames']} "
                       f"(seed {entry['seed']})")
   if kind == "tfrecords":
     # "shards": the shards a worker reads, when not all of them.
@@ -266,7 +271,8 @@ FRAME_KEY = "_frame"
 recorded (`TrainingFrames`); removed before the batch leaves it."""
 
 
-def training_dataset(sources, ratios=None, config=PipelineConfig(), frames=None):
+def training_dataset(sources, ratios=None, config=PipelineConfig(), frames=None,
+                     prefer_centre=None):
   """Endless, shuffled, augmented, mixed batches of training examples.
 
   Args:
@@ -276,6 +282,9 @@ def training_dataset(sources, ratios=None, config=PipelineConfig(), frames=None)
     config: A `PipelineConfig`.
     frames: Optional `TrainingFrames` that records the frames of every batch (the batches
       are the same with or without it).
+    prefer_centre: Optional bools, one per source: crop that source's frames about their
+      records' centres rather than their labels (`preprocess.reference_point`; a "scenes"
+      source, `prefers_centre`). False for every source by default.
 
   Returns:
     A `tf.data.Dataset` of batched training examples (module docstring), batch
@@ -287,6 +296,10 @@ def training_dataset(sources, ratios=None, config=PipelineConfig(), frames=None)
   ratios = tuple(ratios) if ratios is not None else (1,) * len(sources)
   if len(ratios) != len(sources):
     raise ValueError(f"{len(sources)} sources need as many ratios, got {ratios}")
+  prefer_centre = tuple(prefer_centre) if prefer_centre is not None else (False,) * len(sources)
+  if len(prefer_centre) != len(sources):
+    raise ValueError(f"{len(sources)} sources need as many prefer_centre flags, got "
+                     f"{prefer_centre}")
   parts = []
   for index, (source, share) in enumerate(zip(sources, _shares(ratios, config.batch_size))):
     if frames is not None:
@@ -296,7 +309,7 @@ def training_dataset(sources, ratios=None, config=PipelineConfig(), frames=None)
               **record, FRAME_KEY: tf.stack([tf.constant(index, tf.int64), position])}))
     part = source.shuffle(config.shuffle_buffer, seed=config.seed + index,
                           reshuffle_each_iteration=True).repeat()
-    part = part.map(_graph_function(_preprocess_keeping_frame(config)),
+    part = part.map(_graph_function(_preprocess_keeping_frame(config, prefer_centre[index])),
                     num_parallel_calls=AUTOTUNE, deterministic=True)
     parts.append(part.batch(share, drop_remainder=True))
   batches = tf.data.Dataset.zip(tuple(parts)).map(_graph_function(
@@ -317,20 +330,21 @@ def training_dataset(sources, ratios=None, config=PipelineConfig(), frames=None)
                                  deterministic=True).prefetch(AUTOTUNE)
 
 
-def _preprocess_keeping_frame(config):
+def _preprocess_keeping_frame(config, prefer_centre):
   def apply(record):
-    example = preprocess.preprocess(record, config.cube_mm, config.crop_size)
+    example = preprocess.preprocess(record, config.cube_mm, config.crop_size, prefer_centre)
     if FRAME_KEY in record:
       example = {**example, FRAME_KEY: record[FRAME_KEY]}
     return example
   return apply
 
 
-def evaluation_dataset(source, config=PipelineConfig()):
+def evaluation_dataset(source, config=PipelineConfig(), prefer_centre=False):
   """Batches of preprocessed examples in source order (no shuffle, no augmentation, the last
-  batch may be smaller)."""
+  batch may be smaller); `prefer_centre` as in `training_dataset`."""
   examples = source.map(_graph_function(
-      lambda record: preprocess.preprocess(record, config.cube_mm, config.crop_size)),
+      lambda record: preprocess.preprocess(record, config.cube_mm, config.crop_size,
+                                           prefer_centre)),
                         num_parallel_calls=AUTOTUNE, deterministic=True)
   return examples.batch(config.batch_size).map(
       _graph_function(lambda batch: add_image_gaussians(batch, config)),
@@ -459,6 +473,12 @@ def frame_source(entry, skip_log=None, max_fraction=None, name="source", names=N
     return from_records(synthetic_records(entry["num_frames"], entry["subjects"],
                                           entry["label_mode"], entry["seed"],
                                           synthetic_config(entry)))
+  if kind == "scenes":
+    held = scene_records.scene_records(
+        entry["num_frames"], scene_records.cameras_of(entry["cameras"]), entry["subjects"],
+        entry["label_mode"], entry["seed"], entry.get("reference", "localized"))
+    # Some hands are partly outside the picture: their labels are still the truth.
+    return from_records(lambda: iter(held), allow_off_image=True)
   if kind == "tfrecords":
     shards = tfrecords.list_shards(entry["dir"], entry["name"])
     if not shards:
@@ -469,8 +489,14 @@ def frame_source(entry, skip_log=None, max_fraction=None, name="source", names=N
     log = skip_log if skip_log is not None else records.SkipLog()
     return from_records(reader_records(READERS[kind], dict(entry["args"]), log, max_fraction,
                                        name, names), allow_off_image=log.allow_off_image)
-  raise ValueError(f"unknown source {kind!r}; sources are synthetic, tfrecords, "
+  raise ValueError(f"unknown source {kind!r}; sources are synthetic, scenes, tfrecords, "
                    f"{', '.join(READERS)}")
+
+
+def prefers_centre(entry):
+  """Whether a source entry's frames are cropped about their records' centres (a "scenes"
+  source's are the serving graph's points) rather than their labels."""
+  return isinstance(entry, dict) and entry.get("source") == "scenes"
 
 
 def max_skipped_fraction(data_config):
@@ -508,11 +534,12 @@ def evaluation_split(data_config, source, batch_size=None, skip_log=None):
   name = f"data.{source}" if isinstance(source, str) else "source"
   if isinstance(source, str):
     source = data_config[source]
+  prefer_centre = prefers_centre(source)
   if isinstance(source, dict):
     source = frame_source(source, skip_log or records.SkipLog(allow_off_image=True), name=name)
   # Nothing in an evaluation dataset is drawn at random: the seed does not matter.
   config = pipeline_config(data_config, batch_size or data_config["batch_size"], seed=0)
-  return evaluation_dataset(source, config)
+  return evaluation_dataset(source, config, prefer_centre)
 
 
 def build_datasets(data_config, batch_size, seed, skip_logs=None):
@@ -542,7 +569,8 @@ def build_datasets(data_config, batch_size, seed, skip_logs=None):
     namers.append(frame_namer(entry, name, names))
   ratios = [entry["ratio"] for entry in data_config["train"]]
   frames = TrainingFrames(namers)
-  train = training_dataset(sources, ratios, config, frames)
+  train = training_dataset(sources, ratios, config, frames,
+                           [prefers_centre(entry) for entry in data_config["train"]])
   held_out = []
   for split in ("validation", "test"):
     logs[f"data.{split}"] = records.SkipLog(allow_off_image=True)

@@ -103,6 +103,23 @@ def test_reference_from_centre_file_then_depth_only(scene_record):
                              atol=1.0)
 
 
+def test_a_preferred_centre_comes_before_the_labels(scene_record):
+  record = scene_record(seed=3)
+  record["center_uvd"] = np.array([150.0, 100.0, 480.0], np.float32)
+  record["has_center"] = np.float32(1.0)
+  from_labels, source = preprocess.reference_point(as_tensors(record))
+  assert int(source) == preprocess.CENTER_SOURCES.index("labels")
+  assert np.abs(from_labels.numpy() - record["center_uvd"]).max() > 5.0
+  center, source = preprocess.reference_point(as_tensors(record), prefer_centre=True)
+  assert int(source) == preprocess.CENTER_SOURCES.index("centre_file")
+  np.testing.assert_allclose(center.numpy(), record["center_uvd"])
+  # Without a centre, preferring one changes nothing.
+  record["has_center"] = np.float32(0.0)
+  center, source = preprocess.reference_point(as_tensors(record), prefer_centre=True)
+  assert int(source) == preprocess.CENTER_SOURCES.index("labels")
+  np.testing.assert_allclose(center.numpy(), from_labels.numpy())
+
+
 def test_empty_frame_gives_finite_example():
   record = records.make_record(np.zeros((48, 64)), (60.0, 60.0, 32.0, 24.0), "capture")
   example = preprocess.preprocess(as_tensors(record))

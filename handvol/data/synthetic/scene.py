@@ -395,12 +395,13 @@ def generate_scenes(num_frames, config=None, seed=0, subjects="unseen_test", fir
     first_frame: Index of the first frame (to split a run).
 
   Yields:
-    Dicts of `render_scene`, each with its "frame" index.
+    Dicts of `render_scene`, each with its "frame" index and its hand's "subject" id.
   """
   config = config or SceneConfig()
   people = subjects_lib.subject_set(subjects)
   for k in range(first_frame, first_frame + num_frames):
     rng = np.random.default_rng([seed, k])
-    frame = render_scene(people[rng.integers(len(people))], config, rng)
-    frame["frame"] = k
+    person = people[rng.integers(len(people))]
+    frame = render_scene(person, config, rng)
+    frame["frame"], frame["subject"] = k, person.subject_id
     yield frame
