@@ -31,7 +31,7 @@ def get_config():
   data["train"] = [dict(scenes, ratio=1, num_frames=4000, seed=200), synthetic]
   data["validation"] = dict(scenes, subjects="unseen_test", num_frames=100, seed=300)
   data["test"] = dict(scenes, subjects="unseen_test", num_frames=200, seed=400)
-  config["train"].update(init="pretrained", epochs=600, steps_per_epoch=100,
+  config["train"].update(init="pretrained", epochs=300, steps_per_epoch=100,
                          learning_rate=5e-4, final_learning_rate=1e-5, warmup_steps=500,
                          images_every_epochs=50)
   return config
