@@ -2,10 +2,14 @@
 
     python bench/accuracy.py --workdir WORKDIR [--checkpoint PATH] [--independent DIR]
         [--independent_frames 200] [--generator_frames 256] [--generator_views sphere]
+        [--generator_subjects NAME]
 
 The generator's test set is the run's own `data.test` with its views set to `--generator_views`
 ("sphere" by default: the palm's normal uniform on the sphere and any roll, so that every run is
-measured on every orientation whatever it was trained on) and `--generator_frames` frames.
+measured on every orientation whatever it was trained on) and `--generator_frames` frames. A
+run whose test split is not the generator's floating hands (a "scenes" run) is measured on the
+default config's test split instead (subject "nyu_like", seed 2, as `cpu_long`'s);
+`--generator_subjects` (e.g. "unseen_test") replaces its subjects.
 The independent set is a capture folder written by `independent_hand` (a renderer with its own
 geometry, kinematics and sensor, which handvol's code cannot import; `docs/independent_hand.md`):
 `--independent DIR`, or one rendered into a temporary folder with `--independent_seed`.
@@ -33,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # pylint: disable=wrong-import-position
 
+from handvol import configs  # pylint: disable=wrong-import-position
 from handvol.data import capture  # pylint: disable=wrong-import-position
 from handvol.data import records  # pylint: disable=wrong-import-position
 from handvol.evaluation import metrics  # pylint: disable=wrong-import-position
@@ -52,6 +57,8 @@ def _parse_args():
   parser.add_argument("--independent_seed", type=int, default=20261202)
   parser.add_argument("--generator_frames", type=int, default=256)
   parser.add_argument("--generator_views", default="sphere", choices=("sphere", "frontal"))
+  parser.add_argument("--generator_subjects",
+                      help="A subject set of the generator's test frames (default the run's).")
   parser.add_argument("--out", help="Optional path of a JSON file with the result.")
   return parser.parse_args()
 
@@ -61,6 +68,19 @@ def _run_data_config(workdir):
   if not path.is_file():
     raise SystemExit(f"{path}: not a training work directory (no config.json)")
   return json.loads(path.read_text(encoding="utf-8"))["data"]
+
+
+def generator_test_entry(data_config, views, num_frames, subjects=None):
+  """The source entry of the generator's test set (module docstring): the run's test split if
+  it is the generator's floating hands, else the default config's, with `views`, `num_frames`
+  and, when given, `subjects`."""
+  entry = data_config["test"]
+  if entry["source"] != "synthetic":
+    entry = configs.load("default")["data"]["test"]
+  entry = dict(entry, views=views, num_frames=num_frames)
+  if subjects:
+    entry["subjects"] = subjects
+  return entry
 
 
 def _independent_records(folder):
@@ -134,8 +154,8 @@ def main():
   data_config = _run_data_config(args.workdir)
   checkpoint = args.checkpoint or str(pathlib.Path(args.workdir) / evaluate.CHECKPOINT)
   model = hand_pose_model.load_checkpoint(checkpoint)
-  test_entry = dict(data_config["test"], views=args.generator_views,
-                    num_frames=args.generator_frames)
+  test_entry = generator_test_entry(data_config, args.generator_views, args.generator_frames,
+                                    args.generator_subjects)
   generator_report = _evaluate(model, data_config, test_entry)
   with tempfile.TemporaryDirectory() as scratch:
     folder = args.independent
@@ -148,6 +168,7 @@ def main():
   _print("independent renderer", independent_report)
   result = {
       "checkpoint": checkpoint,
+      "generator_test": test_entry,
       "all21_mm": generator_report["all21_mm"],
       "all21_mm_independent": independent_report["all21_mm"],
       "independent_ratio": independent_report["all21_mm"] / generator_report["all21_mm"],

@@ -57,6 +57,17 @@ def test_orientation_report_of_known_predictions():
   assert flipped["palm_flipped_pct"] == 50.0
 
 
+def test_the_generator_test_set_of_a_scenes_run_is_the_default_split():
+  bench = _bench_module()
+  from handvol import configs  # pylint: disable=import-outside-toplevel
+  own = bench.generator_test_entry(configs.load("sphere")["data"], "sphere", 16)
+  assert own == dict(configs.load("sphere")["data"]["test"], num_frames=16)
+  scenes = bench.generator_test_entry(configs.load("scenes")["data"], "sphere", 16,
+                                      "unseen_test")
+  assert scenes == dict(configs.load("default")["data"]["test"], views="sphere",
+                        num_frames=16, subjects="unseen_test")
+
+
 @pytest.mark.slow
 def test_command_prints_both_test_sets(tmp_path):
   run = subprocess.run([sys.executable, "train.py", f"--workdir={tmp_path / 'run'}", *TINY],
