@@ -11,6 +11,7 @@ import dataclasses
 import os
 import queue
 import threading
+import time
 
 import numpy as np
 
@@ -198,3 +199,24 @@ def _recorded_depths(rs, path, poll_s=0.1):
     while not handoff.empty():  # release the frames still handed over before the sensor closes
       handoff.get_nowait()
     sensor.close()
+    _wait_until_idle(rs, playback)
+
+
+def _wait_until_idle(rs, playback, step_s=0.005):
+  """Returns once a playback's reading thread has nothing left to do, so that the device may
+  be destroyed.
+
+  `sensor.stop()` and `sensor.close()` only queue work on the reading thread, and the reading
+  loop queues itself again until that work has stopped the playback. The device's destructor
+  stops the thread's queue, but librealsense's dispatcher::stop does not wait for an item that
+  the thread has taken off the queue and not yet begun, so destroying the device while the loop
+  still ran let one more read run on the destroyed device: a segfault on the reading thread,
+  calling the freed reader's read_next_data (gdb; mostly when the reader left early, on a busy
+  machine). Here the playback is first seen stopped (after which the loop runs once more at
+  most), then `pause()`, which queues behind that and waits for it, leaves the queue empty.
+  """
+  waited_s = 0.0
+  while playback.current_status() != rs.playback_status.stopped and waited_s < START_TIMEOUT_S:
+    time.sleep(step_s)
+    waited_s += step_s
+  playback.pause()
