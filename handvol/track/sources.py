@@ -86,9 +86,10 @@ def folder_frames(files, intrinsics, depth_format="png16", depth_unit_mm=1.0):
 def _realsense():
   try:
     import pyrealsense2  # pylint: disable=import-outside-toplevel
-  except ImportError:
-    raise ImportError("RealSense input needs pyrealsense2: pip install \"handvol[realsense]\" "
-                      "(or pip install pyrealsense2)") from None
+  except ImportError as error:  # not installed, or its libusb-1.0 is missing
+    raise ImportError(f"RealSense input needs pyrealsense2, which does not import ({error}): "
+                      "pip install \"handvol[realsense]\" (or pip install pyrealsense2); it "
+                      "loads libusb-1.0 (Debian: apt-get install libusb-1.0-0)") from None
   return pyrealsense2
 
 

@@ -13,9 +13,11 @@ from handvol.data.synthetic import generator
 from handvol.track import sources
 from handvol.track import tracker as tracker_lib
 
-rs = pytest.importorskip(
-    "pyrealsense2",
-    reason="pyrealsense2 is not installed: it comes with the [test] and [realsense] extras")
+try:
+  import pyrealsense2 as rs
+except ImportError as error:  # not installed, or a library it links is missing (libusb-1.0)
+  pytest.skip(f"pyrealsense2 does not import ({error}): it comes with the [test] and "
+              "[realsense] extras and needs Debian's libusb-1.0-0", allow_module_level=True)
 
 FRAMES = 4
 FPS = 30
