@@ -21,7 +21,8 @@ _SET = flags.DEFINE_multi_string("set", [], "Config override key.sub=value (repe
 _STRATEGY = flags.DEFINE_enum("strategy", None, ["default", "mirrored", "multi_worker"],
                               "Distribution strategy; overrides train.strategy.")
 _INIT = flags.DEFINE_string("init", None, "Initial weights: scratch, pretrained (the shipped "
-                            "model, handvol.pretrained) or a .keras file; sets train.init.")
+                            "model, handvol.pretrained), a shipped run's name "
+                            "(handvol.pretrained.RUNS) or a .keras file; sets train.init.")
 _OVERWRITE = flags.DEFINE_bool("overwrite", False,
                                "Remove a previous run's files from --workdir and start afresh.")
 

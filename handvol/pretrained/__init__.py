@@ -25,18 +25,23 @@ import tensorflow as tf
 from handvol.configs import schema
 from handvol.model import hand_pose_model
 
+HERE = os.path.dirname(os.path.abspath(__file__))
+RUNS = ("sphere_cpu_long",)
+"""The shipped runs, each a work directory in miniature beside this file, by name:
+"sphere_cpu_long" is `python train.py --config=cpu_long` (issue 17's two-hour CPU budget)."""
 NAME = "sphere_cpu_long"
-"""The shipped run: `python train.py --config=cpu_long` (issue 17's two-hour CPU budget)."""
+"""The run that `load_pretrained` and `train.init` "pretrained" mean."""
 
-WORKDIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), NAME)
+WORKDIR = os.path.join(HERE, NAME)
 CHECKPOINT = os.path.join(WORKDIR, "checkpoints", "best.keras")
 MODEL_CARD = "docs/pretrained.md"
 
-CENTRE_REFINER_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "centre_refiner")
+CENTRE_REFINER_DIR = os.path.join(HERE, "centre_refiner")
 CENTRE_REFINER = os.path.join(CENTRE_REFINER_DIR, "centre_refiner.keras")
 
-INIT_CHOICES = ("scratch", "pretrained")
-"""`train.init`: "scratch" (random weights), "pretrained" (`CHECKPOINT`), or a `.keras` path."""
+INIT_CHOICES = ("scratch", "pretrained") + RUNS
+"""`train.init`: "scratch" (random weights), "pretrained" (`CHECKPOINT`), a shipped run's name
+(its best checkpoint), or a `.keras` path."""
 
 
 def load_pretrained():
@@ -81,6 +86,8 @@ def checkpoint_path(init):
     return None
   if init == "pretrained":
     return CHECKPOINT
+  if init in RUNS:
+    return os.path.join(HERE, init, "checkpoints", "best.keras")
   if not (isinstance(init, str) and init.endswith(".keras")):
     raise schema.ConfigError(f"train.init: must be one of {INIT_CHOICES} or a .keras checkpoint, "
                      f"got {init!r}")
@@ -92,7 +99,8 @@ def initialize(model, init):
 
   Args:
     model: A built `HandPoseModel` (called once on an example).
-    init: "scratch" (nothing is copied), "pretrained", or a `.keras` checkpoint path.
+    init: "scratch" (nothing is copied), "pretrained", a shipped run's name (`RUNS`), or a
+      `.keras` checkpoint path.
 
   Returns:
     The checkpoint copied from, or None.

@@ -65,6 +65,9 @@ def test_a_different_architecture_or_init_is_a_config_error():
     trainer.build_compiled_model(config, tf.distribute.get_strategy(), example)
   with pytest.raises(schema.ConfigError, match="train.init"):
     pretrained.checkpoint_path("imagenet")
+  for name in pretrained.RUNS:  # every shipped run can be fine-tuned from by its name
+    assert os.path.isfile(pretrained.checkpoint_path(name))
+  assert pretrained.checkpoint_path("pretrained") == pretrained.CHECKPOINT
 
 
 def test_predict_without_a_model_uses_it(tmp_path):
