@@ -2,7 +2,7 @@
 
 The shipped model is a training work directory in miniature, `WORKDIR`: the run's
 `config.json` and `checkpoints/best.keras` (the weights without the optimizer's state, 3 MB,
-float32). Every tool that takes a work directory or a checkpoint takes it as they are
+float32); `RUNS` are the shipped runs, of which `NAME` is the default. Every tool that takes a work directory or a checkpoint takes it as they are
 (`eval.py --workdir`, `export.cube_from_workdir`); `MODEL_CARD` (`docs/pretrained.md`) says how
 it was trained and what it measures. Nothing is downloaded.
 
@@ -26,10 +26,12 @@ from handvol.configs import schema
 from handvol.model import hand_pose_model
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-RUNS = ("sphere_cpu_long",)
+RUNS = ("scenes", "sphere_cpu_long")
 """The shipped runs, each a work directory in miniature beside this file, by name:
-"sphere_cpu_long" is `python train.py --config=cpu_long` (issue 17's two-hour CPU budget)."""
-NAME = "sphere_cpu_long"
+"sphere_cpu_long" is `python train.py --config=cpu_long` (issue 17's two-hour CPU budget), and
+"scenes" is `python train.py --config=scenes`, that run fine-tuned on scenes of a person and on
+200 hand shapes (`docs/results/scenes/`)."""
+NAME = "scenes"
 """The run that `load_pretrained` and `train.init` "pretrained" mean."""
 
 WORKDIR = os.path.join(HERE, NAME)
