@@ -8,7 +8,6 @@ run has them, `checkpoints/best.keras.json` (which epoch was best) and `summary.
 to `handvol.pretrained.RUNS` (and make it `NAME` there to make it the default).
 """
 
-import argparse
 import os
 import pathlib
 import shutil
@@ -18,7 +17,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from absl import app  # pylint: disable=wrong-import-position
+from absl import flags  # pylint: disable=wrong-import-position
+
 from handvol.model import hand_pose_model  # pylint: disable=wrong-import-position
+
+_WORKDIR = flags.DEFINE_string("workdir", None, "The training run.", required=True)
+_NAME = flags.DEFINE_string("name", None, "The shipped run's name.", required=True)
 
 COPIED = ("config.json", "summary.json", "checkpoints/best.keras.json")
 
@@ -39,16 +44,13 @@ def ship(workdir, name):
   return target
 
 
-def main():
-  parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-  parser.add_argument("--workdir", required=True)
-  parser.add_argument("--name", required=True)
-  args = parser.parse_args()
-  target = ship(args.workdir, args.name)
+def main(argv):
+  del argv
+  target = ship(_WORKDIR.value, _NAME.value)
   for path in sorted(target.rglob("*")):
     if path.is_file():
       print(f"{path.relative_to(ROOT)}  {path.stat().st_size / 1e6:.2f} MB")
 
 
 if __name__ == "__main__":
-  main()
+  app.run(main)
