@@ -107,14 +107,17 @@ def to_record(frame, center_uvd, label_mode, cube_mm=preprocess.CUBE_MM):
 
 
 def _centres(frames, refiner):
-  """The serving graph's reference points `[N, 3]` (uvd) of one camera's frames, the true
-  hand centre where it misses; and how many missed."""
-  counts = tf.constant(np.stack([f["counts"] for f in frames]).astype(np.float32))
+  """The reference points `[N, 3]` (uvd) of one camera's frames: the true hand centres (the
+  mean of the 21 joints) without a `refiner`, else the serving graph's points, the true centre
+  where they miss; and how many missed."""
   intrinsics = np.stack([f["intrinsics"] for f in frames]).astype(np.float32)
-  unit = tf.constant([f["depth_unit_mm"] for f in frames], tf.float32)
-  located, valid = (t.numpy() for t in _locate(refiner, counts, tf.constant(intrinsics), unit))
   truth = np.stack([np.mean(f["truth_xyz"], axis=0) for f in frames]).astype(np.float32)
   truth_uvd = camera.xyz_to_uvd(truth, intrinsics).numpy()
+  if refiner is None:
+    return truth_uvd, 0
+  counts = tf.constant(np.stack([f["counts"] for f in frames]).astype(np.float32))
+  unit = tf.constant([f["depth_unit_mm"] for f in frames], tf.float32)
+  located, valid = (t.numpy() for t in _locate(refiner, counts, tf.constant(intrinsics), unit))
   located_xyz = camera.uvd_to_xyz(located, intrinsics).numpy()
   hit = (valid > 0) & (np.linalg.norm(located_xyz - truth, axis=1) <= MAX_MISS_MM)
   return np.where(hit[:, None], located, truth_uvd), int(np.sum(~hit))
@@ -170,13 +173,8 @@ def scene_records(num_frames, cameras, subjects, label_mode, seed, reference="lo
   out, missed = [], 0
   with _chunks(jobs, processes) as chunks:
     for frames in chunks:
-      if refiner is None:
-        centres = np.stack([camera.xyz_to_uvd(np.mean(f["truth_xyz"], axis=0, keepdims=True),
-                                              f["intrinsics"][None]).numpy()[0]
-                            for f in frames])
-      else:
-        centres, misses = _centres(frames, refiner)
-        missed += misses
+      centres, misses = _centres(frames, refiner)
+      missed += misses
       out.extend(to_record(f, c, label_mode, cube_mm) for f, c in zip(frames, centres))
       progress.add(1)
   # Camera by camera as rendered; a fixed shuffle mixes them for the pipeline's shuffle buffer.

@@ -96,3 +96,13 @@ def test_a_scenes_source_trains_on_its_records_centres(monkeypatch):
   assert np.all(batch["center_source"].numpy() == preprocess.CENTER_SOURCES.index("centre_file"))
   expected = camera.uvd_to_xyz(made[0]["center_uvd"][None], made[0]["intrinsics"][None])
   np.testing.assert_allclose(batch["center_xyz"][0], expected[0], atol=1e-2)
+
+
+def test_truth_centred_scene_records_sit_on_the_hand():
+  made = scene_records.scene_records(2, ["azure_kinect"], (4,), "lab6_3d", seed=9,
+                                     reference="truth", processes=0, verbose=False)
+  for record in made:
+    centre = camera.uvd_to_xyz(record["center_uvd"][None], record["intrinsics"][None])[0]
+    np.testing.assert_allclose(centre.numpy(), record["truth_xyz"].mean(axis=0), atol=1e-2)
+  with pytest.raises(ValueError, match="reference"):
+    scene_records.scene_records(1, ["azure_kinect"], (4,), "lab6_3d", seed=9, reference="labels")
