@@ -2,7 +2,8 @@
 
 The shipped model is a training work directory in miniature, `WORKDIR`: the run's
 `config.json` and `checkpoints/best.keras` (the weights without the optimizer's state, 3 MB,
-float32); `RUNS` are the shipped runs, of which `NAME` is the default. Every tool that takes a work directory or a checkpoint takes it as they are
+float32); `RUNS` are the shipped runs, of which `NAME` is the default. Every tool that takes a
+work directory or a checkpoint takes it as they are
 (`eval.py --workdir`, `export.cube_from_workdir`); `MODEL_CARD` (`docs/pretrained.md`) says how
 it was trained and what it measures. Nothing is downloaded.
 
@@ -34,8 +35,14 @@ RUNS = ("scenes", "sphere_cpu_long")
 NAME = "scenes"
 """The run that `load_pretrained` and `train.init` "pretrained" mean."""
 
+
+def run_checkpoint(name):
+  """The best checkpoint of the shipped run `name` (`RUNS`)."""
+  return os.path.join(HERE, name, "checkpoints", "best.keras")
+
+
 WORKDIR = os.path.join(HERE, NAME)
-CHECKPOINT = os.path.join(WORKDIR, "checkpoints", "best.keras")
+CHECKPOINT = run_checkpoint(NAME)
 MODEL_CARD = "docs/pretrained.md"
 
 CENTRE_REFINER_DIR = os.path.join(HERE, "centre_refiner")
@@ -89,7 +96,7 @@ def checkpoint_path(init):
   if init == "pretrained":
     return CHECKPOINT
   if init in RUNS:
-    return os.path.join(HERE, init, "checkpoints", "best.keras")
+    return run_checkpoint(init)
   if not (isinstance(init, str) and init.endswith(".keras")):
     raise schema.ConfigError(f"train.init: must be one of {INIT_CHOICES} or a .keras checkpoint, "
                      f"got {init!r}")
