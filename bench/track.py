@@ -2,7 +2,7 @@
 
     python bench/track.py --checkpoint WORKDIR/checkpoints/best.keras [--per_subject 2]
         [--frames 150] [--seed 1000] [--figure docs/figures/track_trajectories.png]
-        [--tune] [--out FILE]
+        [--reference follow|localize|depth_only] [--tune] [--out FILE]
 
 Writes `2 × per_subject` sequences of `--frames` frames (capture format, 30 fps, the
 "unseen_test" subjects 8 and 9 in turn, `handvol.data.synthetic.sequences`) into a temporary
@@ -62,6 +62,8 @@ def _parse_args():
   parser.add_argument("--frames", type=int, default=150, help="Frames per sequence.")
   parser.add_argument("--seed", type=int, default=1000)
   parser.add_argument("--config", default="default", help="Its `track` section is used.")
+  parser.add_argument("--reference", choices=tracker_lib.REFERENCES,
+                      help="Overrides the config's track.reference (a baseline in one run).")
   parser.add_argument("--tune", action="store_true", help="Print the filter's grid first.")
   parser.add_argument("--figure", help="PNG of raw against filtered trajectories.")
   parser.add_argument("--out", help="Optional path of a JSON file with the result.")
@@ -74,8 +76,8 @@ class Recorder:
   def __init__(self, predictor):
     self.predictor, self.outputs = predictor, []
 
-  def __call__(self, depth, intrinsics):
-    self.outputs.append(self.predictor(depth, intrinsics))
+  def __call__(self, depth, intrinsics, **kwargs):
+    self.outputs.append(self.predictor(depth, intrinsics, **kwargs))
     return self.outputs[-1]
 
 
@@ -85,7 +87,7 @@ class Replay:
   def __init__(self, recorder):
     self.recorder, self._next = recorder, iter(recorder.outputs)
 
-  def __call__(self, depth, intrinsics):
+  def __call__(self, depth, intrinsics, **kwargs):
     return next(self._next)
 
   def crops(self, *arguments):
@@ -271,6 +273,8 @@ def main():
   args = _parse_args()
   track_config = configs.validate(configs.load(args.config),
                                   tracker_lib.CONFIG_CHOICES)["track"]
+  if args.reference:
+    track_config["reference"] = args.reference
   predictor = tracker_lib.FramePredictor(args.checkpoint, track_config["reference"])
   with tempfile.TemporaryDirectory() as scratch:
     if args.tune:

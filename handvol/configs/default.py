@@ -71,9 +71,11 @@ def track_config():
   """The `track` section: `python -m handvol.track` on a sequence of one hand
   (docs/track.md)."""
   return {
-      # "localize" (handvol.image.localize, as the serving graph) or "depth_only" (the nearest
-      # object's centre of mass, preprocess.centers_from_depth).
-      "reference": "localize",
+      # "follow" (the last frame's point, refined by the centre refiner; the localiser where
+      # the refiner sees no hand there), "localize" (handvol.image.localize and the refiner on
+      # every frame, as the serving graph) or "depth_only" (the nearest object's centre of
+      # mass, preprocess.centers_from_depth).
+      "reference": "follow",
       # Frame rate of a folder without a timestamps file (frame k at k / fps seconds).
       "fps": 30.0,
       # One Euro filter on the joints (Casiez et al. 2012), "none" for per-frame joints;

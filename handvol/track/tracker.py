@@ -2,10 +2,17 @@
 
 Per frame (batch 1, as a live camera delivers them):
 
-1. **Localise**: the hand's reference point from `handvol.image.localize.localize_hands`, as
-   the serving graph finds it for a frame without one (config `track.reference` "localize";
-   a frame where it finds no hand is invalid, "no_hand_found"), or the nearest object's centre
-   of mass (`preprocess.centers_from_depth`, "depth_only").
+1. **Localise**: the hand's reference point (config `track.reference`):
+   - "follow" (the default): the last frame's reference point, refined on this frame by the
+     centre refiner (`centre_refiner.refine_centres`, the shipped one); where the refiner says
+     no hand is near it, or on the first frame and after a frame without a hand, the frame is
+     localised as under "localize". A hand moves little between frames, so following it keeps
+     the crop on the hand where a frame's own localisation would jump to the other end of
+     its arm, and a refined point costs less than localising the whole frame.
+   - "localize": `handvol.image.localize.localize_hands` and the refiner on every frame, as
+     the serving graph finds the point of a frame without one (a frame where it finds no hand
+     is invalid, "no_hand_found");
+   - "depth_only": the nearest object's centre of mass (`preprocess.centers_from_depth`).
 2. **Predict**: the network through `handvol.export.predict.frame_predictor` (an export or a
    checkpoint, as `predict` runs them): θ, β and joints.
 3. **Calibrate** (`track.calibration`): until a shape is known, frames are held back; after
@@ -22,7 +29,8 @@ Per frame (batch 1, as a live camera delivers them):
 `Tracker.finish` returns the rest. Each result is a dict: "name", "time_s", "valid",
 "joints_xyz" `[21, 3]` mm (the final joints), "raw_joints_xyz" (the network's own),
 "shaped_joints_xyz" (with the shape, before the filter), "joints_uvd", "bone_lengths" `[20]` mm,
-"calibrated" (whether a fixed shape was used), "reference_uvd" and "reference_source".
+"calibrated" (whether a fixed shape was used), "reference_uvd" and "reference_source"
+(`serving.REFERENCE_SOURCES`' names, or `FOLLOWED` for a point followed from the last frame).
 """
 
 import os
@@ -32,15 +40,19 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from handvol import pretrained
 from handvol.export import export
 from handvol.export import predict
 from handvol.export import serving
 from handvol.geometry import camera
 from handvol.image import preprocess
+from handvol.model import centre_refiner
 from handvol.track import one_euro
 from handvol.track import shape as shape_lib
 
-REFERENCES = ("localize", "depth_only")
+REFERENCES = ("follow", "localize", "depth_only")
+FOLLOWED = "previous_frame"
+"""The "reference_source" of a frame whose point was followed from the frame before."""
 FILTERS = ("one_euro", "none")
 CALIBRATIONS = ("none",) + shape_lib.METHODS
 
@@ -60,14 +72,24 @@ class FramePredictor:
     model_path: An export's version folder or a `.keras` checkpoint (`predict.frame_predictor`).
     reference: One of `REFERENCES`.
     cube_mm: The crop cube for a checkpoint (default: its run's).
+    refiner: The centre refiner that "follow" refines the last point with (default: the
+      shipped one, which exports embed too).
   """
 
-  def __init__(self, model_path, reference="localize", cube_mm=None):
+  def __init__(self, model_path, reference="follow", cube_mm=None, refiner=None):
     if reference not in REFERENCES:
       raise ValueError(f"reference must be one of {REFERENCES}, got {reference!r}")
     self.reference = reference
     self.cube_mm = cube_mm or export.model_cube_mm(model_path)
     self._predict = predict.frame_predictor(model_path, cube_mm)
+    if reference == "follow":
+      self._refiner = refiner or pretrained.load_centre_refiner()
+      self._refine = tf.function(
+          lambda depth, uvd, intrinsics: centre_refiner.refine_centres(
+              self._refiner, depth, uvd, intrinsics),
+          input_signature=(tf.TensorSpec([None, None, None], tf.float32),
+                           tf.TensorSpec([None, 3], tf.float32),
+                           tf.TensorSpec([None, 4], tf.float32)))
     self._depth_only = tf.function(
         lambda depth, intrinsics: preprocess.centers_from_depth(depth, intrinsics,
                                                                 self.cube_mm),
@@ -77,18 +99,37 @@ class FramePredictor:
         lambda *inputs: serving.preprocess_frames(*inputs, cube_mm=self.cube_mm),
         input_signature=serving.frame_signature(tf.float32))
 
-  def __call__(self, depth, intrinsics):
-    """Args: depth `[H, W]` mm, intrinsics `[4]`. Returns a dict of numpy arrays of one frame
-    (`serving.OUTPUT_KEYS`)."""
+  def __call__(self, depth, intrinsics, previous_xyz=None):
+    """Args: depth `[H, W]` mm, intrinsics `[4]`, and for "follow" the last frame's reference
+    point `[3]` mm (None: localise this frame). Returns a dict of numpy arrays of one frame
+    (`serving.OUTPUT_KEYS`; "reference_source" an index of `serving.REFERENCE_SOURCES`, or -1
+    for a followed point)."""
     depth = np.asarray(depth, np.float32)[np.newaxis]
     intrinsics = np.asarray(intrinsics, np.float32)[np.newaxis]
-    if self.reference == "localize":  # The serving graph localises frames without a reference.
+    if self.reference == "follow" and previous_xyz is not None:
+      followed = self._follow(depth, intrinsics, previous_xyz)
+      if followed is not None:
+        return followed
+    if self.reference != "depth_only":  # The serving graph localises frames without a point.
       outputs = self._predict(depth, intrinsics, np.zeros([1, 3], np.float32),
                               np.zeros([1], np.float32))
     else:
       outputs = self._predict(depth, intrinsics, self._depth_only(depth, intrinsics).numpy(),
                               np.ones([1], np.float32))
       outputs["reference_source"] = np.full([1], serving.SOURCE_DEPTH_ONLY, np.int32)
+    return {key: value[0] for key, value in outputs.items()}
+
+  def _follow(self, depth, intrinsics, previous_xyz):
+    """The outputs at the refined last point, or None where the refiner sees no hand there."""
+    previous_uvd = camera.xyz_to_uvd(tf.constant(previous_xyz, tf.float32)[tf.newaxis],
+                                     tf.constant(intrinsics))
+    refined = self._refine(tf.constant(depth), previous_uvd, tf.constant(intrinsics))
+    if not bool(refined["present"][0]):
+      return None
+    outputs = self._predict(depth, intrinsics, refined["center_uvd"].numpy(),
+                            np.ones([1], np.float32))
+    outputs["reference_source"] = np.full([1], -1, np.int32)
+    outputs["confidence"] = refined["presence"].numpy()
     return {key: value[0] for key, value in outputs.items()}
 
   def crops(self, depth, intrinsics, reference_uvd):
@@ -117,6 +158,7 @@ class Tracker:
     self.config = track_config
     self.shape = shape
     self.max_gaussians = max_gaussians
+    self._previous_xyz = None  # "follow": the last valid frame's reference point.
     method = track_config["calibration"]["method"]
     self._calibrating = shape is None and method != "none"
     self._held = []
@@ -127,13 +169,18 @@ class Tracker:
 
   def push(self, name, time_s, depth, intrinsics):
     """Tracks one frame (depth `[H, W]` mm, intrinsics `[4]`); returns the finished results."""
-    outputs = self.predictor(depth, intrinsics)
+    if self.config["reference"] == "follow":
+      outputs = self.predictor(depth, intrinsics, previous_xyz=self._previous_xyz)
+      self._previous_xyz = outputs["reference_xyz"] if outputs["valid"] else None
+    else:
+      outputs = self.predictor(depth, intrinsics)
+    source = int(outputs["reference_source"])
     result = {"name": name, "time_s": float(time_s), "valid": bool(outputs["valid"]),
               "intrinsics": np.asarray(intrinsics, np.float32), "theta": outputs["theta"],
               "beta": outputs["beta"], "raw_joints_xyz": outputs["joints_xyz"],
               "network_bone_lengths": outputs["bone_lengths"],
               "reference_uvd": outputs["reference_uvd"],
-              "reference_source": serving.REFERENCE_SOURCES[outputs["reference_source"]]}
+              "reference_source": FOLLOWED if source < 0 else serving.REFERENCE_SOURCES[source]}
     if not self._calibrating:
       return [self._finish_frame(result)]
     if result["valid"] and self.config["calibration"]["method"] == "fit":

@@ -12,6 +12,8 @@ from handvol.data.synthetic import export
 from handvol.data.synthetic import generator
 from handvol.data.synthetic import sequences
 from handvol.evaluation import metrics
+from handvol.export import serving
+from handvol.geometry import camera
 from handvol.track import shape as shape_lib
 from handvol.track import sources
 from handvol.track import tracker as tracker_lib
@@ -32,9 +34,9 @@ def sequence_folder(tmp_path_factory):
                                 config=config, progress=False)[0]
 
 
-def track_config(method="none", kind="none", frames=4, steps=5):
-  """A `track` section with the given calibration and filter."""
-  return {"reference": "localize", "fps": sequences.SequenceConfig.fps,
+def track_config(method="none", kind="none", frames=4, steps=5, reference="localize"):
+  """A `track` section with the given calibration, filter and reference point."""
+  return {"reference": reference, "fps": sequences.SequenceConfig.fps,
           "filter": {"kind": kind, "min_cutoff_hz": 1.0, "beta": 0.0, "d_cutoff_hz": 1.0},
           "calibration": {"method": method, "frames": frames, "steps": steps,
                           "learning_rate": 0.01}}
@@ -151,3 +153,25 @@ def test_command_writes_joints_video_and_a_reusable_shape(tmp_path, checkpoint, 
   assert int(video.get(cv2.CAP_PROP_FRAME_COUNT)) == NUM_FRAMES
   with pytest.raises(ValueError, match="jsonl"):
     writers.JointsWriter(str(tmp_path / "c.txt"))
+
+
+
+def test_follow_refines_the_last_point_and_localises_when_it_is_lost(predictor, sequence_folder):
+  _, followed = _track(predictor, sequence_folder, reference="follow")
+  assert [r["reference_source"] for r in followed] == (
+      ["localizer"] + [tracker_lib.FOLLOWED] * (NUM_FRAMES - 1))
+  with np.load(os.path.join(sequence_folder, export.TRUTH_FILE)) as truth:
+    centres = truth["truth_xyz"].mean(axis=1)
+  references = camera.uvd_to_xyz(np.stack([r["reference_uvd"] for r in followed]),
+                                 np.stack([r["intrinsics"] for r in followed])).numpy()
+  # The hand stays put in this sequence: each frame refines the last point once more, so
+  # the followed points close in on its centre from where the first frame's localiser put it.
+  errors = np.linalg.norm(references - centres, axis=1)
+  assert np.all(errors[1:] <= errors[0]) and errors[-1] < 20.0, errors
+  # A last point in empty space, 3 m away: the refiner sees no hand there, and the frame is
+  # localised as if there were none.
+  frame = _frames(sequence_folder)[2]
+  lost = predictor(frame.depth, frame.intrinsics, previous_xyz=np.array([0.0, 0.0, 3000.0]))
+  fresh = predictor(frame.depth, frame.intrinsics)
+  assert int(lost["reference_source"]) == serving.SOURCE_LOCALIZER
+  np.testing.assert_allclose(lost["joints_xyz"], fresh["joints_xyz"], atol=1e-4)
