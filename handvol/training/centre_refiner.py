@@ -5,10 +5,13 @@
 For every camera of `sensor.CAMERAS`, scene frames (`handvol.data.synthetic.scene`, the default
 `SceneConfig` with `NO_HAND_PROB` of the frames without a hand) of the training subject sets
 (`TRAIN_SUBJECTS`, never "unseen_test") from seeds `TRAIN_SEEDS` (below 1000: `bench/localize.py`
-measures from 1000) are rendered in two processes. Each frame gives `1 + PERTURBED_PER_FRAME`
+measures from 1000) are rendered in two processes. Each frame gives `2 + PERTURBED_PER_FRAME`
 crops: one at the localiser's point (`localize.localize_hands`: its own misses, elbows and
-false finds are what the refiner must correct), and the rest at the true hand centre moved by
-`_perturb` (half within a 30 mm Gaussian, half anywhere within 180 mm). The targets: the
+false finds are what the refiner must correct), one at the other end of its blob (its
+"alternative_uvd", which `centre_refiner.refine_found` weighs against the first: an elbow, a
+shoulder or an arm's end cut by the image border, or the hand where the first is one of those),
+and the rest at the true hand centre moved by `_perturb` (half within a 30 mm Gaussian, half
+anywhere within 180 mm). The targets: the
 offset to the hand's centre (the mean of the 21 true joints) in units of `CUBE_MM`/2, and
 presence (a hand within `MAX_HAND_OFFSET_MM` of the crop's point).
 
@@ -19,8 +22,8 @@ weights, float32, without the optimizer's state) and `summary.json` (the held-ou
 figures, timings, the settings).
 
 The shipped refiner (`handvol/pretrained/centre_refiner/`, its `summary.json` beside it) is
-this command's output with its defaults, run on 2026-12-03 on the 2-core AMD EPYC: 30,757
-crops (12 min to render and crop) and 20 epochs (6.3 min).
+this command's output with its defaults, run on 2026-12-06 on the 2-core AMD EPYC while a
+training shared the cores: 37,514 crops (13.6 min to render and crop) and 20 epochs (37 min).
 """
 
 import json
@@ -80,7 +83,8 @@ def _perturb(centre, rng):
 @tf.function(reduce_retracing=True)
 def _localise(counts, intrinsics, unit):
   found = localize.localize_hands(counts, intrinsics, unit)
-  return found["center_xyz"], found["valid"]
+  return (found["center_xyz"], camera.uvd_to_xyz(found["alternative_uvd"], intrinsics),
+          found["valid"])
 
 
 @tf.function(reduce_retracing=True)
@@ -94,14 +98,16 @@ def _samples(chunk, rng):
   cube/2), presence `[N]`, from-localiser flag `[N]`."""
   counts = tf.constant(chunk["counts"].astype(np.float32))
   intrinsics, unit = tf.constant(chunk["intrinsics"]), tf.constant(chunk["unit"])
-  located, valid = (t.numpy() for t in _localise(counts, intrinsics, unit))
+  located, alternative, valid = (t.numpy() for t in _localise(counts, intrinsics, unit))
   truth, has_hand = chunk["truth_centre"], chunk["has_hand"]
-  # The localiser's own point (where it found something), then perturbed truths for every
-  # frame; a frame without a hand gets points around where the hand would have been instead.
+  # The localiser's own point and its alternative (where it found something), then perturbed
+  # truths for every frame; a frame without a hand gets points around where the hand would
+  # have been instead.
   keep = valid > 0
-  points = np.concatenate([located[keep]]
+  points = np.concatenate([located[keep], alternative[keep]]
                           + [_perturb(truth, rng) for _ in range(PERTURBED_PER_FRAME)])
-  index = np.concatenate([np.flatnonzero(keep)] + [np.arange(len(truth))] * PERTURBED_PER_FRAME)
+  index = np.concatenate([np.flatnonzero(keep)] * 2
+                         + [np.arange(len(truth))] * PERTURBED_PER_FRAME)
   truths, hands = truth[index], has_hand[index]
   from_localiser = np.arange(len(index)) < keep.sum()
   points[:, 2] = np.maximum(points[:, 2], 100.0)

@@ -81,7 +81,10 @@ def test_the_trainers_targets_point_from_the_crop_to_the_hand():
   samples = trainer._samples(chunk, np.random.default_rng(0))
   count = len(samples["offset"])
   assert samples["depth"].shape == (count, centre_refiner.CROP_SIZE, centre_refiner.CROP_SIZE)
-  assert count >= trainer.PERTURBED_PER_FRAME * 6
+  # Per frame where the localiser found a blob, a crop at its point and one at the blob's
+  # other end, then the perturbed ones.
+  found = int(samples["from_localiser"].sum())
+  assert found >= 1 and count == 2 * found + trainer.PERTURBED_PER_FRAME * 6
   # The perturbed crops come last, frame after frame; their points are the truth minus the
   # offset, and a crop shows a hand exactly when its frame has one near enough.
   perturbed = samples["offset"][-trainer.PERTURBED_PER_FRAME * 6:]
