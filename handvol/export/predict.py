@@ -173,10 +173,16 @@ def frame_predictor(model_path, cube_mm=None):
     function = tf.function(
         lambda *inputs: serving.predict_frames(model, *inputs, cube_mm=cube_mm),
         input_signature=serving.frame_signature(tf.float32))
+    # A batch whose every frame has its reference point never uses the localiser or its
+    # refiner (the same outputs); the serving graph still runs the refiner after its cond.
+    given = tf.function(
+        lambda *inputs: serving.predict_frames(model, *inputs, cube_mm=cube_mm, refiner=None),
+        input_signature=serving.frame_signature(tf.float32))
 
     def run(depth, intrinsics, reference_uvd, has_reference):
-      return function(depth, np.ones([len(depth)], np.float32), intrinsics, reference_uvd,
-                      has_reference)
+      chosen = given if np.all(np.asarray(has_reference) > 0) else function
+      return chosen(depth, np.ones([len(depth)], np.float32), intrinsics, reference_uvd,
+                    has_reference)
 
   def predictor(*inputs):
     return {key: value.numpy() for key, value in run(*inputs).items()}

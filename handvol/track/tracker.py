@@ -85,8 +85,8 @@ class FramePredictor:
     if reference == "follow":
       self._refiner = refiner or pretrained.load_centre_refiner()
       self._refine = tf.function(
-          lambda depth, uvd, intrinsics: centre_refiner.refine_centres(
-              self._refiner, depth, uvd, intrinsics),
+          lambda depth, xyz, intrinsics: centre_refiner.refine_centres(
+              self._refiner, depth, camera.xyz_to_uvd(xyz, intrinsics), intrinsics),
           input_signature=(tf.TensorSpec([None, None, None], tf.float32),
                            tf.TensorSpec([None, 3], tf.float32),
                            tf.TensorSpec([None, 4], tf.float32)))
@@ -121,9 +121,7 @@ class FramePredictor:
 
   def _follow(self, depth, intrinsics, previous_xyz):
     """The outputs at the refined last point, or None where the refiner sees no hand there."""
-    previous_uvd = camera.xyz_to_uvd(tf.constant(previous_xyz, tf.float32)[tf.newaxis],
-                                     tf.constant(intrinsics))
-    refined = self._refine(tf.constant(depth), previous_uvd, tf.constant(intrinsics))
+    refined = self._refine(depth, np.asarray(previous_xyz, np.float32)[np.newaxis], intrinsics)
     if not bool(refined["present"][0]):
       return None
     outputs = self._predict(depth, intrinsics, refined["center_uvd"].numpy(),

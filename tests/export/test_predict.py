@@ -153,3 +153,22 @@ def test_export_and_predict_commands(checkpoint, frames, tmp_path):
     written = json.load(f)
   assert [frame["valid"] for frame in written["frames"]] == [True, False]
   assert written["keypoint_names"] == metadata["keypoint_names"]
+
+
+def test_a_checkpoints_batch_of_given_references_skips_the_refiner_with_the_same_outputs(
+    checkpoint):
+  predictor = predict.frame_predictor(checkpoint)
+  depths = np.stack([blob_frame(), blob_frame(center_xyz=(15.0, 5.0, 400.0)), blob_frame()])
+  intrinsics = np.tile(INTRINSICS, (3, 1)).astype(np.float32)
+  located = predictor(depths.astype(np.float32), intrinsics, np.zeros([3, 3], np.float32),
+                      np.zeros([3], np.float32))
+  references = located["reference_uvd"] + np.float32([3.0, -2.0, 5.0])
+  # Two rows given and one localised: the graph with the refiner; all given: without it.
+  mixed = predictor(depths.astype(np.float32), intrinsics, references,
+                    np.float32([1.0, 1.0, 0.0]))
+  given = predictor(depths[:2].astype(np.float32), intrinsics[:2], references[:2],
+                    np.ones([2], np.float32))
+  assert sorted(given) == sorted(serving.OUTPUT_KEYS)
+  for key in serving.OUTPUT_KEYS:
+    np.testing.assert_allclose(given[key], mixed[key][:2], atol=1e-4, err_msg=key)
+  np.testing.assert_array_equal(given["reference_source"], serving.SOURCE_GIVEN)
