@@ -80,7 +80,7 @@ def track_config():
       "fps": 30.0,
       # One Euro filter on the joints (Casiez et al. 2012), "none" for per-frame joints;
       # min_cutoff_hz, beta (1/mm) and d_cutoff_hz tuned in docs/track.md.
-      "filter": {"kind": "one_euro", "min_cutoff_hz": 2.0, "beta": 0.002, "d_cutoff_hz": 1.0},
+      "filter": {"kind": "one_euro", "min_cutoff_hz": 1.0, "beta": 0.01, "d_cutoff_hz": 1.0},
       # One β for the hand from the first `frames` valid frames, then held fixed:
       # "fit" (the generative energy with one shared β), "robust_mean" or "none".
       "calibration": {"method": "fit", "frames": 64, "steps": 100, "learning_rate": 0.01},
