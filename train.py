@@ -6,7 +6,8 @@ one with another config is refused (`--overwrite` starts afresh). A bad config v
 or a fault (NaN, full disk, corrupt file) ends in one line on stderr and exit code 1.
 """
 
-import gc
+import os
+import sys
 
 from absl import app
 from absl import flags
@@ -40,10 +41,17 @@ def main(argv):
     return
   except faults.USER_ERRORS as error:
     message = f"train.py: error: {error}"
-  # Outside the handler the error's traceback is gone: collecting it now closes the input
-  # pipelines while Python still runs (at interpreter exit a reader's generator hangs TF).
-  gc.collect()
-  raise SystemExit(message)
+  # Ends the process without unwinding it. A failed run's input pipelines are often still
+  # reading: destroying one (by garbage collection or at interpreter exit) waits for its
+  # reader threads, and a thread inside a `from_generator` reader waits for the GIL that the
+  # destroying thread holds. gdb showed exactly that in a multi-worker run stopped over its
+  # bad-frame budget (the main thread in ~MultiDeviceIterator, a map thread in
+  # GeneratorDataset's Python call); it hung in one of two concurrent runs and in CI. Checkpoints, logs and
+  # the non-finite batch list are written before the error is raised.
+  sys.stdout.flush()
+  sys.stderr.write(message + "\n")
+  sys.stderr.flush()
+  os._exit(1)  # pylint: disable=protected-access
 
 
 if __name__ == "__main__":
