@@ -43,9 +43,11 @@ def _parse_args():
   return parser.parse_args()
 
 
-def _frame_inputs(seed):
+def frame_inputs(seed, count=FRAMES):
+  """`serving_default`'s inputs for `count` RealSense D435 scenes of `seed`, without
+  reference points (the localiser's path)."""
   from handvol.data.synthetic import scene  # pylint: disable=import-outside-toplevel
-  frames = list(scene.generate_scenes(FRAMES, scene.SceneConfig(camera="realsense_d435"),
+  frames = list(scene.generate_scenes(count, scene.SceneConfig(camera="realsense_d435"),
                                       seed=seed))
   count = len(frames)
   return {"depth": np.stack([f["counts"] for f in frames]).astype(np.float32),
@@ -99,7 +101,7 @@ def main():
                                     [export.SIGNATURE_FRAME, export.SIGNATURE_CROP]))
       seconds[runtime] = round(time.perf_counter() - start, 1)
     result["conversion_seconds"] = seconds
-    inputs = _frame_inputs(args.seed)
+    inputs = frame_inputs(args.seed)
     frames = _callers(path, files, export.SIGNATURE_FRAME, args.threads)
     outputs = {name: call(inputs) for name, call in frames.items()}
     reference = outputs["saved_model"]

@@ -2,6 +2,7 @@
 scene frames with the localiser (two cameras, hands and no-hand frames), on frames with given
 reference points, on uint16 counts, and on crops."""
 
+import contextlib
 import subprocess
 import sys
 
@@ -135,6 +136,50 @@ def test_the_segment_handlers_keep_tf_semantics(tmp_path):
   for key in ("sum", "min"):
     np.testing.assert_allclose(outputs[key], expected[key].numpy(), rtol=1e-6, err_msg=key)
   assert outputs["min"][1].tolist() == [np.finfo(np.float32).max] * 3
+
+
+def test_linear_if_wiring_gives_tf2onnx_s_graph(tmp_path):
+  """An `If` whose branches hold a loop and read the outer inputs converts to the same ONNX
+  ops, names and outputs with `linear_if_wiring` as with tf2onnx's own wiring."""
+  tf2onnx = pytest.importorskip("tf2onnx")
+  spec = [tf.TensorSpec([None], tf.float32, name="x"), tf.TensorSpec([], tf.float32, name="flag")]
+
+  @tf.function(input_signature=spec)
+  def branchy(x, flag):
+    def doubled():
+      total, _ = tf.while_loop(lambda value, i: i < 3, lambda value, i: (value * 2.0, i + 1),
+                               (x, tf.constant(0)))
+      return total + tf.reduce_sum(x), tf.shape(x)[0]
+    return tf.cond(flag > 0.0, doubled, lambda: (x - 1.0, tf.constant(-1)))
+
+  models = {}
+  for linear in (False, True):
+    with portable.linear_if_wiring() if linear else contextlib.nullcontext():
+      models[linear], _ = tf2onnx.convert.from_function(
+          branchy, input_signature=spec, opset=portable.ONNX_OPSET,
+          output_path=str(tmp_path / f"branchy_{linear}.onnx"))
+
+  def nodes(graph, names):
+    """Every node's type, name, inputs and outputs, names numbered by first appearance
+    (tf2onnx's generated names count on across conversions)."""
+    number = lambda name: names.setdefault(name, len(names))  # pylint: disable=unnecessary-lambda-assignment
+    listed = []
+    for node in graph.node:
+      listed.append((node.op_type, number(node.name), tuple(map(number, node.input)),
+                     tuple(map(number, node.output))))
+      for attribute in node.attribute:
+        if attribute.HasField("g"):
+          listed += nodes(attribute.g, names)
+    return listed
+
+  assert nodes(models[True].graph, {}) == nodes(models[False].graph, {})
+  x = np.array([1.0, 2.0, 3.0], np.float32)
+  for flag in (1.0, 0.0):
+    got = portable.Runner(str(tmp_path / "branchy_True.onnx"), num_threads=1)(
+        x=x, flag=np.array(flag, np.float32))
+    expected = [value.numpy() for value in branchy(x, flag)]
+    np.testing.assert_allclose(list(got.values())[0], expected[0], err_msg=str(flag))
+    np.testing.assert_array_equal(list(got.values())[1], expected[1], err_msg=str(flag))
 
 
 def test_runner_and_command_refuse_bad_input(tmp_path):
