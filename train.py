@@ -46,8 +46,8 @@ def main(argv):
   # reader threads, and a thread inside a `from_generator` reader waits for the GIL that the
   # destroying thread holds. gdb showed exactly that in a multi-worker run stopped over its
   # bad-frame budget (the main thread in ~MultiDeviceIterator, a map thread in
-  # GeneratorDataset's Python call); it hung in one of two concurrent runs and in CI. Checkpoints, logs and
-  # the non-finite batch list are written before the error is raised.
+  # GeneratorDataset's Python call); it hung in one of two concurrent runs and in CI.
+  # Checkpoints, logs and the non-finite batch list are written before the error is raised.
   sys.stdout.flush()
   sys.stderr.write(message + "\n")
   sys.stderr.flush()

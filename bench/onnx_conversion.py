@@ -15,7 +15,6 @@ two files).
 """
 
 import argparse
-import contextlib
 import json
 import os
 import tempfile
@@ -49,14 +48,8 @@ def main():
   seconds, files = {}, {}
   for wiring in order:
     target = os.path.join(work, f"serving_default_{wiring}.onnx")
-    original = portable.linear_if_wiring
-    if wiring == "tf2onnx":  # convert_onnx enters linear_if_wiring(): make it a no-op here.
-      portable.linear_if_wiring = contextlib.nullcontext
     start = time.perf_counter()
-    try:
-      portable.convert_onnx(path, export.SIGNATURE_FRAME, target)
-    finally:
-      portable.linear_if_wiring = original
+    portable.convert_onnx(path, export.SIGNATURE_FRAME, target, linear_if=wiring == "linear")
     seconds[wiring] = time.perf_counter() - start
     files[wiring] = target
     print(f"{wiring} wiring: {seconds[wiring]:.1f} s", flush=True)

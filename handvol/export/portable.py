@@ -69,13 +69,14 @@ def convert_litert(saved_model, signature, output_path):
   return output_path
 
 
-def convert_onnx(saved_model, signature, output_path, opset=ONNX_OPSET):
+def convert_onnx(saved_model, signature, output_path, opset=ONNX_OPSET, linear_if=True):
   """Writes `signature` of the SavedModel folder as an ONNX model (`tf2onnx.convert`).
 
   The signature is loaded from the SavedModel and converted with `segment_handlers()` in place
   of tf2onnx's own segment ops (which build a dense `[N, segments]` one-hot: 1.5 GB for one
-  640×480 frame's localiser), under `linear_if_wiring()`. The result must pass `onnx.checker`, so that no op is left
-  unconverted.
+  640×480 frame's localiser), under `linear_if_wiring()` unless `linear_if` is False (for
+  `bench/onnx_conversion.py`'s baseline). The result must pass `onnx.checker`, so that no op
+  is left unconverted.
 
   Returns:
     `output_path`.
@@ -86,7 +87,7 @@ def convert_onnx(saved_model, signature, output_path, opset=ONNX_OPSET):
   except ImportError:
     raise _missing("tf2onnx", "onnx") from None
   function = _renamed_signature(tf.saved_model.load(saved_model), signature)
-  with linear_if_wiring():
+  with linear_if_wiring() if linear_if else contextlib.nullcontext():
     model, _ = tf2onnx.convert.from_function(
         function, input_signature=list(function.input_signature), opset=opset,
         custom_op_handlers=segment_handlers())
@@ -122,8 +123,8 @@ def linear_if_wiring():
   node of the branch as a consumer of it: quadratic in the branch's nodes. The frame
   signatures' localiser branch holds about 2,100 nodes. `_prefix_graph` renames the same way
   and rewires each output's actual consumers only; the ONNX graph is the same
-  (tests/export/test_portable.py), and `serving_default` converts in 63.6 s instead of 131.2 s
-  (`bench/onnx_conversion.py`, 2-core AVX2 EPYC).
+  (tests/export/test_portable.py) and converts about twice as fast (docs/serving.md,
+  `bench/onnx_conversion.py`).
   """
   from tf2onnx.onnx_opset import controlflow  # pylint: disable=import-outside-toplevel
   original = controlflow.prefix_graph
@@ -143,9 +144,8 @@ def _prefix_graph(graph, scope):
   for node in nodes:
     for name in node.input:
       consumers.setdefault(name, []).append(node)
-  for node in nodes:
-    if node.is_graph_input():
-      continue
+  renamed = [node for node in nodes if not node.is_graph_input()]
+  for node in renamed:
     copy = graph.make_node(node.type, node.input, name=node.name, output_count=len(node.output),
                            shapes=node.output_shapes, dtypes=node.output_dtypes, attr=node.attr,
                            op_name_scope=scope, skip_conversion=True,
@@ -154,9 +154,8 @@ def _prefix_graph(graph, scope):
       graph.outputs[:] = [new if name == old else name for name in graph.outputs]
       # With `ops` given, tf2onnx also rewires the sub-graphs that read `old`.
       graph.replace_all_inputs(old, new, ops=consumers.get(old, []))
-  for node in nodes:
-    if not node.is_graph_input():
-      graph.remove_node(node.name)
+  for node in renamed:
+    graph.remove_node(node.name)
 
 
 def segment_handlers():

@@ -162,7 +162,8 @@ def test_linear_if_wiring_gives_tf2onnx_s_graph(tmp_path):
   def nodes(graph, names):
     """Every node's type, name, inputs and outputs, names numbered by first appearance
     (tf2onnx's generated names count on across conversions)."""
-    number = lambda name: names.setdefault(name, len(names))  # pylint: disable=unnecessary-lambda-assignment
+    def number(name):
+      return names.setdefault(name, len(names))
     listed = []
     for node in graph.node:
       listed.append((node.op_type, number(node.name), tuple(map(number, node.input)),
