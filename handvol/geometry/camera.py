@@ -9,6 +9,7 @@ Pixel coordinates: pixel (i, j) (column i, row j) has its centre at u = i, v = j
 these coordinates.
 """
 
+import numpy as np
 import tensorflow as tf
 
 from handvol import numerics
@@ -63,6 +64,17 @@ def xyz_to_uvd(points, intrinsics, name=None):
     points = tf.convert_to_tensor(points)
     uv = project(points, intrinsics)
     return tf.concat([uv, points[..., 2:3]], axis=-1)
+
+
+def xyz_to_uvd_numpy(points, intrinsics):
+  """`xyz_to_uvd` in numpy, for per-frame host code where an eager TensorFlow call costs
+  about a millisecond (a tracker's joints at every frame): points `[..., 3]` mm, intrinsics
+  `[..., 4]` (broadcastable) → `[..., 3]` (u, v pixels, d mm), z clamped as `project` does."""
+  points = np.asarray(points)
+  fx, fy, cx, cy = np.moveaxis(np.asarray(intrinsics, points.dtype), -1, 0)
+  z = np.maximum(points[..., 2], numerics.MIN_DEPTH_MM)
+  return np.stack([fx * points[..., 0] / z + cx, fy * points[..., 1] / z + cy,
+                   points[..., 2]], axis=-1)
 
 
 def uvd_to_xyz(uvd, intrinsics, name=None):

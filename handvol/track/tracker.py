@@ -232,8 +232,8 @@ class Tracker:
     result.update(
         shaped_joints_xyz=shaped, joints_xyz=joints, bone_lengths=np.asarray(lengths),
         calibrated=bool(result["valid"] and self.shape is not None),
-        joints_uvd=camera.xyz_to_uvd(tf.constant(joints, tf.float32),
-                                     tf.constant(result["intrinsics"])).numpy())
+        joints_uvd=camera.xyz_to_uvd_numpy(np.asarray(joints, np.float32),
+                                           result["intrinsics"]))
     return result
 
 

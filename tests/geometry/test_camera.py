@@ -17,6 +17,19 @@ def test_project_uvd_round_trip():
   np.testing.assert_allclose(camera.uvd_to_xyz(uvd, K).numpy(), xyz, atol=1e-9)
 
 
+def test_numpy_projection_equals_the_tensorflow_one():
+  rng = np.random.default_rng(1)
+  xyz = np.stack([rng.uniform(-300, 300, [4, 21]), rng.uniform(-300, 300, [4, 21]),
+                  rng.uniform(-50, 900, [4, 21])], axis=-1).astype(np.float32)
+  xyz[0, 0, 2] = 0.0  # at the camera: clamped as `project` clamps
+  intrinsics = np.array([[475.07, 475.07, 315.94, 245.29]] * 4, np.float32)[:, np.newaxis]
+  expected = camera.xyz_to_uvd(xyz, intrinsics).numpy()
+  np.testing.assert_allclose(camera.xyz_to_uvd_numpy(xyz, intrinsics), expected, rtol=1e-6,
+                             atol=1e-3)
+  np.testing.assert_allclose(camera.xyz_to_uvd_numpy(xyz[1, 3], K), camera.xyz_to_uvd(
+      xyz[1, 3].astype(np.float64), K).numpy(), rtol=1e-6)
+
+
 def test_project_behind_camera_is_finite():
   points = tf.constant([[0.0, 10.0, 0.0], [5.0, 5.0, -100.0]])
   with tf.GradientTape() as tape:
