@@ -1,7 +1,7 @@
 """How often the hand localiser finds the hand in synthetic scenes, per camera model.
 
     python bench/localize.py [--frames 100] [--seed 1000] [--cameras kinect_v1,...] \
-        [--refiner pretrained|none|PATH.keras]
+        [--refiner pretrained|none|PATH.keras] [--passes N]
 
 Scenes (`handvol.data.synthetic.scene`) from the seeds `--seed` onwards (the localiser was
 tuned on seeds below 1000 only), for every camera of `sensor.CAMERAS` and three conditions:
@@ -18,8 +18,10 @@ localiser alone); "localizer_alone" is the localiser without it, on the same fra
 
 For frames with a hand: `hit_rate_30mm`, the share of frames whose reference point (the
 localiser's "center_xyz", `valid` 1) lies within 30 mm of the true hand centre (the mean of the
-21 true joints), the same over hands wholly inside the image (`hit_rate_30mm_inside`), the
-median error (mm) and the share of misses flagged `valid` 0. For frames without one:
+21 true joints), the same over hands wholly inside the image (`hit_rate_30mm_inside`) and over
+hands of which the camera measured at least half the rendered pixels
+(`hit_rate_30mm_measured`: the rest lie in a sensor's shadow or blind band), the median error
+(mm) and the share of misses flagged `valid` 0. For frames without one:
 `no_hand_flagged`, the share with `valid` 0. The depth-only centre
 (`preprocess.centers_from_depth`, which is always "valid") is scored on the same frames, and
 so is an oracle that knows the hand's pixels from the renderer (their 3D centroid, half a palm
@@ -55,6 +57,9 @@ from handvol.model import centre_refiner  # pylint: disable=wrong-import-positio
 import machine_info  # pylint: disable=wrong-import-position,import-error
 
 HIT_MM = 30.0
+MEASURED_SHARE = 0.5
+"""`hit_rate_30mm_measured` counts the frames whose hand the camera measured at least this
+share of (`_measured_share`)."""
 BATCH = 16
 CONDITIONS = {
     "body_10_40": dict(body_prob=1.0, body_gap_mm=(100.0, 400.0), no_hand_prob=0.0),
@@ -71,17 +76,20 @@ def _parse_args():
   parser.add_argument("--cameras", default=",".join(sensor.CAMERAS))
   parser.add_argument("--refiner", default="pretrained",
                       help='"pretrained" (shipped), "none", or a centre_refiner .keras file.')
+  parser.add_argument("--passes", type=int, default=centre_refiner.ITERATIONS,
+                      help="The refiner's passes (default: serving's).")
   parser.add_argument("--out", help="Optional path of a JSON file with the result.")
   return parser.parse_args()
 
 
 REFINER = None
-"""The refiner that `_localise` uses (set by `main`)."""
+PASSES = centre_refiner.ITERATIONS
+"""The refiner that `_localise` uses and its passes (set by `main`)."""
 
 
 @tf.function(reduce_retracing=True)
 def _localise(counts, intrinsics, unit):
-  return centre_refiner.locate_hands(REFINER, counts, intrinsics, unit)
+  return centre_refiner.locate_hands(REFINER, counts, intrinsics, unit, iterations=PASSES)
 
 
 @tf.function(reduce_retracing=True)
@@ -109,6 +117,13 @@ def _run(frames):
   return merged, np.concatenate(baseline), seconds / len(frames)
 
 
+def _measured_share(frame):
+  """The share of the hand's rendered pixels that the camera measured (0 without a hand): the
+  rest fell into the sensor's shadows and blind bands, holes, or outside its range."""
+  hand = np.isin(frame["part"], scene.HAND_PARTS)
+  return float(np.mean(frame["depth"][hand] > 0)) if hand.any() else 0.0
+
+
 def _score(frames, xyz, valid):
   """Figures of one method on one set of frames."""
   has_hand = np.array([f["has_hand"] for f in frames])
@@ -118,9 +133,13 @@ def _score(frames, xyz, valid):
   error = np.linalg.norm(xyz - truth, axis=1)
   hit = (error <= HIT_MM) & (valid == 1)
   inside = np.array([f["inside"] == 1.0 for f in frames])
+  measured = np.array([_measured_share(f) >= MEASURED_SHARE for f in frames])
   return {"hit_rate_30mm": round(float(hit.mean()), 4),
           "hit_rate_60mm": round(float(np.mean((error <= 2 * HIT_MM) & (valid == 1))), 4),
           "hit_rate_30mm_inside": round(float(hit[inside].mean()), 4) if inside.any() else None,
+          "hit_rate_30mm_measured": (round(float(hit[measured].mean()), 4) if measured.any()
+                                     else None),
+          "frames_measured": int(measured.sum()),
           "median_error_mm": round(float(np.median(error)), 1),
           "misses_flagged": round(float(np.mean(valid[~hit] == 0)), 4) if (~hit).any() else None,
           "frames": len(frames), "frames_inside": int(inside.sum())}
@@ -162,7 +181,8 @@ def _condition(camera_name, condition, args):
 
 def main():
   args = _parse_args()
-  global REFINER  # pylint: disable=global-statement
+  global REFINER, PASSES  # pylint: disable=global-statement
+  PASSES = args.passes
   if args.refiner == "pretrained":
     REFINER = pretrained.load_centre_refiner()
   elif args.refiner != "none":
@@ -196,7 +216,8 @@ def main():
         f"(batch {BATCH}, graph mode); {machine_info.line()}")
   summary = {"worst_camera": worst, **results, "frames": args.frames, "seed": args.seed,
              "localizer_ms_per_frame": round(1e3 * float(np.mean(times)), 2),
-             "batch": BATCH, "refiner": args.refiner, "machine": machine_info.describe()}
+             "batch": BATCH, "refiner": args.refiner, "passes": args.passes,
+             "machine": machine_info.describe()}
   if args.out:
     pathlib.Path(args.out).write_text(json.dumps(summary, indent=1))
   print(json.dumps(summary))
