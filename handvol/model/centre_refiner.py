@@ -39,10 +39,10 @@ ITERATIONS = 4
 """Refinement passes at inference (each re-crops at the last point). Chosen on scenes of seed
 500 (`python bench/localize.py --seed 500 --passes N`; the measured seeds start at 1000): a
 point that starts 150–350 mm from the hand (an elbow, an arm's end) needs more than two passes
-to reach it, and hits within 30 mm over the five cameras rose from 458 (2 passes) to 467 (3)
-and 470 (4) of 500 frames with a body behind, 474 → 477 → 479 with none, and flagged no-hand
-frames 492 → 494 → 497; 5, 6 and 8 passes stayed within ±4 frames of 4. Each pass costs one
-crop and one run of the small network (about 2 ms at batch 1 on 2 cores)."""
+to reach it. Over the five cameras, hits within 30 mm rose from 458 (2 passes) to 470 (4) of 500
+frames with a body behind, 474 → 479 with none, and flagged no-hand frames 492 → 497; more
+passes gained no more (docs/localize.md). Two more passes over both candidates cost about 4 ms
+per frame at batch 1 on 2 AVX2 cores (`bench/inference.py`)."""
 MAX_HAND_OFFSET_MM = 200.0
 """A crop counts as showing the hand (presence target 1) when its reference point lies within
 this distance of the hand's centre."""
