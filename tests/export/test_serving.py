@@ -41,10 +41,11 @@ def _located(depth):
 
 
 def _localised(depth):
-  """The localiser's refined reference point (u, v, d) of one frame in mm."""
+  """The localiser's refined reference point (u, v, d) of one frame in mm, on the grid that
+  serving rounds it to."""
   found = _located(depth)
   assert found["valid"][0] == 1
-  return found["center_uvd"].numpy()[0]
+  return serving.on_localised_grid(found["center_uvd"]).numpy()[0]
 
 
 def _keras_prediction(model, depths, references):
@@ -94,7 +95,13 @@ def test_reference_point_and_its_source(loaded):
   assert serving.REFERENCE_SOURCES[serving.SOURCE_LOCALIZER] == "localizer"
   np.testing.assert_allclose(outputs["reference_uvd"][1], REFERENCE_UVD, atol=1e-3)
   found = _located(blob_frame())
-  np.testing.assert_allclose(outputs["reference_uvd"][0], found["center_uvd"][0], atol=1e-3)
+  localised = outputs["reference_uvd"][0].numpy()
+  np.testing.assert_allclose(localised, serving.on_localised_grid(found["center_uvd"])[0],
+                             atol=1e-3)
+  # Rounded to the grid: within half a cell of the refiner's point, on a line of the grid.
+  grid = np.array(serving.LOCALISED_GRID)
+  assert np.all(np.abs(localised - found["center_uvd"][0].numpy()) <= grid / 2 + 1e-3)
+  np.testing.assert_allclose(localised / grid, np.round(localised / grid), atol=1e-3)
   # The localiser's point is not the depth-only centre (it moves to the ball's middle).
   depth_only = preprocess.center_from_depth(blob_frame(), INTRINSICS)
   assert abs(float(outputs["reference_uvd"][0, 2]) - float(depth_only[2])) > 5.0
