@@ -42,8 +42,12 @@ def _open_library():
     return None, None, f"{path} does not load ({error}): delete {path.parent} to rebuild it"
 
 
+@tf.autograph.experimental.do_not_convert
 def load_library():
   """The op library module, or None when the fallback must run (with a warning, once).
+
+  Not converted by AutoGraph: the first call often comes from inside a `tf.function` (a fit's
+  step), and converting the file checks of the build would only print warnings.
 
   Returns:
     The module `tf.load_op_library` returns (ops `handvol_gaussian_overlap`,

@@ -64,3 +64,27 @@ def test_zero_steps_return_the_start_and_bad_arguments_are_refused():
     fitting.fit_parameters(model, examples, theta, beta, -1)
   with pytest.raises(ValueError, match="theta must have exactly 26 elements"):
     fitting.fit_parameters(model, examples, theta[:, :20], beta, 1)
+
+
+FIT_IN_A_FRESH_PROCESS = """
+import numpy as np
+from handvol.track import shape
+rng = np.random.default_rng(0)
+depth = np.where(rng.uniform(size=(2, 128, 128)) > 0.5, 600.0, 0.0).astype(np.float32)
+examples = shape.fit_examples(depth, np.tile([[200.0, 200.0, 64.0, 64.0]], (2, 1)),
+                              np.tile([[0.0, 0.0, 600.0]], (2, 1)), 256)
+theta = np.zeros((2, 26), np.float32)
+theta[:, 2] = 600.0
+print("fitted", shape.fit_shape(examples, theta, np.zeros((2, 20), np.float32), 2, 0.01).beta[0])
+"""
+
+
+def test_a_fit_that_loads_the_op_inside_its_step_prints_no_autograph_warnings():
+  # In a fresh process the op library is first loaded while the fit's step is traced; the
+  # loader's file checks are not AutoGraph's to convert (it warned four times for them).
+  import subprocess  # pylint: disable=import-outside-toplevel
+  import sys  # pylint: disable=import-outside-toplevel
+  run = subprocess.run([sys.executable, "-c", FIT_IN_A_FRESH_PROCESS], capture_output=True,
+                       text=True, timeout=300, check=False)
+  assert run.returncode == 0 and "fitted" in run.stdout, run.stderr[-2000:]
+  assert "AutoGraph could not transform" not in run.stderr, run.stderr[-2000:]
