@@ -14,7 +14,8 @@ folder, then:
    its own.
 2. **Calibration**: per sequence, one shape from its first `track.calibration.frames` valid
    frames by "robust_mean" and by "fit"; per method the bone-length error (mean over the
-   sequences of |calibrated − true| per bone, mm: the mean and the worst bone), All-21 with the
+   sequences of |calibrated − true| per bone, mm: the mean, the worst bone and its name; each
+   bone's, and its signed mean, in the JSON), All-21 with the
    shape against per frame, and the bone-length k-means F1 per subject over all frames
    (`metrics.kmeans_f1`: per frame, the network's own bone lengths; calibrated, the shape's).
 3. **Filtering**: the One Euro filter of the config's `track.filter` on the calibrated joints:
@@ -169,6 +170,7 @@ def _measure_sequence(recorder, folder, track_config):
     results, shape, seconds = _replay(recorder, files, track_config, method, "none")
     row["shapes"][method] = {
         "shape": shape, "error_per_bone": np.abs(shape.bone_lengths - truth["bone_lengths"]),
+        "signed_error_per_bone": shape.bone_lengths - truth["bone_lengths"],
         "all21": _all21(results, truth), "seconds": seconds, "results": results}
   chosen = row["shapes"][track_config["calibration"]["method"]]
   # The same shape held fixed, now with the filter: the full pipeline.
@@ -198,6 +200,12 @@ def _calibration_summary(rows, method):
   f1 = _f1(rows, shapes)
   return {"f1": f1, "f1_min": min(f1.values()),
           "bone_error_mean_mm": float(errors.mean()), "bone_error_max_mm": float(errors.max()),
+          "bone_error_worst_bone": skeleton.BONE_NAMES[int(np.argmax(errors))],
+          "bone_error_per_bone_mm": dict(zip(skeleton.BONE_NAMES,
+                                             np.round(errors, 2).tolist())),
+          "bone_error_signed_per_bone_mm": dict(zip(skeleton.BONE_NAMES, np.round(np.mean(
+              [row["shapes"][method]["signed_error_per_bone"] for row in rows], axis=0),
+              2).tolist())),
           "all21_mm": float(np.mean([row["shapes"][method]["all21"] for row in rows])),
           "seconds": float(np.mean([row["shapes"][method]["seconds"] for row in rows]))}
 
@@ -299,7 +307,8 @@ def main():
           f"jitter {row['jitter_per_frame']:.2f} → {row['jitter_filtered']:.2f} mm/frame²")
   for method, summary in result["calibration"].items():
     print(f"{method}: F1 {summary['f1']}, bone error mean {summary['bone_error_mean_mm']:.2f} "
-          f"max {summary['bone_error_max_mm']:.2f} mm, All-21 {summary['all21_mm']:.1f} mm, "
+          f"max {summary['bone_error_max_mm']:.2f} mm ({summary['bone_error_worst_bone']}), "
+          f"All-21 {summary['all21_mm']:.1f} mm, "
           f"{summary['seconds']:.1f} s per sequence")
   print(f"per frame: F1 {result['per_frame_f1']};  {fps:.1f} fps;  {machine_info.line()}")
   if args.figure:
