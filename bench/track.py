@@ -169,8 +169,7 @@ def _measure_sequence(recorder, folder, track_config):
   for method in shape_lib.METHODS:
     results, shape, seconds = _replay(recorder, files, track_config, method, "none")
     row["shapes"][method] = {
-        "shape": shape, "error_per_bone": np.abs(shape.bone_lengths - truth["bone_lengths"]),
-        "signed_error_per_bone": shape.bone_lengths - truth["bone_lengths"],
+        "shape": shape, "signed_error_per_bone": shape.bone_lengths - truth["bone_lengths"],
         "all21": _all21(results, truth), "seconds": seconds, "results": results}
   chosen = row["shapes"][track_config["calibration"]["method"]]
   # The same shape held fixed, now with the filter: the full pipeline.
@@ -194,7 +193,8 @@ def _f1(rows, features):
 
 
 def _calibration_summary(rows, method):
-  errors = np.mean([row["shapes"][method]["error_per_bone"] for row in rows], axis=0)
+  signed = [row["shapes"][method]["signed_error_per_bone"] for row in rows]
+  errors = np.mean(np.abs(signed), axis=0)
   shapes = [np.tile(row["shapes"][method]["shape"].bone_lengths,
                     (len(row["per_frame_lengths"]), 1)) for row in rows]
   f1 = _f1(rows, shapes)
@@ -203,9 +203,8 @@ def _calibration_summary(rows, method):
           "bone_error_worst_bone": skeleton.BONE_NAMES[int(np.argmax(errors))],
           "bone_error_per_bone_mm": dict(zip(skeleton.BONE_NAMES,
                                              np.round(errors, 2).tolist())),
-          "bone_error_signed_per_bone_mm": dict(zip(skeleton.BONE_NAMES, np.round(np.mean(
-              [row["shapes"][method]["signed_error_per_bone"] for row in rows], axis=0),
-              2).tolist())),
+          "bone_error_signed_per_bone_mm": dict(zip(skeleton.BONE_NAMES, np.round(
+              np.mean(signed, axis=0), 2).tolist())),
           "all21_mm": float(np.mean([row["shapes"][method]["all21"] for row in rows])),
           "seconds": float(np.mean([row["shapes"][method]["seconds"] for row in rows]))}
 
