@@ -64,6 +64,18 @@ PALM_TO_CENTRE_MM = surface_lib.PALM_HALF_THICKNESS_MM
 """Depth from the hand's camera-facing skin to its keypoints' mean (about half a palm)."""
 HAND_NEAR_MARGIN_MM = 50.0
 """Hands stay this far behind the camera's near range."""
+TOWARDS_CAMERA_MIN_Z = 0.3
+"""In a frame whose arm comes towards the camera, the forearm's direction (wrist → elbow) has
+at least this share of its length towards the camera (−z)."""
+TOWARDS_CAMERA_TRIES = 20
+"""Hand poses drawn for such a frame until one's own forearm comes towards the camera; the last
+is tilted if none does."""
+UPPER_ARM_TOWARDS_CAMERA_PROB = 0.5
+"""In such a frame, the chance that the upper arm is drawn; otherwise the forearm ends freely at
+the elbow, as in the hand-only generator's frames (`surface.build_surface`)."""
+ARM_NEAREST_MM = 50.0
+"""An upper arm that runs towards the camera stops at this depth (behind the camera's near
+range: the sensor reads nothing there)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,6 +93,11 @@ class SceneConfig:
     sleeve_prob: Chance that the arms wear sleeves.
     table_prob, wall_prob: Chances of a table below the hand, a wall behind everything.
     no_hand_prob: Chance that the frame shows no hand (the arms hang down).
+    arm_towards_camera_prob: Chance, for a frame with a hand, that its forearm comes towards
+      the camera (at least `TOWARDS_CAMERA_MIN_Z` of it along −z) and its upper arm runs on
+      towards the camera, with no body behind the hand: a camera beside the person's head or
+      on their shoulder. 0 (the default) draws no random number for it, so frames of the
+      other settings are as before.
     pose, view: The hand's articulation and viewpoint distributions (`poses`).
   """
   camera: str = "kinect_v1"
@@ -92,6 +109,7 @@ class SceneConfig:
   table_prob: float = 0.3
   wall_prob: float = 0.3
   no_hand_prob: float = 0.1
+  arm_towards_camera_prob: float = 0.0
   pose: poses.PoseConfig = poses.PoseConfig()
   view: poses.ViewConfig = poses.ViewConfig()
 
@@ -172,6 +190,41 @@ def _tilted_back(forearm, needed_z):
   z = min(needed_z, 0.95)
   sideways = forearm[:2] / max(np.linalg.norm(forearm[:2]), 1e-9)
   return np.append(np.sqrt(1.0 - z * z) * sideways, z)
+
+
+def _towards_camera(forearm):
+  """The unit forearm direction with its z component lowered to at most −`TOWARDS_CAMERA_MIN_Z`,
+  keeping its heading in the image plane."""
+  if forearm[2] <= -TOWARDS_CAMERA_MIN_Z:
+    return forearm
+  sideways = forearm[:2] / max(np.linalg.norm(forearm[:2]), 1e-9)
+  z = TOWARDS_CAMERA_MIN_Z
+  return np.append(np.sqrt(1.0 - z * z) * sideways, -z)
+
+
+def _hand_towards_camera(subject, centre, config, rng):
+  """`_posed_hand` redrawn (`TOWARDS_CAMERA_TRIES`) until its forearm comes towards the
+  camera, so that the wrist's angle stays one of the view distribution's; the last draw is
+  tilted by `_towards_camera` if none does."""
+  for _ in range(TOWARDS_CAMERA_TRIES):
+    keypoints, bone_frames, forearm = _posed_hand(subject, centre, config, rng)
+    if forearm[2] <= -TOWARDS_CAMERA_MIN_Z:
+      break
+  return keypoints, bone_frames, _towards_camera(forearm)
+
+
+def _arm_towards_camera(parts, hand, config, rng):
+  """Adds, by `UPPER_ARM_TOWARDS_CAMERA_PROB`, an upper arm from the elbow (the forearm's end)
+  on towards the camera, bent by up to 45° from the forearm's line, cut at `ARM_NEAREST_MM`,
+  with a sleeve by its chance."""
+  elbow = hand["wrist"] + surface_lib.FOREARM_LENGTH_MM * hand["forearm"]
+  if rng.uniform() >= UPPER_ARM_TOWARDS_CAMERA_PROB or elbow[2] <= ARM_NEAREST_MM:
+    return
+  onward = _towards_camera(_tilted(hand["forearm"], 45.0, rng))  # elbow → shoulder
+  length = min(UPPER_ARM_LENGTH_MM, (elbow[2] - ARM_NEAREST_MM) / -onward[2])
+  shoulder = elbow + length * onward
+  sleeve = rng.uniform(0.2, 0.9) if rng.uniform() < config.sleeve_prob else None
+  _arm(parts, shoulder, elbow, hand["wrist"], sleeve, PART_UPPER_ARM, forearm=False)
 
 
 def _torso_and_head(parts, torso_centre):
@@ -342,19 +395,28 @@ def render_scene(subject, config, rng):
     "has_hand" bool; "truth_xyz" `[21, 3]` mm (zeros without a hand); "centre_xyz" `[3]` the
     keypoints' mean (mm; where the hand would be, without one); "centre_uvd" `[3]`;
     "inside" the share of the 21 keypoints that project into the image; "hand_pixels" the
-    hand's pixels in the z-buffer; "body_gap_mm" (NaN without a body); "camera" its name;
+    hand's pixels in the z-buffer; "body_gap_mm" (NaN without a body); "arm_towards_camera"
+    bool (`SceneConfig.arm_towards_camera_prob`); "camera" its name;
     "intrinsics" `[4]`; "depth_unit_mm".
   """
   camera = sensor.get_camera(config.camera)
   has_hand = rng.uniform() >= config.no_hand_prob
   centre = _sample_centre(camera, config, rng)
   parts, hand, keypoints = _Parts(), None, None
-  if has_hand:
+  towards = (has_hand and config.arm_towards_camera_prob > 0
+             and rng.uniform() < config.arm_towards_camera_prob)
+  if towards:
+    keypoints, bone_frames, forearm = _hand_towards_camera(subject, centre, config, rng)
+    hand = {"wrist": keypoints[skeleton.ROOT], "forearm": forearm}
+  elif has_hand:
     keypoints, bone_frames, forearm = _posed_hand(subject, centre, config, rng)
     hand = {"wrist": keypoints[skeleton.ROOT], "forearm": _tilted_back(forearm, 0.0)}
   gap = rng.uniform(*config.body_gap_mm)
-  front = _body(parts, centre, hand, gap, config, rng) if rng.uniform() < config.body_prob \
-      else None
+  front = None
+  if towards:
+    _arm_towards_camera(parts, hand, config, rng)
+  elif rng.uniform() < config.body_prob:
+    front = _body(parts, centre, hand, gap, config, rng)
   if has_hand:
     parts.add_surface(*surface_lib.build_surface(
         keypoints, bone_frames, subject.bone_radius_scale, subject.palm_thickness_scale,
@@ -365,7 +427,8 @@ def render_scene(subject, config, rng):
   return {"counts": measured["counts"], "depth": measured["depth_mm"],
           "clean_depth": image["depth"], "part": image["part"], "has_hand": has_hand,
           **_truth(centre, keypoints, camera, image["part"]),
-          "body_gap_mm": np.nan if front is None else gap, "camera": camera.name,
+          "body_gap_mm": np.nan if front is None else gap, "arm_towards_camera": towards,
+          "camera": camera.name,
           "intrinsics": np.asarray(camera.intrinsics, np.float32),
           "depth_unit_mm": camera.depth_unit_mm}
 

@@ -81,3 +81,27 @@ def test_the_elbow_is_never_nearer_than_the_wrist():
     # thick; beyond that nothing of it comes nearer than the wrist.
     reach = surface_lib.FOREARM_RADII_MM[1] + surface_lib.FOREARM_OVERLAP_MM
     assert forearm.size == 0 or forearm.min() > wrist - reach
+
+
+def test_an_arm_towards_the_camera_comes_nearer_than_the_wrist_with_no_body_behind():
+  frames = _frames(8, seed=7, arm_towards_camera_prob=1.0, no_hand_prob=0.0, table_prob=0.0,
+                   wall_prob=0.0, sleeve_prob=0.0, centre_spread=0.1,
+                   hand_distance_mm=(700.0, 900.0), camera="kinect_v2")
+  assert all(frame["arm_towards_camera"] for frame in frames)
+  nearer = 0
+  for frame in frames:
+    assert np.isnan(frame["body_gap_mm"])
+    assert not np.isin(frame["part"], (scene.PART_TORSO, scene.PART_HEAD,
+                                       scene.PART_OTHER_ARM)).any()
+    forearm = frame["clean_depth"][frame["part"] == surface_lib.PART_FOREARM]
+    # The forearm's nearest point lies at least TOWARDS_CAMERA_MIN_Z of its length (less its
+    # end's radius) in front of the wrist.
+    reach = (scene.TOWARDS_CAMERA_MIN_Z * surface_lib.FOREARM_LENGTH_MM
+             - surface_lib.FOREARM_RADII_MM[1])
+    assert forearm.size > 0 and forearm.min() < frame["truth_xyz"][0, 2] - 0.5 * reach
+    arm = frame["clean_depth"][frame["part"] == scene.PART_UPPER_ARM]
+    nearer += arm.size > 0 and arm.min() < forearm.min()
+  # About half the frames draw the upper arm on towards the camera.
+  assert 1 <= nearer <= 7
+  # Not drawn unless asked for: the default draws none.
+  assert not any(f["arm_towards_camera"] for f in _frames(8, seed=7, no_hand_prob=0.0))
