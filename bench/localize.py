@@ -1,16 +1,19 @@
 """How often the hand localiser finds the hand in synthetic scenes, per camera model.
 
     python bench/localize.py [--frames 100] [--seed 1000] [--cameras kinect_v1,...] \
-        [--refiner pretrained|none|PATH.keras] [--passes N]
+        [--refiner pretrained|none|PATH.keras] [--passes N] [--conditions body_10_40,...]
 
 Scenes (`handvol.data.synthetic.scene`) from the seeds `--seed` onwards (the localiser was
-tuned on seeds below 1000 only), for every camera of `sensor.CAMERAS` and three conditions:
+tuned on seeds below 1000 only), for every camera of `sensor.CAMERAS` and four conditions (the
+issue's three, then one beyond it):
 
 - "body_10_40": a person whose torso front is 10–40 cm behind the hand's centre (tables and
   walls by their default chances);
 - "no_body": the hand and its forearm alone, nothing behind;
 - "no_hand": frames without a hand (a person with hanging arms by the default chance, tables
-  and walls).
+  and walls);
+- "arm_towards_camera": the forearm comes towards the camera and its end is the nearest object,
+  no body behind (a camera beside the person's head; `SceneConfig.arm_towards_camera_prob`).
 
 "localizer" is what the serving graph does: `centre_refiner.locate_hands`, the localiser
 followed by the centre refiner (`--refiner`: the shipped one by default; "none" for the
@@ -65,6 +68,7 @@ CONDITIONS = {
     "body_10_40": dict(body_prob=1.0, body_gap_mm=(100.0, 400.0), no_hand_prob=0.0),
     "no_body": dict(body_prob=0.0, table_prob=0.0, wall_prob=0.0, no_hand_prob=0.0),
     "no_hand": dict(no_hand_prob=1.0),
+    "arm_towards_camera": dict(arm_towards_camera_prob=1.0, no_hand_prob=0.0),
 }
 """`SceneConfig` overrides per condition."""
 
@@ -78,8 +82,14 @@ def _parse_args():
                       help='"pretrained" (shipped), "none", or a centre_refiner .keras file.')
   parser.add_argument("--passes", type=int, default=centre_refiner.ITERATIONS,
                       help="The refiner's passes (default: serving's).")
+  parser.add_argument("--conditions", default=",".join(CONDITIONS),
+                      help="Comma-separated names of CONDITIONS.")
   parser.add_argument("--out", help="Optional path of a JSON file with the result.")
-  return parser.parse_args()
+  args = parser.parse_args()
+  unknown = set(args.conditions.split(",")) - set(CONDITIONS)
+  if unknown:
+    parser.error(f"unknown conditions {sorted(unknown)}; choose from {list(CONDITIONS)}")
+  return args
 
 
 REFINER = None
@@ -179,6 +189,20 @@ def _condition(camera_name, condition, args):
           seconds)
 
 
+def _worst(results, conditions):
+  """The worst camera's figures of each condition that ran."""
+  worst = {}
+  for condition in conditions:
+    key = "no_hand_flagged" if condition == "no_hand" else "hit_rate_30mm"
+    name = key if condition == "no_hand" else f"{key}_{condition}"
+    worst[name] = min(r[condition][key] for r in results["localizer"].values())
+  if "body_10_40" in conditions:
+    worst.update({f"{method}_hit_rate_30mm_body_10_40": min(
+        r["body_10_40"]["hit_rate_30mm"] for r in results[method].values())
+                  for method in ("localizer_alone", "depth_only", "hand_pixel_oracle")})
+  return worst
+
+
 def main():
   args = _parse_args()
   global REFINER, PASSES  # pylint: disable=global-statement
@@ -192,26 +216,16 @@ def main():
   for camera_name in args.cameras.split(","):
     for method in results.values():
       method[camera_name] = {}
-    for condition in CONDITIONS:
+    for condition in args.conditions.split(","):
       ours, alone, depth_only, oracle, seconds = _condition(camera_name, condition, args)
       results["localizer"][camera_name][condition] = ours
       results["localizer_alone"][camera_name][condition] = alone
       results["depth_only"][camera_name][condition] = depth_only
       results["hand_pixel_oracle"][camera_name][condition] = oracle
       times.append(seconds)
-      print(f"{camera_name:16s} {condition:11s} localiser {ours}  alone {alone}  "
+      print(f"{camera_name:16s} {condition:18s} localiser {ours}  alone {alone}  "
             f"depth-only {depth_only}", flush=True)
-  worst = {
-      "hit_rate_30mm_body_10_40": min(r["body_10_40"]["hit_rate_30mm"]
-                                      for r in results["localizer"].values()),
-      "hit_rate_30mm_no_body": min(r["no_body"]["hit_rate_30mm"]
-                                   for r in results["localizer"].values()),
-      "no_hand_flagged": min(r["no_hand"]["no_hand_flagged"]
-                             for r in results["localizer"].values()),
-      **{f"{method}_hit_rate_30mm_body_10_40": min(r["body_10_40"]["hit_rate_30mm"]
-                                                   for r in results[method].values())
-         for method in ("localizer_alone", "depth_only", "hand_pixel_oracle")},
-  }
+  worst = _worst(results, args.conditions.split(","))
   print(f"worst camera: {worst}; localiser {1e3 * np.mean(times):.1f} ms per frame "
         f"(batch {BATCH}, graph mode); {machine_info.line()}")
   summary = {"worst_camera": worst, **results, "frames": args.frames, "seed": args.seed,
