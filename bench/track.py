@@ -2,7 +2,7 @@
 
     python bench/track.py --checkpoint WORKDIR/checkpoints/best.keras [--per_subject 2]
         [--frames 150] [--seed 1000] [--figure docs/figures/track_trajectories.png]
-        [--reference follow|localize|depth_only] [--tune] [--out FILE]
+        [--reference follow|localize|depth_only] [--tune] [--tune_calibration] [--out FILE]
 
 Writes `2 × per_subject` sequences of `--frames` frames (capture format, 30 fps, the
 "unseen_test" subjects 8 and 9 in turn, `handvol.data.synthetic.sequences`) into a temporary
@@ -21,7 +21,11 @@ folder, then:
 3. **Filtering**: the One Euro filter of the config's `track.filter` on the calibrated joints:
    jitter (`metrics.jitter`, mean frame-to-frame acceleration) per frame over filtered, and
    All-21 before and after. `--tune` first prints a grid of (min_cutoff_hz, beta) on sequences
-   of seed `--seed − 1` (not the measured ones).
+   of seed `--seed − 1` (not the measured ones). `--tune_calibration` first prints, for each
+   weight of the bone-length prior in "fit"'s energy (`CALIBRATION_GRID`,
+   `track.calibration.bone_weight`), the bone-length error on sequences of seed `--seed − 1`
+   of other subjects (`--tune_subjects`, the training's "handid_like" by default), so that the
+   weight is not chosen on the measured subjects.
 
 The last line is one JSON object with `fps`, `calibrated_f1_min` (the lower subject's F1 of the
 config's calibration method), `jitter_reduction`, the other figures, and the machine.
@@ -54,6 +58,8 @@ import machine_info  # pylint: disable=wrong-import-position,import-error
 FORMAT = "capture"
 SUBJECTS = "unseen_test"
 TUNE_GRID = {"min_cutoff_hz": (0.5, 1.0, 2.0, 4.0), "beta": (0.0, 0.0005, 0.002, 0.01)}
+CALIBRATION_GRID = (1e-1, 1e-2, 1e-3, 1e-4, 0.0)
+"""Weights of the bone-length prior that `--tune_calibration` tries."""
 FIGURE_KEYPOINT = skeleton.KEYPOINT_NAMES.index("index_tip")
 WARM_UP_FRAMES = 2
 """Frames tracked before the timing: the first localises the hand, the second follows it
@@ -71,6 +77,10 @@ def _parse_args():
   parser.add_argument("--reference", choices=tracker_lib.REFERENCES,
                       help="Overrides the config's track.reference (a baseline in one run).")
   parser.add_argument("--tune", action="store_true", help="Print the filter's grid first.")
+  parser.add_argument("--tune_calibration", action="store_true",
+                      help="Print the calibration's bone-weight grid first.")
+  parser.add_argument("--tune_subjects", default="handid_like",
+                      help="Subject set of --tune_calibration's sequences.")
   parser.add_argument("--figure", help="PNG of raw against filtered trajectories.")
   parser.add_argument("--out", help="Optional path of a JSON file with the result.")
   return parser.parse_args()
@@ -231,8 +241,38 @@ def _tune(predictor, folders, track_config):
             f"{np.mean(reductions):15.2f}x", flush=True)
 
 
-def _write(folder, args, seed):
-  return export.write_sequences(folder, 2 * args.per_subject, args.frames, FORMAT, SUBJECTS,
+def _tune_calibration(predictor, folders, track_config):
+  """The bone-length error of "fit" for each weight of `CALIBRATION_GRID`, of "robust_mean" and
+  of the mean hand (β = 0, no calibration), on the calibration frames of each sequence; returns
+  the rows printed."""
+  recorders, _ = _timed_pass(predictor, folders, track_config)
+  mean_hand = shape_lib.shape_from_beta(np.zeros(skeleton.NUM_BETA), "mean_hand", 0)
+  rows = []
+  print("bone_weight   bone error mean  worst   signed mean  (mm, mean over sequences)")
+  for method, weight in [("mean_hand", None), ("robust_mean", None)] + [
+      ("fit", weight) for weight in CALIBRATION_GRID]:
+    signed = []
+    for recorder, folder in zip(recorders, folders):
+      files, truth = _sequence(folder)
+      shape = mean_hand
+      if method != "mean_hand":
+        config = dict(track_config, calibration=dict(track_config["calibration"],
+                                                      bone_weight=weight or 0.0))
+        _, shape, _ = _replay(recorder, files, config, method, "none")
+      signed.append(shape.bone_lengths - truth["bone_lengths"])
+    errors = np.mean(np.abs(signed), axis=0)
+    row = {"bone_weight": weight, "method": method, "bone_error_mean_mm": float(errors.mean()),
+           "bone_error_max_mm": float(errors.max()),
+           "signed_mean_mm": float(np.mean(signed))}
+    rows.append(row)
+    name = method if weight is None else f"{weight:g}"
+    print(f"{name:>11s}  {row['bone_error_mean_mm']:15.2f}  {row['bone_error_max_mm']:5.2f}  "
+          f"{row['signed_mean_mm']:+11.2f}", flush=True)
+  return rows
+
+
+def _write(folder, args, seed, subjects=SUBJECTS):
+  return export.write_sequences(folder, 2 * args.per_subject, args.frames, FORMAT, subjects,
                                 seed=seed, progress=False)
 
 
@@ -292,7 +332,12 @@ def main():
   if args.reference:
     track_config["reference"] = args.reference
   predictor = tracker_lib.FramePredictor(args.checkpoint, track_config["reference"])
+  tuned = None
   with tempfile.TemporaryDirectory() as scratch:
+    if args.tune_calibration:
+      tuned = _tune_calibration(predictor, _write(os.path.join(scratch, "tune_calibration"),
+                                                  args, args.seed - 1, args.tune_subjects),
+                                track_config)
     if args.tune:
       _tune(predictor, _write(os.path.join(scratch, "tune"), args, args.seed - 1), track_config)
     folders = _write(os.path.join(scratch, "measure"), args, args.seed)
@@ -300,6 +345,9 @@ def main():
     rows = [_measure_sequence(r, f, track_config) for r, f in zip(recorders, folders)]
   result = dict(_summary(rows, fps, track_config), checkpoint=args.checkpoint,
                 seed=args.seed, frames_per_sequence=args.frames)
+  if tuned:
+    result["tune_calibration"] = {"subjects": args.tune_subjects, "seed": args.seed - 1,
+                                  "rows": tuned}
   for row in result["sequences"]:
     print(f"subject {row['subject']}: All-21 per frame {row['all21_per_frame']:.1f}, "
           f"calibrated {row['all21_calibrated']:.1f}, filtered {row['all21_filtered']:.1f} mm; "

@@ -83,5 +83,7 @@ def track_config():
       "filter": {"kind": "one_euro", "min_cutoff_hz": 1.0, "beta": 0.01, "d_cutoff_hz": 1.0},
       # One β for the hand from the first `frames` valid frames, then held fixed:
       # "fit" (the generative energy with one shared β), "robust_mean" or "none".
-      "calibration": {"method": "fit", "frames": 64, "steps": 100, "learning_rate": 0.01},
+      # bone_weight: λ of the bone-length prior ‖β‖² in "fit"'s energy, per frame.
+      "calibration": {"method": "fit", "frames": 64, "steps": 100, "learning_rate": 0.01,
+                      "bone_weight": 1e-2},
   }

@@ -91,13 +91,15 @@ RANGES = {
     "track.calibration.frames": AT_LEAST_ONE,
     "track.calibration.steps": NON_NEGATIVE,
     "track.calibration.learning_rate": POSITIVE,
+    "track.calibration.bone_weight": NON_NEGATIVE,
 }
 """Dotted key (fnmatch pattern: `*` spans dots) → the `Range` of its numbers."""
 
 NULLABLE = ("data.augment",)
 """Sections that may be None (no augmentation)."""
 
-OPTIONAL = {"data.max_skipped_fraction": 0.01, "train.init": "scratch"}
+OPTIONAL = {"data.max_skipped_fraction": 0.01, "train.init": "scratch",
+            "track.calibration.bone_weight": 1e-2}
 """Keys a config may leave out, with the value used then."""
 
 SOURCE_KEYS = {

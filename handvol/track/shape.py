@@ -84,11 +84,12 @@ def robust_mean(betas, keep_fraction=0.5):
   return betas[keep].mean(axis=0)
 
 
-def energy_model():
-  """A `HandPoseModel` whose energy (`ENERGY_WEIGHTS`) the fit minimises; its encoder is never
-  run, so any network (an export, a checkpoint) can be calibrated with it."""
+def energy_model(bone_weight=ENERGY_WEIGHTS["bone"]):
+  """A `HandPoseModel` whose energy (`ENERGY_WEIGHTS`, λ_bone = `bone_weight`) the fit
+  minimises; its encoder is never run, so any network (an export, a checkpoint) can be
+  calibrated with it."""
   return hand_pose_model.HandPoseModel(encoder_width=1, blocks_per_stage=(1, 1, 1, 1),
-                                       loss_weights=ENERGY_WEIGHTS)
+                                       loss_weights=dict(ENERGY_WEIGHTS, bone=bone_weight))
 
 
 def fit_examples(crop_depth, crop_intrinsics, center_xyz, max_gaussians):
@@ -110,7 +111,7 @@ def fit_examples(crop_depth, crop_intrinsics, center_xyz, max_gaussians):
   return input_pipeline.add_image_gaussians(batch, config)
 
 
-def fit_shape(examples, theta, betas, steps, learning_rate):
+def fit_shape(examples, theta, betas, steps, learning_rate, bone_weight=ENERGY_WEIGHTS["bone"]):
   """One β fitted to N frames with a θ per frame ("fit", module docstring).
 
   Args:
@@ -119,14 +120,16 @@ def fit_shape(examples, theta, betas, steps, learning_rate):
     betas: `[N, 20]` the network's β; the fit starts at their `robust_mean`.
     steps: Adam steps.
     learning_rate: Adam's learning rate (`fitting.fit_parameters`).
+    bone_weight: λ of the bone-length prior ‖β‖² (per frame, as in training; the config's
+      `track.calibration.bone_weight`).
 
   Returns:
     A `Shape`.
   """
   start = np.tile(robust_mean(betas), (len(theta), 1))
-  fitted = fitting.fit_parameters(energy_model(), examples, np.asarray(theta, np.float32),
-                                  start.astype(np.float32), steps, learning_rate,
-                                  verbose=False, share_beta=True)
+  fitted = fitting.fit_parameters(energy_model(bone_weight), examples,
+                                  np.asarray(theta, np.float32), start.astype(np.float32),
+                                  steps, learning_rate, verbose=False, share_beta=True)
   return shape_from_beta(fitted["beta"][0], "fit", len(theta))
 
 

@@ -211,7 +211,8 @@ class Tracker:
                                         for key in ("crop_depth", "crop_intrinsics",
                                                     "center_xyz")), self.max_gaussians)
     return shape_lib.fit_shape(examples, np.stack([r["theta"] for r in results]), betas,
-                               calibration["steps"], calibration["learning_rate"])
+                               calibration["steps"], calibration["learning_rate"],
+                               calibration.get("bone_weight", shape_lib.ENERGY_WEIGHTS["bone"]))
 
   def _finish_frame(self, result):
     result.pop("crop", None)

@@ -50,9 +50,8 @@ def test_fixed_shape_joints_keep_its_bone_lengths(tmp_path):
     shape_lib.load(str(path))
 
 
-def test_the_shared_beta_fit_moves_towards_the_true_hand():
-  """Started from the mean hand at the true poses, the image alone pulls one β towards the
-  subject's bone lengths."""
+def _fit_inputs():
+  """Crops at the true centres, true poses and the mean hand's β of 6 frames of subject 9."""
   subject = subjects.make_subject(9)
   config = generator.SyntheticConfig(batch_size=6)
   frames = list(sequences.generate_sequence(6, subject, seed=2, config=config))
@@ -64,13 +63,27 @@ def test_the_shared_beta_fit_moves_towards_the_true_hand():
                                     np.ones(6, np.float32))
   examples = shape_lib.fit_examples(crops["crop_depth"].numpy(), crops["crop_intrinsics"].numpy(),
                                     crops["center_xyz"].numpy(), 1024)
-  theta = np.stack([f["theta"] for f in frames])
-  start = np.zeros((6, skeleton.NUM_BETA))
+  return subject, examples, np.stack([f["theta"] for f in frames]), np.zeros((6, skeleton.NUM_BETA))
+
+
+def test_the_shared_beta_fit_moves_towards_the_true_hand():
+  """Started from the mean hand at the true poses, the image alone pulls one β towards the
+  subject's bone lengths."""
+  subject, examples, theta, start = _fit_inputs()
   fitted = shape_lib.fit_shape(examples, theta, start, steps=60, learning_rate=0.03)
   before = np.abs(shape_lib.shape_from_beta(start[0], "", 0).bone_lengths - subject.lengths)
   after = np.abs(fitted.bone_lengths - subject.lengths)
   assert fitted.method == "fit" and fitted.frames == 6
   assert after.mean() < 0.8 * before.mean(), (after.mean(), before.mean())
+
+
+def test_the_bone_prior_s_weight_holds_beta_near_the_mean_hand():
+  _, examples, theta, start = _fit_inputs()
+  free = shape_lib.fit_shape(examples, theta, start, steps=30, learning_rate=0.03,
+                             bone_weight=0.0)
+  held = shape_lib.fit_shape(examples, theta, start, steps=30, learning_rate=0.03,
+                             bone_weight=10.0)
+  assert np.linalg.norm(held.beta) < 0.5 * np.linalg.norm(free.beta), (held.beta, free.beta)
 
 
 def test_imposed_bone_lengths_keep_the_wrist_and_the_directions():

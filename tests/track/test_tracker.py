@@ -87,6 +87,25 @@ def test_fit_calibration_runs_on_the_held_frames(predictor, sequence_folder):
   assert np.all(np.isfinite(tracker.shape.beta)) and all(r["calibrated"] for r in results)
 
 
+def test_fit_calibration_uses_the_config_s_bone_weight(predictor, sequence_folder,
+                                                       monkeypatch):
+  weights = []
+
+  def recording(*args):  # the plumbing only: the fit itself is tested in test_shape.py
+    weights.append(args[5])
+    return shape_lib.shape_from_beta(np.zeros_like(args[2][0]), "fit", len(args[1]))
+
+  monkeypatch.setattr(shape_lib, "fit_shape", recording)
+  config = track_config(method="fit", frames=2, steps=1)
+  config["calibration"]["bone_weight"] = 0.25
+  tracker_lib.track(_frames(sequence_folder)[:2], tracker_lib.Tracker(predictor, config),
+                    verbose=0)
+  del config["calibration"]["bone_weight"]  # hand-written sections without it: the default
+  tracker_lib.track(_frames(sequence_folder)[:2], tracker_lib.Tracker(predictor, config),
+                    verbose=0)
+  assert weights == [0.25, shape_lib.ENERGY_WEIGHTS["bone"]]
+
+
 def test_timestamps_order_the_frames(tmp_path, sequence_folder):
   lines = open(os.path.join(sequence_folder, export.TIMESTAMPS_FILE)).read().splitlines()
   shuffled = tmp_path / "times.txt"
