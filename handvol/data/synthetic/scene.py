@@ -59,7 +59,8 @@ HANGING_ARM_MM = ((30.0, 290.0, 10.0), (10.0, 250.0, -30.0))
 REACH = 0.9
 """The forearm is tilted back until the shoulder's depth is within this share of the upper
 arm's length from the elbow's. With or without a body, the elbow is never nearer the camera
-than the wrist (a hand held up to a camera)."""
+than the wrist (a hand held up to a camera), unless the frame's arm comes towards the camera
+(`SceneConfig.arm_towards_camera_prob`)."""
 PALM_TO_CENTRE_MM = surface_lib.PALM_HALF_THICKNESS_MM
 """Depth from the hand's camera-facing skin to its keypoints' mean (about half a palm)."""
 HAND_NEAR_MARGIN_MM = 50.0
