@@ -1,7 +1,8 @@
 """How often the hand localiser finds the hand in synthetic scenes, per camera model.
 
     python bench/localize.py [--frames 100] [--seed 1000] [--cameras kinect_v1,...] \
-        [--refiner pretrained|none|PATH.keras] [--passes N] [--conditions body_10_40,...]
+        [--refiner pretrained|none|PATH.keras] [--passes N] [--presence_threshold T]
+        [--conditions body_10_40,...]
 
 Scenes (`handvol.data.synthetic.scene`) from the seeds `--seed` onwards (the localiser was
 tuned on seeds below 1000 only), for every camera of `sensor.CAMERAS` and four conditions (the
@@ -82,6 +83,9 @@ def _parse_args():
                       help='"pretrained" (shipped), "none", or a centre_refiner .keras file.')
   parser.add_argument("--passes", type=int, default=centre_refiner.ITERATIONS,
                       help="The refiner's passes (default: serving's).")
+  parser.add_argument("--presence_threshold", type=float,
+                      default=centre_refiner.PRESENCE_THRESHOLD,
+                      help="The refiner's presence threshold (default: serving's).")
   parser.add_argument("--conditions", default=",".join(CONDITIONS),
                       help="Comma-separated names of CONDITIONS.")
   parser.add_argument("--out", help="Optional path of a JSON file with the result.")
@@ -207,6 +211,8 @@ def main():
   args = _parse_args()
   global REFINER, PASSES  # pylint: disable=global-statement
   PASSES = args.passes
+  # Read by `refine_centres` when `_localise` is traced, which is after this.
+  centre_refiner.PRESENCE_THRESHOLD = args.presence_threshold
   if args.refiner == "pretrained":
     REFINER = pretrained.load_centre_refiner()
   elif args.refiner != "none":
@@ -231,6 +237,7 @@ def main():
   summary = {"worst_camera": worst, **results, "frames": args.frames, "seed": args.seed,
              "localizer_ms_per_frame": round(1e3 * float(np.mean(times)), 2),
              "batch": BATCH, "refiner": args.refiner, "passes": args.passes,
+             "presence_threshold": args.presence_threshold,
              "machine": machine_info.describe()}
   if args.out:
     pathlib.Path(args.out).write_text(json.dumps(summary, indent=1))

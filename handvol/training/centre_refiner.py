@@ -1,9 +1,11 @@
 """Trains the localiser's centre refiner (`handvol.model.centre_refiner`) on synthetic scenes.
 
     python -m handvol.training.centre_refiner --workdir=/tmp/refiner [--frames_per_camera=1600]
+        [--arm_towards_camera_prob=0]
 
 For every camera of `sensor.CAMERAS`, scene frames (`handvol.data.synthetic.scene`, the default
-`SceneConfig` with `NO_HAND_PROB` of the frames without a hand) of the training subject sets
+`SceneConfig` with `NO_HAND_PROB` of the frames without a hand, and `--arm_towards_camera_prob`
+of those with one drawn with the arm coming towards the camera) of the training subject sets
 (`TRAIN_SUBJECTS`, never "unseen_test") from seeds `TRAIN_SEEDS` (below 1000: `bench/localize.py`
 measures from 1000) are rendered in two processes. Each frame gives `2 + PERTURBED_PER_FRAME`
 crops: one at the localiser's point (`localize.localize_hands`: its own misses, elbows and
@@ -24,6 +26,8 @@ figures, timings, the settings).
 The shipped refiner (`handvol/pretrained/centre_refiner/`, its `summary.json` beside it) is
 this command's output with its defaults, run on 2026-12-06 on the 2-core AMD EPYC while a
 training shared the cores: 37,514 crops (13.6 min to render and crop) and 20 epochs (37 min).
+A refiner trained with `--arm_towards_camera_prob=0.15` (session 18) finds such hands far more
+often but is not shipped: docs/localize.md, "A refiner trained with arms towards the camera".
 """
 
 import json
@@ -56,8 +60,9 @@ HUBER_DELTA = 0.05
 
 def _render_chunk(job):
   """Renders one chunk of scene frames in a worker process: the arrays the crops need."""
-  camera, subjects, seed, first, count = job
-  config = scene.SceneConfig(camera=camera, no_hand_prob=NO_HAND_PROB)
+  camera, subjects, seed, first, count, towards = job
+  config = scene.SceneConfig(camera=camera, no_hand_prob=NO_HAND_PROB,
+                             arm_towards_camera_prob=towards)
   frames = list(scene.generate_scenes(count, config, seed=seed, subjects=subjects,
                                       first_frame=first))
   return {"counts": np.stack([f["counts"] for f in frames]),
@@ -121,13 +126,14 @@ def _samples(chunk, rng):
           "presence": presence.astype(np.float32), "from_localiser": from_localiser}
 
 
-def make_data(frames_per_camera, seed=0, processes=2, verbose=True):
+def make_data(frames_per_camera, seed=0, processes=2, verbose=True, arm_towards_camera_prob=0.0):
   """Renders and crops the training data (module docstring); a dict of arrays."""
   jobs = []
   for k, camera in enumerate(sensor.CAMERAS):
     for first in range(0, frames_per_camera, CHUNK):
       subjects = TRAIN_SUBJECTS[(first // CHUNK) % len(TRAIN_SUBJECTS)]
-      jobs.append((camera, subjects, TRAIN_SEEDS + k, first, min(CHUNK, frames_per_camera - first)))
+      jobs.append((camera, subjects, TRAIN_SEEDS + k, first,
+                   min(CHUNK, frames_per_camera - first), arm_towards_camera_prob))
   rng = np.random.default_rng(seed)
   parts = []
   progress = keras.utils.Progbar(len(jobs), unit_name="chunk", verbose=int(verbose))
@@ -194,7 +200,8 @@ def save_without_optimizer(refiner, path, width):
   fresh.save(path)
 
 
-def train(workdir, frames_per_camera, epochs, batch_size, learning_rate, width, seed):
+def train(workdir, frames_per_camera, epochs, batch_size, learning_rate, width, seed,
+          arm_towards_camera_prob=0.0):
   """The whole run (module docstring); returns the summary dict."""
   os.makedirs(workdir, exist_ok=True)
   start = time.time()
@@ -202,7 +209,7 @@ def train(workdir, frames_per_camera, epochs, batch_size, learning_rate, width, 
   if os.path.isfile(data_path):
     data = dict(np.load(data_path))
   else:
-    data = make_data(frames_per_camera, seed)
+    data = make_data(frames_per_camera, seed, arm_towards_camera_prob=arm_towards_camera_prob)
     np.savez(data_path, **data)
   data_seconds = time.time() - start
   rng = np.random.default_rng(seed)
@@ -233,6 +240,7 @@ def train(workdir, frames_per_camera, epochs, batch_size, learning_rate, width, 
       "val_loss": [float(v) for v in history.history["val_loss"]],
       "crops": int(len(order)), "frames_per_camera": frames_per_camera,
       "cameras": list(sensor.CAMERAS), "subjects": list(TRAIN_SUBJECTS),
+      "arm_towards_camera_prob": arm_towards_camera_prob,
       "seeds": [TRAIN_SEEDS + k for k in range(len(sensor.CAMERAS))],
       "epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate,
       "width": width, "seed": seed, "parameters": int(refiner.count_params()),
@@ -248,7 +256,8 @@ def main(argv):
   if not values.workdir:
     raise app.UsageError("--workdir is required")
   summary = train(values.workdir, values.frames_per_camera, values.epochs, values.batch_size,
-                  values.learning_rate, values.width, values.seed)
+                  values.learning_rate, values.width, values.seed,
+                  values.arm_towards_camera_prob)
   print(json.dumps(summary["held_out"]))
   print(json.dumps(summary["held_out_localiser_points"]))
 
@@ -261,4 +270,6 @@ if __name__ == "__main__":
   flags.DEFINE_float("learning_rate", 1e-3, "Adam's initial rate, cosine decay.")
   flags.DEFINE_integer("width", 16, "The refiner's first convolution width.")
   flags.DEFINE_integer("seed", 0, "Weights, shuffling and perturbations.")
+  flags.DEFINE_float("arm_towards_camera_prob", 0.0,
+                     "Share of the frames with a hand whose arm comes towards the camera.")
   app.run(main)

@@ -77,7 +77,7 @@ def test_locate_hands_has_stock_ops_only():
 
 
 def test_the_trainers_targets_point_from_the_crop_to_the_hand():
-  chunk = trainer._render_chunk(("kinect_v2", "handid_like", 100, 0, 6))
+  chunk = trainer._render_chunk(("kinect_v2", "handid_like", 100, 0, 6, 0.5))
   samples = trainer._samples(chunk, np.random.default_rng(0))
   count = len(samples["offset"])
   assert samples["depth"].shape == (count, centre_refiner.CROP_SIZE, centre_refiner.CROP_SIZE)
