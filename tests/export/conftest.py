@@ -5,7 +5,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from handvol.data.synthetic import poses
+from handvol.data.synthetic import raycast
+from handvol.data.synthetic import subjects
+from handvol.data.synthetic import surface
 from handvol.export import export
+from handvol.hand import kinematics
+from handvol.hand import skeleton
 from handvol.model import hand_pose_model
 
 INTRINSICS = np.array([240.0, 238.0, 80.5, 60.5], np.float32)
@@ -13,18 +19,31 @@ HEIGHT, WIDTH = 120, 160
 SEED = 3
 
 
-def blob_frame(center_xyz=(-20.0, 15.0, 330.0), radius_mm=60.0, background_mm=700.0):
-  """A depth frame (mm) of a sphere in front of a wall: the sphere's front surface where the
-  ray hits it, the wall elsewhere, and a 4-pixel band of no measurement on the left."""
-  fx, fy, cx, cy = INTRINSICS
-  v, u = np.mgrid[0:HEIGHT, 0:WIDTH].astype(np.float64)
-  rays = np.stack([(u - cx) / fx, (v - cy) / fy, np.ones_like(u)], axis=-1)
-  rays /= np.linalg.norm(rays, axis=-1, keepdims=True)
-  center = np.asarray(center_xyz)
-  along = rays @ center
-  gap = along**2 - (center @ center - radius_mm**2)
-  distance = along - np.sqrt(np.maximum(gap, 0.0))
-  depth = np.where(gap > 0, distance * rays[..., 2], background_mm)
+def hand_frame(center_xyz=(-20.0, 15.0, 500.0), variant=0, background_mm=900.0):
+  """A depth frame (mm) of the generator's hand in front of a wall: subject 0's hand in a
+  frontal view, its pose, view and wrist angle drawn from seed `variant`, its keypoints' mean at
+  `center_xyz`, with its forearm tilted away from the camera; the wall at `background_mm`
+  elsewhere, and a 4-pixel band of no measurement on the left. A hand that the shipped centre
+  refiner takes for one (a plain ball it need not: from the side, an arm's end is round too)."""
+  rng = np.random.default_rng(variant)
+  subject = subjects.make_subject(0)
+  view = poses.VIEW_PRESETS["frontal"]
+  theta = np.zeros((1, skeleton.NUM_THETA))
+  theta[:, skeleton.THETA_ROTATION] = poses.rotation_to_euler(
+      poses.sample_rotations(1, view, rng))
+  theta[:, skeleton.THETA_ARTICULATION] = poses.sample_articulations(1, poses.PoseConfig(), rng)
+  fk = kinematics.forward_kinematics(tf.constant(theta), tf.constant(subject.lengths[None]))
+  keypoints = fk["keypoints"].numpy()[0]
+  keypoints += np.asarray(center_xyz) - keypoints.mean(axis=0)
+  bone_frames = fk["bone_frames"].numpy()[0]
+  forearm = poses.forearm_directions(surface.palm_frame(keypoints, bone_frames)[1][None], view,
+                                     rng)[0]
+  forearm[2] = max(forearm[2], 0.3)  # away from the camera
+  built, _ = surface.build_surface(keypoints, bone_frames, subject.bone_radius_scale,
+                                   subject.palm_thickness_scale,
+                                   forearm / np.linalg.norm(forearm))
+  image = raycast.render(built, INTRINSICS.astype(np.float64), HEIGHT, WIDTH)
+  depth = np.where(image["depth"] > 0, image["depth"], background_mm)
   depth[:, :4] = 0.0
   return depth.astype(np.float32)
 

@@ -12,7 +12,7 @@ import tensorflow as tf
 from handvol.export import export
 from handvol.export import serving
 
-from .conftest import INTRINSICS, blob_frame
+from .conftest import INTRINSICS, hand_frame
 
 # Runs in the child: no handvol import, no op library; argv = export, inputs .npz, outputs .npz.
 CHILD = r"""
@@ -57,7 +57,7 @@ print(json.dumps({
 
 
 def _inputs():
-  depth = np.stack([blob_frame(), np.zeros_like(blob_frame())])
+  depth = np.stack([hand_frame(), np.zeros_like(hand_frame())])
   frame = {"depth": depth, "depth_unit_mm": np.ones([2], np.float32),
            "intrinsics": np.tile(INTRINSICS, (2, 1)),
            "reference_uvd": np.zeros([2, 3], np.float32),

@@ -14,7 +14,7 @@ from handvol.export import export
 from handvol.export import predict
 from handvol.export import serving
 
-from .conftest import INTRINSICS, blob_frame
+from .conftest import INTRINSICS, hand_frame
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -23,7 +23,8 @@ REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 def frames(tmp_path_factory):
   """Three 16-bit PNGs in 1/4 mm: two 120×160 hands and an all-zero 60×80 frame."""
   folder = tmp_path_factory.mktemp("frames")
-  depths = [blob_frame(), blob_frame(center_xyz=(15.0, 5.0, 400.0)), np.zeros([60, 80])]
+  depths = [hand_frame(), hand_frame(center_xyz=(15.0, 5.0, 600.0), variant=2),
+            np.zeros([60, 80])]
   for index, depth in enumerate(depths):
     png.write_depth16(str(folder / f"frame_{index}.png"), depth, unit_mm=0.25)
   return folder, depths
@@ -80,22 +81,22 @@ def test_checkpoint_and_export_predict_alike(trained_like, checkpoint, frames, t
 def test_reference_file_rows(trained_like, frames, tmp_path):
   folder, _ = frames
   reference_file = tmp_path / "references.txt"
-  reference_file.write_text("75 58 300\n0 0 0\n40 30 400\n", encoding="utf-8")
+  reference_file.write_text("75 58 500\n0 0 0\n40 30 600\n", encoding="utf-8")
   references = predict.read_references(str(reference_file), 3)
   results = _run(trained_like[1], folder, tmp_path, references=references)
   assert [r["reference_source"] for r in results] == ["centre_file", "localizer",
                                                       "centre_file"]
-  np.testing.assert_allclose(results[0]["reference_uvd"], [75, 58, 300], atol=2e-3)
+  np.testing.assert_allclose(results[0]["reference_uvd"], [75, 58, 500], atol=2e-3)
   with pytest.raises(ValueError, match="expected 2 rows"):
     predict.read_references(str(reference_file), 2)
 
 
 def test_implausible_distances_are_warned(tmp_path):
-  depth = blob_frame()  # A hand-sized ball 400 mm away, 160×120 pixels.
-  assert predict.plausibility_warnings(depth, INTRINSICS, [0.0, 0.0, 400.0]) == []
+  depth = hand_frame()  # A hand 500 mm away, 160×120 pixels.
+  assert predict.plausibility_warnings(depth, INTRINSICS, [0.0, 0.0, 500.0]) == []
   # The depth unit left at 1 mm for a camera counting 1/8 mm: everything 8 times farther.
-  warnings = predict.plausibility_warnings(depth * 8, INTRINSICS, [0.0, 0.0, 3200.0])
-  assert any("hand is at 3.20 m" in w and "--depth_unit_mm" in w for w in warnings), warnings
+  warnings = predict.plausibility_warnings(depth * 8, INTRINSICS, [0.0, 0.0, 4000.0])
+  assert any("hand is at 4.00 m" in w and "--depth_unit_mm" in w for w in warnings), warnings
   far = np.where(depth > 0, 9000.0, 0.0)
   assert any("median measured depth is 9.0 m" in w for w in
              predict.plausibility_warnings(far, INTRINSICS))
@@ -158,7 +159,8 @@ def test_export_and_predict_commands(checkpoint, frames, tmp_path):
 def test_a_checkpoints_batch_of_given_references_skips_the_refiner_with_the_same_outputs(
     checkpoint):
   predictor = predict.frame_predictor(checkpoint)
-  depths = np.stack([blob_frame(), blob_frame(center_xyz=(15.0, 5.0, 400.0)), blob_frame()])
+  depths = np.stack([hand_frame(), hand_frame(center_xyz=(15.0, 5.0, 600.0), variant=2),
+                     hand_frame()])
   intrinsics = np.tile(INTRINSICS, (3, 1)).astype(np.float32)
   located = predictor(depths.astype(np.float32), intrinsics, np.zeros([3, 3], np.float32),
                       np.zeros([3], np.float32))

@@ -15,10 +15,10 @@ from handvol.export import serving
 from handvol.image import preprocess
 from handvol.model import centre_refiner
 
-from .conftest import INTRINSICS, blob_frame
+from .conftest import INTRINSICS, hand_frame
 
 TOLERANCE_MM = 1e-4
-REFERENCE_UVD = np.array([75.0, 58.0, 300.0], np.float32)
+REFERENCE_UVD = np.array([75.0, 58.0, 500.0], np.float32)
 
 
 def _frame_inputs(depths, references=None):
@@ -70,7 +70,7 @@ def loaded(trained_like):
 
 def test_frames_match_the_keras_model(trained_like, loaded):
   model, _ = trained_like
-  depths = [blob_frame(), blob_frame(center_xyz=(10.0, -20.0, 380.0), radius_mm=50.0)]
+  depths = [hand_frame(), hand_frame(center_xyz=(10.0, -20.0, 560.0), variant=1)]
   references = [None, REFERENCE_UVD]
   outputs = loaded.signatures[export.SIGNATURE_FRAME](**_frame_inputs(depths, references))
   examples, expected = _keras_prediction(model, depths, references)
@@ -89,12 +89,12 @@ def test_frames_match_the_keras_model(trained_like, loaded):
 
 def test_reference_point_and_its_source(loaded):
   outputs = loaded.signatures[export.SIGNATURE_FRAME](
-      **_frame_inputs([blob_frame(), blob_frame()], [None, REFERENCE_UVD]))
+      **_frame_inputs([hand_frame(), hand_frame()], [None, REFERENCE_UVD]))
   assert outputs["reference_source"].numpy().tolist() == [serving.SOURCE_LOCALIZER,
                                                           serving.SOURCE_GIVEN]
   assert serving.REFERENCE_SOURCES[serving.SOURCE_LOCALIZER] == "localizer"
   np.testing.assert_allclose(outputs["reference_uvd"][1], REFERENCE_UVD, atol=1e-3)
-  found = _located(blob_frame())
+  found = _located(hand_frame())
   localised = outputs["reference_uvd"][0].numpy()
   np.testing.assert_allclose(localised, serving.on_localised_grid(found["center_uvd"])[0],
                              atol=1e-3)
@@ -102,8 +102,8 @@ def test_reference_point_and_its_source(loaded):
   grid = np.array(serving.LOCALISED_GRID)
   assert np.all(np.abs(localised - found["center_uvd"][0].numpy()) <= grid / 2 + 1e-3)
   np.testing.assert_allclose(localised / grid, np.round(localised / grid), atol=1e-3)
-  # The localiser's point is not the depth-only centre (it moves to the ball's middle).
-  depth_only = preprocess.center_from_depth(blob_frame(), INTRINSICS)
+  # The localiser's point is not the depth-only centre (it moves into the hand).
+  depth_only = preprocess.center_from_depth(hand_frame(), INTRINSICS)
   assert abs(float(outputs["reference_uvd"][0, 2]) - float(depth_only[2])) > 5.0
   np.testing.assert_allclose(outputs["confidence"], [found["confidence"][0], 1.0], atol=1e-6)
   assert 0.0 < outputs["confidence"][0] < 1.0
@@ -118,7 +118,7 @@ def test_reference_point_and_its_source(loaded):
 
 
 def test_uint16_signature_equals_float_with_its_unit(loaded):
-  counts = np.round(blob_frame() * 8.0).astype(np.uint16)  # 1/8 mm, like a RealSense.
+  counts = np.round(hand_frame() * 8.0).astype(np.uint16)  # 1/8 mm, like a RealSense.
   inputs = _frame_inputs([counts.astype(np.float32) / 8.0])
   expected = loaded.signatures[export.SIGNATURE_FRAME](**inputs)
   inputs.update(depth=tf.constant(counts[np.newaxis]), depth_unit_mm=tf.constant([0.125]))
@@ -129,7 +129,7 @@ def test_uint16_signature_equals_float_with_its_unit(loaded):
 
 def test_crop_signature_matches_the_keras_model(trained_like, loaded):
   model, _ = trained_like
-  examples, expected = _keras_prediction(model, [blob_frame()], [REFERENCE_UVD])
+  examples, expected = _keras_prediction(model, [hand_frame()], [REFERENCE_UVD])
   outputs = loaded.signatures[export.SIGNATURE_CROP](
       depth_input=examples["depth_input"], crop_intrinsics=examples["crop_intrinsics"],
       center_xyz=examples["center_xyz"])
@@ -144,8 +144,8 @@ def test_crop_signature_matches_the_keras_model(trained_like, loaded):
 
 
 def test_frames_batched_equal_one_at_a_time():
-  depths = [blob_frame(), blob_frame(center_xyz=(10.0, -20.0, 380.0), radius_mm=50.0),
-            np.zeros_like(blob_frame())]
+  depths = [hand_frame(), hand_frame(center_xyz=(10.0, -20.0, 560.0), variant=1),
+            np.zeros_like(hand_frame())]
   batched = serving.preprocess_frames(**_frame_inputs(depths))
   for index, depth in enumerate(depths):
     single = serving.preprocess_frames(**_frame_inputs([depth]))
@@ -155,7 +155,7 @@ def test_frames_batched_equal_one_at_a_time():
 
 
 def test_nan_inf_and_negative_depths_are_no_measurement(loaded):
-  clean = blob_frame()
+  clean = hand_frame()
   dirty = clean.copy()
   wall = np.flatnonzero(clean == clean.max())
   rng = np.random.default_rng(0)
@@ -171,7 +171,7 @@ def test_nan_inf_and_negative_depths_are_no_measurement(loaded):
     ("zeros", "no_hand_found"), ("garbage", "no_hand_found"), ("too_far", "too_few_pixels"),
     ("no_camera", "invalid_intrinsics"), ("no_unit", "no_hand_found")])
 def test_unusable_frames_are_flagged_and_zero(loaded, bad, reason):
-  depth = blob_frame()
+  depth = hand_frame()
   intrinsics = np.tile(INTRINSICS, (2, 1))
   if bad == "zeros":
     depth = np.zeros_like(depth)
@@ -180,14 +180,14 @@ def test_unusable_frames_are_flagged_and_zero(loaded, bad, reason):
                      np.where(depth > 500, np.inf, -depth)).astype(np.float32)
   elif bad == "no_camera":
     intrinsics[0] = 0.0
-  inputs = _frame_inputs([depth, blob_frame()],
+  inputs = _frame_inputs([depth, hand_frame()],
                          [np.array([80.0, 60.0, 3000.0]) if bad == "too_far" else None, None])
   inputs["intrinsics"] = tf.constant(intrinsics)
   if bad == "no_unit":
     inputs["depth_unit_mm"] = tf.constant([-1.0, 1.0])
   outputs = loaded.signatures[export.SIGNATURE_FRAME](**inputs)
   # Same batch size: oneDNN's convolutions round differently for other batch sizes.
-  good = loaded.signatures[export.SIGNATURE_FRAME](**_frame_inputs([blob_frame()] * 2))
+  good = loaded.signatures[export.SIGNATURE_FRAME](**_frame_inputs([hand_frame()] * 2))
   assert outputs["valid"].numpy().tolist() == [0, 1]
   assert outputs["reason"].numpy().tolist() == [serving.REASONS.index(reason), 0]
   for key in serving.OUTPUT_KEYS:
@@ -219,7 +219,7 @@ def test_empty_crop_is_flagged(loaded):
     ({"depth": tf.zeros([1, 2, 160])}, "at least 4×4 pixels"),
 ])
 def test_wrong_inputs_give_clear_errors(loaded, change, message):
-  inputs = _frame_inputs([blob_frame()])
+  inputs = _frame_inputs([hand_frame()])
   inputs.update(change)
   # A loaded signature first tries its structured inputs (TypeError), then calls the graph
   # with the flat tensors, as a server does; the graph's own checks then raise.
