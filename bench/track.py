@@ -256,8 +256,9 @@ def _tune_calibration(predictor, folders, track_config):
       files, truth = _sequence(folder)
       shape = mean_hand
       if method != "mean_hand":
+        bone_weight = shape_lib.ENERGY_WEIGHTS["bone"] if weight is None else weight
         config = dict(track_config, calibration=dict(track_config["calibration"],
-                                                      bone_weight=weight or 0.0))
+                                                      bone_weight=bone_weight))
         _, shape, _ = _replay(recorder, files, config, method, "none")
       signed.append(shape.bone_lengths - truth["bone_lengths"])
     errors = np.mean(np.abs(signed), axis=0)
