@@ -195,12 +195,8 @@ def _tilted_back(forearm, needed_z):
 
 def _towards_camera(forearm):
   """The unit forearm direction with its z component lowered to at most −`TOWARDS_CAMERA_MIN_Z`,
-  keeping its heading in the image plane."""
-  if forearm[2] <= -TOWARDS_CAMERA_MIN_Z:
-    return forearm
-  sideways = forearm[:2] / max(np.linalg.norm(forearm[:2]), 1e-9)
-  z = TOWARDS_CAMERA_MIN_Z
-  return np.append(np.sqrt(1.0 - z * z) * sideways, -z)
+  keeping its heading in the image plane (`_tilted_back` mirrored)."""
+  return -_tilted_back(-np.asarray(forearm), TOWARDS_CAMERA_MIN_Z)
 
 
 def _hand_towards_camera(subject, centre, config, rng):
