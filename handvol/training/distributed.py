@@ -33,6 +33,7 @@ Work directory (written by the chief): `config.json`, `checkpoints_multi_worker/
 evaluation report).
 """
 
+import contextlib
 import math
 import os
 import socket
@@ -284,20 +285,31 @@ class _Loop:
     self.average_moving_statistics = moving_statistics_averager(model, strategy)
 
   def save(self, step):
-    self.average_moving_statistics()
+    with self._peer_loss_explained(step):  # Also a collective: the peer can be lost here.
+      self.average_moving_statistics()
     faults.check_finite_weights(self.model, f"{self.checkpoint_dir} (step {step})")
     self.manager.save(checkpoint_number=step)
     if not self.chief:
       tf.io.gfile.rmtree(self.manager.directory)
 
-  def step(self, iterator, step):
-    """One step (its summed loss); a lost peer becomes a RuntimeError that says what to do."""
+  @contextlib.contextmanager
+  def _peer_loss_explained(self, step):
+    """Turns a collective's lost-peer error into a RuntimeError that says what to do.
+
+    TensorFlow aborts every later collective with the first one's error code ("Collective ops
+    is aborted by: ..."), so whichever collective meets the loss (the step's or the
+    moving-statistics average before a checkpoint) raises one of these two."""
     try:
-      loss = float(self.train_step(iterator))
+      yield
     except (tf.errors.UnavailableError, tf.errors.DeadlineExceededError) as error:
       raise RuntimeError(
           f"a worker was lost at step {step}; restart every worker with the same command to "
           f"resume from the last checkpoint in {self.checkpoint_dir}") from error
+
+  def step(self, iterator, step):
+    """One step (its summed loss); a lost peer becomes a RuntimeError that says what to do."""
+    with self._peer_loss_explained(step):
+      loss = float(self.train_step(iterator))
     optimizer_steps = int(self.optimizer.nonfinite_steps.numpy())
     if not math.isfinite(loss) or optimizer_steps > 0:
       # This process's pipeline made one batch per step since it started.

@@ -213,6 +213,24 @@ def test_two_workers_end_with_identical_trained_weights(tmp_path):
   assert (workdir / "checkpoints_multi_worker" / "checkpoint").exists()
 
 
+@pytest.mark.parametrize("where", ["step", "checkpoint"])
+def test_a_lost_peer_is_explained_in_the_step_and_in_the_checkpoint_average(where):
+  # The peer can die while the survivor is in either collective (the CI once met it in the
+  # moving-statistics average before a checkpoint); both must say what to do.
+  def lost():
+    raise tf.errors.UnavailableError(None, None, "Collective ops is aborted by: recvmsg")
+
+  loop = object.__new__(distributed._Loop)  # pylint: disable=protected-access
+  loop.checkpoint_dir = "ckpts"
+  loop.train_step = lambda iterator: lost()
+  loop.average_moving_statistics = lost
+  with pytest.raises(RuntimeError, match="a worker was lost at step 4; restart every worker"):
+    if where == "step":
+      loop.step(iter(()), 4)
+    else:
+      loop.save(4)
+
+
 @pytest.mark.slow
 def test_killed_worker_then_restart_resumes_from_last_checkpoint(tmp_path):
   steps_per_epoch, epochs = 2, 20
