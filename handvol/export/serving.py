@@ -78,13 +78,6 @@ MIN_VALID_CROP_PIXELS = 32
 MAX_LOCALIZER_DEPTH_MM = 1e5
 """Depths beyond 100 m are no measurement for the localiser (they would overflow its sums)."""
 
-LOCALISED_GRID = (0.125, 0.125, 0.5)
-"""A localised reference point (u, v pixels, d mm) is rounded to this grid before the crop.
-The crop samples its nearest pixels, so a point that moves by 1e-4 pixel can make a crop pixel
-take its neighbour's depth; the refiner's float32 convolutions differ that much between
-TensorFlow, LiteRT and ONNX Runtime, and such a flip moved one frame's joints by 0.56 mm in
-ONNX. On the grid, runtimes crop at the same point unless theirs straddle one of its lines
-(about 1e-4 / 0.125 of frames); the point moves by at most 1/16 pixel and 0.25 mm."""
 MIN_FRAME_SIDE = preprocess.NEAREST_BLOCK
 """Smallest frame height and width (pixels) the depth-only centre handles."""
 
@@ -191,7 +184,7 @@ def preprocess_frames(depth, depth_unit_mm, intrinsics, reference_uvd, has_refer
     found = _localize_unless_given(depth, intrinsics, depth_unit_mm, given,
                                    resolve_refiner(refiner))
     center_uvd = tf.where(given[:, tf.newaxis], tf.convert_to_tensor(reference_uvd, tf.float32),
-                          on_localised_grid(found["center_uvd"]))
+                          preprocess.on_center_grid(found["center_uvd"]))
     crops = preprocess.crop_frames(depth, center_uvd, intrinsics, cube_mm,
                                    preprocess.CROP_SIZE, depth_unit_mm)
     del crops["window"]
@@ -199,12 +192,6 @@ def preprocess_frames(depth, depth_unit_mm, intrinsics, reference_uvd, has_refer
     crops["confidence"] = tf.where(given, 1.0, found["confidence"])
     crops["found"] = given | (found["valid"] > 0)
     return crops
-
-
-def on_localised_grid(center_uvd):
-  """`center_uvd` `[..., 3]` (u, v pixels, d mm) rounded to `LOCALISED_GRID` (halves up)."""
-  grid = tf.constant(LOCALISED_GRID)
-  return tf.floor(tf.convert_to_tensor(center_uvd, tf.float32) / grid + 0.5) * grid
 
 
 def _localize_unless_given(depth, intrinsics, depth_unit_mm, given, refiner):

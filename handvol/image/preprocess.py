@@ -60,6 +60,15 @@ reference point (appended last: the other indices are stable)."""
 NEAREST_BLOCK = 4
 """Side (pixels) of the fully valid blocks whose depth defines the nearest surface."""
 
+CENTER_GRID = (0.125, 0.125, 0.5)
+"""A computed reference point (u, v pixels, d mm) is rounded to this grid before a crop is made
+at it (`on_center_grid`): the serving graph's localised point, and each pass of the centre
+refiner. The crop samples its nearest pixels, so a point that moves by 1e-4 pixel can make a
+crop pixel take its neighbour's depth; float32 convolutions differ that much between
+TensorFlow, LiteRT and ONNX Runtime, and through the refiner's passes such a flip can grow into
+a different point. On the grid, runtimes crop at the same point unless theirs straddle one of
+its lines (about 1e-4 / 0.125 of points); the point moves by at most 1/16 pixel and 0.25 mm."""
+
 
 def _nearest_pixel(coordinate, extent):
   """Nearest pixel index (pixel centres at integers) and whether it lies inside [0, extent)."""
@@ -343,6 +352,12 @@ def normalize_depth(crop_depth, center_depth, cube_mm=CUBE_MM, name=None):
     center_depth = tf.convert_to_tensor(center_depth, tf.float32)[..., tf.newaxis, tf.newaxis]
     scaled = tf.clip_by_value((crop_depth - center_depth) / (0.5 * cube_mm), -1.0, 1.0)
     return tf.where(crop_depth > 0, scaled, tf.ones_like(scaled))[..., tf.newaxis]
+
+
+def on_center_grid(center_uvd):
+  """`center_uvd` `[..., 3]` (u, v pixels, d mm) rounded to `CENTER_GRID` (halves up)."""
+  grid = tf.constant(CENTER_GRID)
+  return tf.floor(tf.convert_to_tensor(center_uvd, tf.float32) / grid + 0.5) * grid
 
 
 def crop_frames(depth, center_uvd, intrinsics, cube_mm=CUBE_MM, size=CROP_SIZE,

@@ -13,7 +13,8 @@ depends on pose and view, and an elbow or a sleeve sometimes wins (with this ref
 - a logit: whether a hand is within reach of the crop (`MAX_HAND_OFFSET_MM`) at all, which
   flags the localiser's false finds (a rounded piece of a body, a table's corner).
 
-`refine_centres` applies it `ITERATIONS` times (4), re-cropping at each refined point.
+`refine_centres` applies it `ITERATIONS` times (4), re-cropping at each refined point (rounded to
+`preprocess.CENTER_GRID`).
 `refine_found` refines two points per frame: the localiser's, and the mode at the other end of
 its blob ("alternative_uvd": a forearm that enters from the image border nearest to the camera
 wins the localiser's choice, and the hand is its far end); it keeps the alternative where the
@@ -108,7 +109,9 @@ def refine_centres(refiner, depth, center_uvd, intrinsics, depth_unit_mm=None,
     intrinsics = tf.ensure_shape(tf.convert_to_tensor(intrinsics, tf.float32), [None, 4])
     presence = tf.ones(tf.shape(center_uvd)[:1])
     for _ in range(iterations):
-      crops = refiner_crops(depth, center_uvd, intrinsics, depth_unit_mm)
+      # On the grid, runtimes whose convolutions differ in the last bits crop alike.
+      crops = refiner_crops(depth, preprocess.on_center_grid(center_uvd), intrinsics,
+                            depth_unit_mm)
       output = tf.ensure_shape(refiner(crops["depth_input"], training=False), [None, 4])
       center_xyz = crops["center_xyz"] + output[:, :3] * (0.5 * CUBE_MM)
       # Never behind the camera: a refined point keeps at least the localiser's minimum depth.

@@ -21,7 +21,7 @@ from handvol.data import capture
 from handvol.data import png
 from handvol.data import records
 from handvol.export import predict
-from handvol.export import serving
+from handvol.image import preprocess
 from handvol.hand import skeleton
 from handvol.model import centre_refiner
 
@@ -149,13 +149,13 @@ def test_checkpoint_preannotation_is_the_models_six_keypoints(annotated_run, fra
     np.testing.assert_allclose([proposal["keypoints"][k] for k in storage.KEYPOINTS],
                                expected_uv, atol=0.006)
     # The suggested reference point: the localiser's centre, refined by the shipped centre
-    # refiner (the serving graph's default) and put on serving's grid, that the model's crop
+    # refiner (the serving graph's default) and put on the centre grid, that the model's crop
     # was cut around.
     np.testing.assert_allclose(proposal["reference_uvd"], expected["reference_uvd"][0],
                                atol=0.006)
     np.testing.assert_allclose(
         proposal["reference_uvd"],
-        serving.on_localised_grid(centre_refiner.locate_hands(
+        preprocess.on_center_grid(centre_refiner.locate_hands(
             pretrained.load_centre_refiner(), depth[None],
             np.float32([intrinsics]))["center_uvd"]).numpy()[0],
         atol=0.01)

@@ -45,7 +45,7 @@ def _localised(depth):
   serving rounds it to."""
   found = _located(depth)
   assert found["valid"][0] == 1
-  return serving.on_localised_grid(found["center_uvd"]).numpy()[0]
+  return preprocess.on_center_grid(found["center_uvd"]).numpy()[0]
 
 
 def _keras_prediction(model, depths, references):
@@ -96,10 +96,10 @@ def test_reference_point_and_its_source(loaded):
   np.testing.assert_allclose(outputs["reference_uvd"][1], REFERENCE_UVD, atol=1e-3)
   found = _located(hand_frame())
   localised = outputs["reference_uvd"][0].numpy()
-  np.testing.assert_allclose(localised, serving.on_localised_grid(found["center_uvd"])[0],
+  np.testing.assert_allclose(localised, preprocess.on_center_grid(found["center_uvd"])[0],
                              atol=1e-3)
   # Rounded to the grid: within half a cell of the refiner's point, on a line of the grid.
-  grid = np.array(serving.LOCALISED_GRID)
+  grid = np.array(preprocess.CENTER_GRID)
   assert np.all(np.abs(localised - found["center_uvd"][0].numpy()) <= grid / 2 + 1e-3)
   np.testing.assert_allclose(localised / grid, np.round(localised / grid), atol=1e-3)
   # The localiser's point is not the depth-only centre (it moves into the hand).

@@ -10,6 +10,7 @@ from handvol import pretrained
 from handvol.data.synthetic import scene
 from handvol.geometry import camera
 from handvol.image import localize
+from handvol.image import preprocess
 from handvol.model import centre_refiner
 from handvol.training import centre_refiner as trainer
 
@@ -32,10 +33,17 @@ def test_an_untrained_refiner_keeps_the_localisers_point(body_scenes):
   frames = body_scenes[:4]
   found = centre_refiner.locate_hands(centre_refiner.build_centre_refiner(), *_inputs(frames))
   alone = localize.localize_hands(*_inputs(frames))
-  np.testing.assert_allclose(found["center_uvd"], alone["center_uvd"], atol=1e-3)
+  # Each pass crops at its point rounded to the centre grid; a zero offset returns that point.
+  np.testing.assert_allclose(found["center_uvd"], preprocess.on_center_grid(alone["center_uvd"]),
+                             atol=1e-3)
   np.testing.assert_allclose(found["localizer_uvd"], alone["center_uvd"], atol=1e-6)
-  np.testing.assert_array_equal(found["valid"], alone["valid"])  # Presence 0.5: kept.
-  np.testing.assert_allclose(found["confidence"], 0.5 * alone["valid"].numpy(), atol=1e-6)
+  # Presence 0.5 everywhere: a blob is kept only where the threshold admits that much doubt.
+  kept = alone["valid"].numpy() * (0.5 >= centre_refiner.PRESENCE_THRESHOLD)
+  np.testing.assert_array_equal(found["valid"], kept)
+  np.testing.assert_allclose(found["confidence"], 0.5 * kept, atol=1e-6)
+  rejected = (alone["valid"].numpy() == 1) & (kept == 0)
+  assert np.all(found["reason"].numpy()[rejected]
+                == centre_refiner.REASONS.index("rejected_by_refiner"))
 
 
 def test_the_shipped_refiner_moves_points_towards_the_hand(body_scenes):
