@@ -7,11 +7,10 @@ import tensorflow as tf
 
 from handvol.data.synthetic import poses
 from handvol.data.synthetic import raycast
+from handvol.data.synthetic import scene
 from handvol.data.synthetic import subjects
 from handvol.data.synthetic import surface
 from handvol.export import export
-from handvol.hand import kinematics
-from handvol.hand import skeleton
 from handvol.model import hand_pose_model
 
 INTRINSICS = np.array([240.0, 238.0, 80.5, 60.5], np.float32)
@@ -27,17 +26,9 @@ def hand_frame(center_xyz=(-20.0, 15.0, 500.0), variant=0, background_mm=900.0):
   refiner takes for one (a plain ball it need not: from the side, an arm's end is round too)."""
   rng = np.random.default_rng(variant)
   subject = subjects.make_subject(0)
-  view = poses.VIEW_PRESETS["frontal"]
-  theta = np.zeros((1, skeleton.NUM_THETA))
-  theta[:, skeleton.THETA_ROTATION] = poses.rotation_to_euler(
-      poses.sample_rotations(1, view, rng))
-  theta[:, skeleton.THETA_ARTICULATION] = poses.sample_articulations(1, poses.PoseConfig(), rng)
-  fk = kinematics.forward_kinematics(tf.constant(theta), tf.constant(subject.lengths[None]))
-  keypoints = fk["keypoints"].numpy()[0]
-  keypoints += np.asarray(center_xyz) - keypoints.mean(axis=0)
-  bone_frames = fk["bone_frames"].numpy()[0]
-  forearm = poses.forearm_directions(surface.palm_frame(keypoints, bone_frames)[1][None], view,
-                                     rng)[0]
+  config = scene.SceneConfig(view=poses.VIEW_PRESETS["frontal"])
+  keypoints, bone_frames, forearm = scene.posed_hand(subject, np.asarray(center_xyz), config,
+                                                     rng)
   forearm[2] = max(forearm[2], 0.3)  # away from the camera
   built, _ = surface.build_surface(keypoints, bone_frames, subject.bone_radius_scale,
                                    subject.palm_thickness_scale,

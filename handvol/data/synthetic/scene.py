@@ -167,9 +167,11 @@ def _sample_centre(camera, config, rng):
   return np.array([(u - cx) * depth / fx, (v - cy) * depth / fy, depth])
 
 
-def _posed_hand(subject, centre, config, rng):
-  """The hand's keypoints `[21, 3]`, bone frames `[20, 3, 3]` and forearm direction `[3]`,
-  its keypoints' mean at `centre` (mm)."""
+def posed_hand(subject, centre, config, rng):
+  """A hand of `subject` (`subjects.Subject`) posed from `config.pose` and `config.view` (any
+  object with those, such as a `SceneConfig`) by `rng`: its keypoints `[21, 3]`, bone frames
+  `[20, 3, 3]` and unit forearm direction `[3]` (`poses.forearm_directions`), its keypoints'
+  mean at `centre` `[3]` (mm)."""
   theta = np.zeros((1, skeleton.NUM_THETA))
   theta[:, skeleton.THETA_ROTATION] = poses.rotation_to_euler(
       poses.sample_rotations(1, config.view, rng))
@@ -200,11 +202,11 @@ def _towards_camera(forearm):
 
 
 def _hand_towards_camera(subject, centre, config, rng):
-  """`_posed_hand` redrawn (`TOWARDS_CAMERA_TRIES`) until its forearm comes towards the
+  """`posed_hand` redrawn (`TOWARDS_CAMERA_TRIES`) until its forearm comes towards the
   camera, so that the wrist's angle stays one of the view distribution's; the last draw is
   tilted by `_towards_camera` if none does."""
   for _ in range(TOWARDS_CAMERA_TRIES):
-    keypoints, bone_frames, forearm = _posed_hand(subject, centre, config, rng)
+    keypoints, bone_frames, forearm = posed_hand(subject, centre, config, rng)
     if forearm[2] <= -TOWARDS_CAMERA_MIN_Z:
       break
   return keypoints, bone_frames, _towards_camera(forearm)
@@ -406,7 +408,7 @@ def render_scene(subject, config, rng):
     keypoints, bone_frames, forearm = _hand_towards_camera(subject, centre, config, rng)
     hand = {"wrist": keypoints[skeleton.ROOT], "forearm": forearm}
   elif has_hand:
-    keypoints, bone_frames, forearm = _posed_hand(subject, centre, config, rng)
+    keypoints, bone_frames, forearm = posed_hand(subject, centre, config, rng)
     hand = {"wrist": keypoints[skeleton.ROOT], "forearm": _tilted_back(forearm, 0.0)}
   gap = rng.uniform(*config.body_gap_mm)
   front = None
