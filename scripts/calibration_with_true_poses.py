@@ -20,7 +20,10 @@ sequence it fits, with the calibration's energy (`shape.energy_model`) and its A
 For each it prints the bone-length error per sequence (mean over the 20 bones, the worst bone,
 the signed mean: negative is too short, mm) and, over the four sequences, the mean distance
 between the calibrated shapes of the same subject and of different subjects (mm per bone); the
-two subjects' true shapes differ by about 3 mm per bone. The last line is one JSON object.
+two subjects' true shapes differ by about 3 mm per bone. `--uniform_widths` renders the
+subjects with the mean hand's finger widths and palm thickness (the model's Gaussians have
+fixed widths; the generator's hands do not), so that they differ in bone lengths alone. The
+last line is one JSON object.
 """
 
 import dataclasses
@@ -46,6 +49,10 @@ _CALIBRATION_FRAMES = flags.DEFINE_integer("calibration_frames", 64,
 _STEPS = flags.DEFINE_integer("steps", 100, "Adam steps (track.calibration.steps).")
 _LEARNING_RATE = flags.DEFINE_float("learning_rate", 0.01, "Adam's rate.")
 _SEED = flags.DEFINE_integer("seed", 1000, "The run's seed (the tracking bench's 1000).")
+_UNIFORM_WIDTHS = flags.DEFINE_bool(
+    "uniform_widths", False,
+    "Render the subjects with the mean hand's finger widths and palm thickness (radius and "
+    "thickness scales 1), so that they differ in bone lengths alone.")
 _OUT = flags.DEFINE_string("out", None, "Optional path of a JSON file with the result.")
 
 MAX_GAUSSIANS = 1024
@@ -63,6 +70,9 @@ def _sequence(index, config):
   """The first calibration frames of sequence `index`: the fit's examples, true θ `[N, 26]`,
   true β `[20]` and the subject."""
   subject = sequences.sequence_subject("unseen_test", index)
+  if _UNIFORM_WIDTHS.value:
+    subject = dataclasses.replace(subject, bone_radius_scale=np.ones_like(
+        subject.bone_radius_scale), palm_thickness_scale=1.0)
   frames = list(sequences.generate_sequence(_FRAMES.value, subject, _SEED.value, index,
                                             config))[:_CALIBRATION_FRAMES.value]
   count = len(frames)
@@ -100,7 +110,8 @@ def main(argv):
   subject_ids = [subject.subject_id for _, _, subject in loaded]
   truths = [subject.lengths for _, _, subject in loaded]
   mean_hand = shape_lib.shape_from_beta(np.zeros(20), "mean", 0).bone_lengths
-  result = {"subjects": subject_ids, "calibration_frames": _CALIBRATION_FRAMES.value,
+  result = {"subjects": subject_ids, "uniform_widths": _UNIFORM_WIDTHS.value,
+            "calibration_frames": _CALIBRATION_FRAMES.value,
             "steps": _STEPS.value, "seed": _SEED.value,
             "mean_hand_error_mm": [round(float(np.abs(mean_hand - t).mean()), 2)
                                    for t in truths],

@@ -5,19 +5,24 @@ import pathlib
 import subprocess
 import sys
 
+import pytest
+
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 SCRIPT = REPO_ROOT / "scripts" / "calibration_with_true_poses.py"
 
 
-def test_every_fit_per_sequence_and_the_shapes_distances(tmp_path):
+@pytest.mark.parametrize("widths", ["--nouniform_widths", "--uniform_widths"])
+def test_every_fit_per_sequence_and_the_shapes_distances(tmp_path, widths):
   out = tmp_path / "result.json"
   run = subprocess.run([sys.executable, str(SCRIPT), "--sequences=2", "--frames_per_sequence=6",
-                        "--calibration_frames=3", "--steps=2", f"--out={out}"], cwd=REPO_ROOT,
+                        "--calibration_frames=3", "--steps=2", widths,
+                        f"--out={out}"], cwd=REPO_ROOT,
                        capture_output=True, text=True, check=False, timeout=600)
   assert run.returncode == 0, run.stderr[-3000:]
   result = json.loads(run.stdout.strip().splitlines()[-1])
   assert result == json.loads(out.read_text())
   assert result["subjects"] == [8, 9]
+  assert result["uniform_widths"] == (widths == "--uniform_widths")
   # The two held-out subjects' true shapes differ by about 3 mm per bone (docs/track.md).
   assert 2.0 < result["true_shapes_differ_mm"] < 4.0
   assert list(result["fits"]) == ["beta, true theta", "beta, true theta, no prior",
