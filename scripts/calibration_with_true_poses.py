@@ -20,10 +20,12 @@ sequence it fits, with the calibration's energy (`shape.energy_model`) and its A
 For each it prints the bone-length error per sequence (mean over the 20 bones, the worst bone,
 the signed mean: negative is too short, mm) and, over the four sequences, the mean distance
 between the calibrated shapes of the same subject and of different subjects (mm per bone); the
-two subjects' true shapes differ by about 3 mm per bone. `--uniform_widths` renders the
-subjects with the mean hand's finger widths and palm thickness (the model's Gaussians have
-fixed widths; the generator's hands do not), so that they differ in bone lengths alone. The
-last line is one JSON object.
+two subjects' true shapes differ by about 3 mm per bone. To look for what moves the energy's
+minimum: `--uniform_widths` renders the subjects with the mean hand's finger widths and palm
+thickness (the model's Gaussians have fixed widths; the generator's hands do not), so that
+they differ in bone lengths alone; `--clean_depth` fits to the renderer's z-buffer instead of
+the sensor's depth; `--max_gaussians` sets the quadtree's size. The last line is one JSON
+object.
 """
 
 import dataclasses
@@ -53,10 +55,12 @@ _UNIFORM_WIDTHS = flags.DEFINE_bool(
     "uniform_widths", False,
     "Render the subjects with the mean hand's finger widths and palm thickness (radius and "
     "thickness scales 1), so that they differ in bone lengths alone.")
+_CLEAN_DEPTH = flags.DEFINE_bool(
+    "clean_depth", False, "Fit to the renderer's z-buffer instead of the sensor's depth.")
+_MAX_GAUSSIANS = flags.DEFINE_integer("max_gaussians", 1024,
+                                      "The quadtree's size (the tracker's 1024).")
 _OUT = flags.DEFINE_string("out", None, "Optional path of a JSON file with the result.")
 
-MAX_GAUSSIANS = 1024
-"""The tracker's quadtree size for "fit"."""
 BONE_WEIGHT = shape_lib.ENERGY_WEIGHTS["bone"]
 FITS = (  # name, parameters freed, λ_bone, start at the true β
     ("beta, true theta", ("beta",), BONE_WEIGHT, False),
@@ -79,12 +83,13 @@ def _sequence(index, config):
   intrinsics = np.tile(np.asarray(config.intrinsics, np.float32), (count, 1))
   centre = np.stack([f["truth_xyz"].mean(axis=0) for f in frames]).astype(np.float32)
   crops = serving.preprocess_frames(
-      np.stack([f["depth"] for f in frames]).astype(np.float32), np.ones(count, np.float32),
+      np.stack([f["clean_depth" if _CLEAN_DEPTH.value else "depth"]
+                for f in frames]).astype(np.float32), np.ones(count, np.float32),
       intrinsics, camera.xyz_to_uvd(centre, intrinsics), np.ones(count, np.float32),
       refiner=None)
   examples = shape_lib.fit_examples(crops["crop_depth"].numpy(),
                                     crops["crop_intrinsics"].numpy(),
-                                    crops["center_xyz"].numpy(), MAX_GAUSSIANS)
+                                    crops["center_xyz"].numpy(), _MAX_GAUSSIANS.value)
   theta = np.stack([f["theta"] for f in frames]).astype(np.float32)
   return examples, theta, subject
 
@@ -111,6 +116,7 @@ def main(argv):
   truths = [subject.lengths for _, _, subject in loaded]
   mean_hand = shape_lib.shape_from_beta(np.zeros(20), "mean", 0).bone_lengths
   result = {"subjects": subject_ids, "uniform_widths": _UNIFORM_WIDTHS.value,
+            "clean_depth": _CLEAN_DEPTH.value, "max_gaussians": _MAX_GAUSSIANS.value,
             "calibration_frames": _CALIBRATION_FRAMES.value,
             "steps": _STEPS.value, "seed": _SEED.value,
             "mean_hand_error_mm": [round(float(np.abs(mean_hand - t).mean()), 2)
