@@ -24,10 +24,11 @@ weights, float32, without the optimizer's state) and `summary.json` (the held-ou
 figures, timings, the settings).
 
 The shipped refiner (`handvol/pretrained/centre_refiner/`, its `summary.json` beside it) is
-this command's output with its defaults, run on 2026-12-06 on the 2-core AMD EPYC while a
-training shared the cores: 37,514 crops (13.6 min to render and crop) and 20 epochs (37 min).
-A refiner trained with `--arm_towards_camera_prob=0.15` (session 18) finds such hands far more
-often but is not shipped: docs/localize.md, "A refiner trained with arms towards the camera".
+this command's output with `--arm_towards_camera_prob=0.15` and the other defaults, run in
+session 18 on the 2-core AMD EPYC with a benchmark sharing the cores for part of it: 37,518
+crops (11.6 min to render and crop) and 20 epochs (23.8 min); shipped since session 19
+(docs/localize.md, "The refiner trained with arms towards the camera"). The one before it was
+the defaults' output (0 arms towards the camera).
 """
 
 import json
