@@ -4,8 +4,6 @@ Frames are synthetic hands (`handvol.data.synthetic`, 640×480, NYU intrinsics, 
 written once to TFRecord shards in a temporary folder. In one run it measures, in frames/s:
 - pipeline: `training_dataset(from_tfrecords(...))` with augmentation, batch 16: read, parse,
   PNG decode, reference point, crop, augmentation, quadtree, image self-overlap;
-- the same frames held in memory (`from_records`, as the synthetic and scenes sources), cropped
-  at every pass and with their crops cached (`cache_crops`), one after the other in each round;
 - quadtree: `quadtree_gaussians` alone on batches of 16 preprocessed crops (a `tf.function`);
 - recursive: the plain recursive quadtree of SPEC §4 in Python/numpy on the same crops;
 - train: `train_on_batch` of a ResNet-18 (`handvol.model.encoder.ResNetEncoder`, width 64,
@@ -13,7 +11,7 @@ written once to TFRecord shards in a temporary folder. In one run it measures, i
   generative loss makes a real step slower, so this is the fastest consumer).
 It also reports the quadtree leaf counts of the crops (for N_i,max). Every rate is the median
 of `--repeats` rounds. The last line is one JSON object with `pipeline_fps`,
-`train_consumption_fps`, `quadtree_speedup` (quadtree / recursive) and `cached_crops_speedup`.
+`train_consumption_fps` and `quadtree_speedup` (quadtree / recursive).
 
   python bench/pipeline.py [--frames 128] [--batches 20] [--repeats 3]
 """
@@ -94,25 +92,6 @@ def main():
 
     pipeline_fps, = median_rates([(pipeline_round, args.batches * BATCH)], args.repeats)
 
-  # The same frames held in memory (the synthetic and scenes sources), cropped at every pass
-  # or once with their crops cached (`training_dataset(cache_crops=...)`). One after the other:
-  # a live iterator keeps prefetching in the background, so their rounds cannot alternate.
-  held = pipeline.stack_records(frames)
-  in_memory_fps, cached_fps = [], []
-  for _ in range(args.repeats):
-    for cache, rates in ((False, in_memory_fps), (True, cached_fps)):
-      config = pipeline.PipelineConfig(batch_size=BATCH, shuffle_buffer=args.frames)
-      iterator = iter(pipeline.training_dataset(pipeline.from_records(held), config=config,
-                                                cache_crops=[cache]))
-      for _ in range(args.frames // BATCH + 1):  # a whole pass: the cache is filled
-        next(iterator)
-      start = time.perf_counter()
-      for _ in range(args.batches):
-        next(iterator)
-      rates.append(args.batches * BATCH / (time.perf_counter() - start))
-      del iterator
-  in_memory_fps, cached_fps = float(np.median(in_memory_fps)), float(np.median(cached_fps))
-
   batches = [tf.constant(crops[i:i + BATCH]) for i in range(0, len(crops) - BATCH + 1, BATCH)]
   tree = tf.function(lambda crop: quadtree.quadtree_gaussians(crop))
   counts = np.concatenate([tree(batch)["num_leaves"].numpy() for batch in batches])
@@ -150,9 +129,6 @@ def main():
         f"p99 {np.percentile(counts, 99):.0f}, max {counts.max()}; over N_i,max = "
         f"{quadtree.MAX_GAUSSIANS}: {np.mean(counts > quadtree.MAX_GAUSSIANS):.1%}")
   print(f"pipeline (batch {BATCH}, augmented, from TFRecords): {pipeline_fps:8.1f} frames/s")
-  print(f"pipeline, frames in memory, cropped every pass: {in_memory_fps:8.1f} frames/s")
-  print(f"pipeline, frames in memory, crops cached:       {cached_fps:8.1f} frames/s "
-        f"({cached_fps / in_memory_fps:.2f}x)")
   print(f"quadtree alone (batches of {BATCH}):                 {quadtree_fps:8.1f} frames/s")
   print(f"recursive quadtree (Python):                       {recursive_fps:8.1f} frames/s")
   print(f"ResNet-18 train step (batch {BATCH}):                 {train_fps:8.1f} frames/s")
@@ -161,9 +137,6 @@ def main():
       "pipeline_fps": round(pipeline_fps, 1),
       "train_consumption_fps": round(train_fps, 1),
       "pipeline_over_train": round(pipeline_fps / train_fps, 2),
-      "in_memory_fps": round(in_memory_fps, 1),
-      "cached_crops_fps": round(cached_fps, 1),
-      "cached_crops_speedup": round(cached_fps / in_memory_fps, 2),
       "quadtree_fps": round(quadtree_fps, 1),
       "recursive_fps": round(recursive_fps, 1),
       "quadtree_speedup": round(quadtree_fps / recursive_fps, 1),
