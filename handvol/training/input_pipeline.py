@@ -9,8 +9,7 @@ Sources are datasets of frame records (`handvol.data.records`):
   synthetic frames), optionally split by element between workers.
 
 `training_dataset(sources, ratios, config)` turns one or more sources into batches:
-per frame (parallel, order-preserving) `preprocess` (once, for a source held in memory, whose
-crops are then cached); per source a batch of its exact share of
+per frame (parallel, order-preserving) `preprocess`; per source a batch of its exact share of
 the batch (`ratios` 3 : 1 with batch 16 gives 12 + 4); the shares concatenated in source
 order; then, per batch, augmentation, quadtree Gaussians and the image self-overlap (the
 dissimilarity's denominator, `handvol.losses.dissimilarity.image_self_overlap`); then
@@ -273,7 +272,7 @@ recorded (`TrainingFrames`); removed before the batch leaves it."""
 
 
 def training_dataset(sources, ratios=None, config=PipelineConfig(), frames=None,
-                     prefer_centre=None, cache_crops=None):
+                     prefer_centre=None):
   """Endless, shuffled, augmented, mixed batches of training examples.
 
   Args:
@@ -286,12 +285,6 @@ def training_dataset(sources, ratios=None, config=PipelineConfig(), frames=None,
     prefer_centre: Optional bools, one per source: crop that source's frames about their
       records' centres rather than their labels (`preprocess.reference_point`; a "scenes"
       source, `prefers_centre`). False for every source by default.
-    cache_crops: Optional bools, one per source: preprocess that source's frames once and keep
-      the crops (about 130 KB a frame: the crop in mm and the network input) in memory rather
-      than cropping every frame again at every pass (`caches_crops`: the sources held in
-      memory). The batches are the same either way: a frame's crop does not depend on the
-      pass, and a shuffle's order only on its seed and buffer. False for every source by
-      default.
 
   Returns:
     A `tf.data.Dataset` of batched training examples (module docstring), batch
@@ -307,9 +300,6 @@ def training_dataset(sources, ratios=None, config=PipelineConfig(), frames=None,
   if len(prefer_centre) != len(sources):
     raise ValueError(f"{len(sources)} sources need as many prefer_centre flags, got "
                      f"{prefer_centre}")
-  cache_crops = tuple(cache_crops) if cache_crops is not None else (False,) * len(sources)
-  if len(cache_crops) != len(sources):
-    raise ValueError(f"{len(sources)} sources need as many cache_crops flags, got {cache_crops}")
   parts = []
   for index, (source, share) in enumerate(zip(sources, _shares(ratios, config.batch_size))):
     if frames is not None:
@@ -317,15 +307,10 @@ def training_dataset(sources, ratios=None, config=PipelineConfig(), frames=None,
       source = source.enumerate().map(_graph_function(
           lambda position, record, index=index: {
               **record, FRAME_KEY: tf.stack([tf.constant(index, tf.int64), position])}))
-    crop = _graph_function(_preprocess_keeping_frame(config, prefer_centre[index]))
-    if cache_crops[index]:
-      part = source.map(crop, num_parallel_calls=AUTOTUNE, deterministic=True).cache()
-      part = part.shuffle(config.shuffle_buffer, seed=config.seed + index,
+    part = source.shuffle(config.shuffle_buffer, seed=config.seed + index,
                           reshuffle_each_iteration=True).repeat()
-    else:
-      part = source.shuffle(config.shuffle_buffer, seed=config.seed + index,
-                            reshuffle_each_iteration=True).repeat()
-      part = part.map(crop, num_parallel_calls=AUTOTUNE, deterministic=True)
+    part = part.map(_graph_function(_preprocess_keeping_frame(config, prefer_centre[index])),
+                    num_parallel_calls=AUTOTUNE, deterministic=True)
     parts.append(part.batch(share, drop_remainder=True))
   batches = tf.data.Dataset.zip(tuple(parts)).map(_graph_function(
       lambda *shares: {key: tf.concat([share[key] for share in shares], axis=0)
@@ -508,17 +493,6 @@ def frame_source(entry, skip_log=None, max_fraction=None, name="source", names=N
                    f"{', '.join(READERS)}")
 
 
-IN_MEMORY_SOURCES = ("synthetic", "scenes")
-"""Sources whose frames are made once and held in memory: their crops are cached too."""
-
-
-def caches_crops(entry):
-  """Whether `training_dataset` keeps a source entry's crops after the first pass: for the
-  sources held in memory (`IN_MEMORY_SOURCES`); a dataset read from disk at every pass (NYU's
-  72,757 frames would take about 9.5 GB of crops) is cropped again each time."""
-  return isinstance(entry, dict) and entry.get("source") in IN_MEMORY_SOURCES
-
-
 def prefers_centre(entry):
   """Whether a source entry's frames are cropped about their records' centres (a "scenes"
   source's are the serving graph's points) rather than their labels."""
@@ -596,8 +570,7 @@ def build_datasets(data_config, batch_size, seed, skip_logs=None):
   ratios = [entry["ratio"] for entry in data_config["train"]]
   frames = TrainingFrames(namers)
   train = training_dataset(sources, ratios, config, frames,
-                           [prefers_centre(entry) for entry in data_config["train"]],
-                           [caches_crops(entry) for entry in data_config["train"]])
+                           [prefers_centre(entry) for entry in data_config["train"]])
   held_out = []
   for split in ("validation", "test"):
     logs[f"data.{split}"] = records.SkipLog(allow_off_image=True)

@@ -98,41 +98,6 @@ def test_evaluation_dataset_keeps_order_and_skips_augmentation(make_records):
   np.testing.assert_allclose(first["xyz"][0].numpy(), frames[0]["xyz"], atol=1e-4)
 
 
-def test_cached_crops_give_the_same_batches_and_read_the_source_once(make_records):
-  frames = hand_like(make_records, 6, "synthetic", 4)
-  passes = {True: 0, False: 0}
-
-  def source(cache):
-    def generate():
-      passes[cache] += 1
-      return iter(frames)
-    return input_pipeline.from_records(generate)
-
-  config = input_pipeline.PipelineConfig(batch_size=4, max_gaussians=128, shuffle_buffer=6,
-                                         seed=5)
-  made = {}
-  for cache in (False, True):
-    recorded = input_pipeline.TrainingFrames([input_pipeline.frame_namer(
-        {"source": "synthetic", "num_frames": 6, "seed": 4})])
-    dataset = input_pipeline.training_dataset([source(cache)], config=config, frames=recorded,
-                                              cache_crops=[cache])
-    # 6 batches of 4: four passes over the 6 frames.
-    made[cache] = (list(dataset.take(6).as_numpy_iterator()),
-                   [recorded.names(index) for index in range(6)])
-  for cached, uncached in zip(made[True][0], made[False][0]):
-    for key in uncached:
-      np.testing.assert_array_equal(cached[key], uncached[key], err_msg=key)
-  assert made[True][1] == made[False][1]
-  assert passes[True] == 1 and passes[False] >= 4
-
-
-def test_only_sources_held_in_memory_cache_their_crops():
-  assert input_pipeline.caches_crops({"source": "synthetic"})
-  assert input_pipeline.caches_crops({"source": "scenes"})
-  for source in ("nyu", "hands2017", "capture", "tfrecords"):
-    assert not input_pipeline.caches_crops({"source": source})
-
-
 def test_mixture_holds_the_configured_ratio():
   config = configs.load("default")["data"]
   synthetic = {"source": "synthetic", "subjects": "nyu_like", "num_frames": 4}
