@@ -34,6 +34,7 @@ def get_config():
   data["validation"] = dict(scenes, subjects="unseen_test", num_frames=100, seed=300)
   data["test"] = dict(scenes, subjects="unseen_test", num_frames=200, seed=400)
   config["train"].update(init="sphere_cpu_long", epochs=300, steps_per_epoch=100,
-                         learning_rate=5e-4, final_learning_rate=1e-5, warmup_steps=500,
+                         finetune_learning_rate=5e-4, final_learning_rate=1e-5,
+                         warmup_steps=500,
                          images_every_epochs=50)
   return config

@@ -77,6 +77,7 @@ RANGES = {
     "train.epochs": AT_LEAST_ONE,
     "train.steps_per_epoch": AT_LEAST_ONE,
     "train.learning_rate": POSITIVE,
+    "train.finetune_learning_rate": POSITIVE,
     "train.final_learning_rate": POSITIVE,
     "train.warmup_steps": NON_NEGATIVE,
     "train.clip_norm": POSITIVE,
@@ -99,6 +100,7 @@ NULLABLE = ("data.augment",)
 """Sections that may be None (no augmentation)."""
 
 OPTIONAL = {"data.max_skipped_fraction": 0.01, "train.init": "scratch",
+            "train.finetune_learning_rate": 1e-3,
             "track.calibration.bone_weight": 1e-2}
 """Keys a config may leave out, with the value used then."""
 
@@ -212,9 +214,10 @@ def _check_relations(config):
   if "batch_size" in data and ratios and data["batch_size"] % sum(ratios):
     raise ConfigError(f"data.batch_size: must be a multiple of the training sources' ratios' sum "
                       f"{sum(ratios)} (ratios {ratios}), got {data['batch_size']}")
-  if train.get("final_learning_rate", 0) > train.get("learning_rate", math.inf):
-    raise ConfigError(f"train.final_learning_rate: must be ≤ train.learning_rate "
-                      f"{train['learning_rate']!r}, got {train['final_learning_rate']!r}")
+  for peak in ("learning_rate", "finetune_learning_rate"):
+    if train.get("final_learning_rate", 0) > train.get(peak, math.inf):
+      raise ConfigError(f"train.final_learning_rate: must be ≤ train.{peak} "
+                        f"{train[peak]!r}, got {train['final_learning_rate']!r}")
   scale = (data.get("augment") or {}).get("scale_range")
   if scale is not None and scale[0] > scale[1]:
     raise ConfigError(f"data.augment.scale_range: must be (low, high) with low ≤ high, got "

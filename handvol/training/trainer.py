@@ -72,11 +72,23 @@ def build_model(config):
       use_visibility=loss["use_visibility"])
 
 
+def peak_learning_rate(train_config):
+  """The schedule's peak: `learning_rate` from scratch, `finetune_learning_rate` when the run
+  starts from weights (`train.init` other than "scratch"): the rate that trains the default
+  config from scratch fastest (1e-2) throws a pretrained model's weights away in its first
+  epochs (docs/training.md)."""
+  init = train_config.get("init", schema.OPTIONAL["train.init"])
+  if init == "scratch":
+    return train_config["learning_rate"]
+  return train_config.get("finetune_learning_rate",
+                          schema.OPTIONAL["train.finetune_learning_rate"])
+
+
 def learning_rate_schedule(train_config):
-  """Linear warm-up to `learning_rate`, then cosine decay to `final_learning_rate`."""
+  """Linear warm-up to `peak_learning_rate`, then cosine decay to `final_learning_rate`."""
   total_steps = train_config["epochs"] * train_config["steps_per_epoch"]
   warmup_steps = min(train_config["warmup_steps"], total_steps - 1)
-  peak = train_config["learning_rate"]
+  peak = peak_learning_rate(train_config)
   return keras.optimizers.schedules.CosineDecay(
       initial_learning_rate=peak * 1e-2, decay_steps=total_steps - warmup_steps,
       alpha=train_config["final_learning_rate"] / peak, warmup_target=peak,

@@ -59,7 +59,7 @@ def test_default_builds_the_configured_model():
     trainer.distribution_strategy("tpu")
 
 
-def test_sphere_differs_from_default_only_in_views_and_rotation():
+def test_sphere_differs_from_default_only_in_views_rotation_and_schedule():
   default, sphere = configs.load("default"), configs.load("sphere")
   assert configs.validate(sphere) is not None
   for split in (sphere["data"]["train"][0], sphere["data"]["validation"],
@@ -69,6 +69,9 @@ def test_sphere_differs_from_default_only_in_views_and_rotation():
   for entry in (*sphere["data"]["train"], sphere["data"]["validation"], sphere["data"]["test"]):
     entry["views"] = "frontal"
   sphere["data"]["augment"]["rotation_deg"] = default["data"]["augment"]["rotation_deg"]
+  assert (sphere["train"]["epochs"], sphere["train"]["learning_rate"]) == (20, 1e-3)
+  for key in ("epochs", "learning_rate"):
+    sphere["train"][key] = default["train"][key]
   assert sphere == default
 
 
@@ -84,3 +87,17 @@ def test_cpu_long_is_sphere_with_more_frames_and_steps():
   for key in ("epochs", "steps_per_epoch", "warmup_steps", "images_every_epochs", "verbose"):
     long_run["train"][key] = sphere["train"][key]
   assert long_run == sphere
+
+
+def test_a_run_from_weights_peaks_at_the_finetune_rate():
+  config = configs.load("default")
+  train = config["train"]
+  assert trainer.peak_learning_rate(train) == train["learning_rate"]
+  assert train["finetune_learning_rate"] < train["learning_rate"]
+  tuned = configs.override(config, ["train.init=pretrained"])["train"]
+  assert trainer.peak_learning_rate(tuned) == train["finetune_learning_rate"]
+  schedule = trainer.learning_rate_schedule(tuned)
+  assert float(schedule(tuned["warmup_steps"])) == pytest.approx(train["finetune_learning_rate"])
+  assert trainer.peak_learning_rate(configs.load("scenes")["train"]) == pytest.approx(5e-4)
+  with pytest.raises(configs.ConfigError, match="finetune_learning_rate"):
+    configs.validate(configs.override(config, ["train.final_learning_rate=2e-3"]))
