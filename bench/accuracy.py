@@ -18,7 +18,9 @@ Crops are centred on the labels' reference point in both (as the run's own test 
 For each set it prints All-21 / Lab-6 / Unlab-15 means (mm), All-21 per roll bin of the true
 hand (|roll| 0–60°, 60–120°, 120–180°, `handvol.evaluation.metrics.image_roll_degrees`) and per
 view (palm / side / back facing the camera), and the percentage of frames whose palm is
-flipped (predicted palm normal more than 90° from the truth's). The last line is one JSON object
+flipped (predicted palm normal more than 90° from the truth's), and All-21 once each frame's
+global pose error is taken out (`metrics.aligned_errors`: the mean offset removed, then also
+the best rotation: what the articulation and the shape leave). The last line is one JSON object
 with `all21_mm`, `all21_mm_independent`, `worst_roll_bin_ratio` (the worst bin's All-21 over the
 best's, the larger of the two sets), the same per set, and the machine.
 """
@@ -129,6 +131,11 @@ def orientation_report(predicted, truth):
       "worst_roll_bin_ratio": max(filled) / min(filled) if min(filled) > 0 else None,
       "views_mm": per_view, "view_frames": view_counts,
       "palm_flipped_pct": metrics.palm_flipped_percent(predicted, truth),
+      # What is left once each frame's global pose error is taken out.
+      "all21_mm_translation_aligned": metrics.mean_error(
+          metrics.aligned_errors(predicted, truth, "translation")),
+      "all21_mm_rigid_aligned": metrics.mean_error(
+          metrics.aligned_errors(predicted, truth, "rigid")),
       "frames": int(len(truth)),
   }
 
@@ -143,6 +150,8 @@ def _print(name, report):
   print(f"\n{name} ({report['frames']} frames): All-21 {report['all21_mm']:.2f}  "
         f"Lab-6 {report['lab6_mm']:.2f}  Unlab-15 {report['unlab15_mm']:.2f} mm;  "
         f"palm flipped {report['palm_flipped_pct']:.1f} %")
+  print(f"  All-21 with each frame's mean offset removed {report['all21_mm_translation_aligned']:.2f}"
+        f", rigidly aligned {report['all21_mm_rigid_aligned']:.2f} mm")
   for key, counts in (("roll_bins_mm", "roll_bin_frames"), ("views_mm", "view_frames")):
     cells = [f"{bin_name}: {'-' if value is None else f'{value:.2f}'} ({report[counts][bin_name]})"
              for bin_name, value in report[key].items()]

@@ -51,6 +51,9 @@ def test_orientation_report_of_known_predictions():
   assert report["view_frames"] == {"palm": 3, "side": 0, "back": 1}
   assert report["all21_mm"] == pytest.approx(15.0)
   assert report["palm_flipped_pct"] == 0.0
+  # Pure offsets: nothing is left once they are taken out.
+  assert report["all21_mm_translation_aligned"] == pytest.approx(0.0, abs=1e-4)
+  assert report["all21_mm_rigid_aligned"] == pytest.approx(0.0, abs=1e-4)
   # The truth's back view predicted as a palm view: flipped.
   flipped = bench.orientation_report(_hands([[0, 0, 0], [0, 0, 0]]),
                                      _hands([[0, 0, 0], [0, np.pi, 0]]))

@@ -221,3 +221,27 @@ def test_image_roll_and_view_of_known_rotations():
 def test_roll_bins():
   np.testing.assert_array_equal(
       metrics.roll_bin_indices([0.0, -59.9, 60.0, 119.0, -150.0, 180.0]), [0, 0, 1, 1, 2, 2])
+
+
+def test_aligned_errors_take_out_the_global_pose_and_nothing_else():
+  rng = np.random.default_rng(3)
+  truth = rng.normal(size=(4, 21, 3)) * 40.0 + [0.0, 0.0, 500.0]
+  angles = rng.uniform(-np.pi, np.pi, size=4)
+  rotations = np.stack([[[np.cos(a), -np.sin(a), 0.0], [np.sin(a), np.cos(a), 0.0],
+                         [0.0, 0.0, 1.0]] for a in angles])
+  shift = rng.normal(size=(4, 1, 3)) * 100.0
+  moved = np.einsum("fij,fkj->fki", rotations, truth) + shift
+  np.testing.assert_allclose(metrics.aligned_errors(moved, truth, "rigid"), 0.0, atol=1e-9)
+  np.testing.assert_allclose(metrics.aligned_errors(truth + shift, truth, "translation"), 0.0,
+                             atol=1e-9)
+  assert metrics.aligned_errors(moved, truth, "translation").mean() > 10.0
+  # A mirror image is not a rotation: its error stays.
+  mirrored = truth * [-1.0, 1.0, 1.0]
+  assert metrics.aligned_errors(mirrored, truth, "rigid").mean() > 10.0
+  # A change of shape stays after either alignment.
+  bent = truth.copy()
+  bent[:, 8] += [30.0, 0.0, 0.0]
+  rigid = metrics.aligned_errors(bent, truth, "rigid")
+  assert rigid[:, 8].mean() > 15.0
+  with pytest.raises(ValueError, match="alignment"):
+    metrics.aligned_errors(truth, truth, "scale")
