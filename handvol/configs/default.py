@@ -51,8 +51,9 @@ def get_config():
           "use_visibility": False,
       },
       "train": {
-          # 26 × 100 steps at a peak of 3e-3: All-21 25.4 mm in 9.6 min on the 2-core AMD EPYC,
-          # against 37.7 mm in 20 × 100 at 1e-3 (docs/training.md, "The default's schedule").
+          # 26 × 100 steps at a peak of 3e-3: All-21 25.0–25.4 mm in 9.6–10.2 min on the 2-core
+          # AMD EPYC, against 37.7 mm in 20 × 100 at 1e-3 (docs/training.md, "The default's
+          # schedule").
           "epochs": 26,
           "steps_per_epoch": 100,
           "learning_rate": 3e-3,
