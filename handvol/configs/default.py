@@ -57,8 +57,9 @@ def get_config():
           "epochs": 26,
           "steps_per_epoch": 100,
           "learning_rate": 3e-3,
-          # The peak instead when the run starts from weights (train.init): 3e-3 and 1e-2 throw
-          # the shipped model's weights away in the first epochs (validation error 70–75 mm).
+          # The peak instead when the run starts from weights (train.init): at 3e-3 or 1e-2 the
+          # shipped model's validation error jumps to 70–75 mm in the first epochs (at 3e-3 it
+          # ends at 14.0 mm, at 1e-3 13.7 mm with calmer curves; docs/training.md).
           "finetune_learning_rate": 1e-3,
           "final_learning_rate": 1e-5,
           "warmup_steps": 100,

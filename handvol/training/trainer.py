@@ -74,9 +74,9 @@ def build_model(config):
 
 def peak_learning_rate(train_config):
   """The schedule's peak: `learning_rate` from scratch, `finetune_learning_rate` when the run
-  starts from weights (`train.init` other than "scratch"): the rate that trains the default
-  config from scratch fastest (1e-2) throws a pretrained model's weights away in its first
-  epochs (docs/training.md)."""
+  starts from weights (`train.init` other than "scratch"): the default's scratch rate (3e-3)
+  sends the shipped model's validation error to 70–75 mm in its first epochs
+  (docs/training.md, "The default's schedule")."""
   init = train_config.get("init", schema.OPTIONAL["train.init"])
   if init == "scratch":
     return train_config["learning_rate"]
