@@ -50,12 +50,18 @@ def joint_errors(predicted, truth):
   Returns:
     A float64 array of shape `[F, J]`, errors in mm.
   """
+  predicted, truth = _check_pair(predicted, truth)
+  return np.linalg.norm(predicted - truth, axis=-1)
+
+
+def _check_pair(predicted, truth):
+  """Both keypoint arrays checked (`_check_keypoints`) and of one shape, as float64."""
   predicted = _check_keypoints(predicted, "predicted")
   truth = _check_keypoints(truth, "truth")
   if predicted.shape != truth.shape:
     raise ValueError(f"predicted and truth must have the same shape, got {predicted.shape} "
                      f"and {truth.shape}")
-  return np.linalg.norm(predicted - truth, axis=-1)
+  return predicted, truth
 
 
 ALIGNMENTS = ("translation", "rigid")
@@ -80,9 +86,7 @@ def aligned_errors(predicted, truth, alignment="rigid"):
   """
   if alignment not in ALIGNMENTS:
     raise ValueError(f"alignment must be one of {ALIGNMENTS}, got {alignment!r}")
-  joint_errors(predicted, truth)  # checks shapes and values
-  predicted = np.asarray(predicted, dtype=np.float64)
-  truth = np.asarray(truth, dtype=np.float64)
+  predicted, truth = _check_pair(predicted, truth)
   centred = predicted - predicted.mean(axis=1, keepdims=True)
   target = truth - truth.mean(axis=1, keepdims=True)
   if alignment == "rigid":
