@@ -65,7 +65,7 @@ def _parse_args():
   return parser.parse_args()
 
 
-def _run_data_config(workdir):
+def run_data_config(workdir):
   path = pathlib.Path(workdir) / "config.json"
   if not path.is_file():
     raise SystemExit(f"{path}: not a training work directory (no config.json)")
@@ -85,7 +85,7 @@ def generator_test_entry(data_config, views, num_frames, subjects=None):
   return entry
 
 
-def _independent_records(folder):
+def independent_records(folder):
   """The capture folder's frames with their 21 3D labels as the truth."""
   frames = []
   for record in capture.read_frames(folder):
@@ -140,7 +140,8 @@ def orientation_report(predicted, truth):
   }
 
 
-def _evaluate(model, data_config, source):
+def evaluate_source(model, data_config, source):
+  """`orientation_report` of the model's predictions on a source (a config entry or records)."""
   predictions = evaluate.predict(model, input_pipeline.evaluation_split(data_config, source))
   keep = predictions["has_truth"] > 0
   return orientation_report(predictions["keypoints"][keep], predictions["truth_xyz"][keep])
@@ -160,19 +161,19 @@ def _print(name, report):
 
 def main():
   args = _parse_args()
-  data_config = _run_data_config(args.workdir)
+  data_config = run_data_config(args.workdir)
   checkpoint = args.checkpoint or str(pathlib.Path(args.workdir) / evaluate.CHECKPOINT)
   model = hand_pose_model.load_checkpoint(checkpoint)
   test_entry = generator_test_entry(data_config, args.generator_views, args.generator_frames,
                                     args.generator_subjects)
-  generator_report = _evaluate(model, data_config, test_entry)
+  generator_report = evaluate_source(model, data_config, test_entry)
   with tempfile.TemporaryDirectory() as scratch:
     folder = args.independent
     if folder is None:
       folder = os.path.join(scratch, "independent")
       _render_independent(folder, args.independent_frames, args.independent_seed)
-    independent_report = _evaluate(model, data_config,
-                                   input_pipeline.from_records(_independent_records(folder)))
+    independent_report = evaluate_source(
+        model, data_config, input_pipeline.from_records(independent_records(folder)))
   _print(f"generator test set (views {args.generator_views})", generator_report)
   _print("independent renderer", independent_report)
   result = {

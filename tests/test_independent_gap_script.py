@@ -1,0 +1,63 @@
+"""scripts/independent_gap.py: its label change and the command end to end on two frames."""
+
+import json
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
+SCRIPT = REPO_ROOT / "scripts" / "independent_gap.py"
+
+
+def _module():
+  sys.path.insert(0, str(REPO_ROOT / "scripts"))
+  try:
+    import independent_gap  # pylint: disable=import-outside-toplevel,import-error
+  finally:
+    sys.path.pop(0)
+  return independent_gap
+
+
+def test_tips_move_to_the_skin_along_the_distal_segment_and_nothing_else():
+  gap = _module()
+  from independent_hand import anatomy  # pylint: disable=import-outside-toplevel
+  from independent_hand import kinematics  # pylint: disable=import-outside-toplevel
+  from independent_hand import poses  # pylint: disable=import-outside-toplevel
+  subject = anatomy.make_subject(0, 1)
+  points, _ = kinematics.keypoints(subject, poses.sample_pose(np.random.default_rng(0)))
+  moved = gap.tips_on_skin(points, subject.scale)
+  tips = [4, 8, 12, 16, 20]
+  others = [k for k in range(21) if k not in tips]
+  np.testing.assert_array_equal(moved[others], points[others])
+  shift = moved[tips] - points[tips]
+  np.testing.assert_allclose(np.linalg.norm(shift, axis=-1),
+                             anatomy.TIP_CAP_MM * subject.scale, rtol=1e-9)
+  segment = points[tips] - points[[t - 1 for t in tips]]
+  cosine = np.sum(shift * segment, -1) / np.linalg.norm(shift, axis=-1) / np.linalg.norm(
+      segment, axis=-1)
+  np.testing.assert_allclose(cosine, 1.0, atol=1e-9)
+
+
+def test_two_frames_as_rendered_and_with_every_change(tmp_path):
+  out = tmp_path / "gap.json"
+  result = subprocess.run([sys.executable, str(SCRIPT), "--frames=2",
+                           "--variants=as rendered,all", f"--out={out}"], cwd=REPO_ROOT,
+                          capture_output=True, text=True, check=False)
+  assert result.returncode == 0, result.stderr
+  last = json.loads(result.stdout.strip().splitlines()[-1])
+  assert last == json.loads(out.read_text())
+  assert list(last["variants"]) == ["as rendered", "all"]
+  for report in last["variants"].values():
+    assert report["frames"] == 2
+    assert 0.0 < report["all21_mm"] < 300.0
+  # The variants are different frames (the labels at least moved).
+  assert last["variants"]["as rendered"]["lab6_mm"] != last["variants"]["all"]["lab6_mm"]
+
+
+def test_an_unknown_variant_is_refused_in_one_line():
+  result = subprocess.run([sys.executable, str(SCRIPT), "--variants=blue hands"], cwd=REPO_ROOT,
+                          capture_output=True, text=True, check=False)
+  assert result.returncode != 0
+  assert "unknown variants ['blue hands']" in result.stderr
