@@ -1,7 +1,7 @@
 """A grid of synthetic frames with their true and HIM-like wrong labels.
 
     python scripts/plot_synthetic.py [--out=docs/figures/synthetic_grid.png] [--frames=6] \
-        [--subjects=handid_like] [--seed=0]
+        [--subjects=handid_like] [--seed=0] [--poses=prototypes|broad] [--views=frontal|sphere]
 
 Per frame, on top: the depth image (camera view) cropped around the hand, with the true skeleton
 (green), the HIM-like wrong labels (red crosses, joined to their joint) and the annotators' Lab-6
@@ -25,6 +25,7 @@ import numpy as np  # pylint: disable=wrong-import-position
 
 from handvol.data import synthetic  # pylint: disable=wrong-import-position
 from handvol.data.synthetic import generator  # pylint: disable=wrong-import-position
+from handvol.data.synthetic import poses  # pylint: disable=wrong-import-position
 from handvol.data.synthetic import subjects  # pylint: disable=wrong-import-position
 from handvol.hand import skeleton  # pylint: disable=wrong-import-position
 
@@ -41,6 +42,10 @@ _FRAMES = flags.DEFINE_integer("frames", 6, "Frames in the grid.", lower_bound=1
 _SUBJECTS = flags.DEFINE_enum("subjects", "handid_like", sorted(subjects.SUBJECT_SETS),
                               "Subject set of the frames.")
 _SEED = flags.DEFINE_integer("seed", 0, "Seed of the frames and of the side views' points.")
+_POSES = flags.DEFINE_enum("poses", "prototypes", sorted(poses.POSE_PRESETS),
+                           "Articulation distribution (`poses.POSE_PRESETS`).")
+_VIEWS = flags.DEFINE_enum("views", "frontal", sorted(poses.VIEW_PRESETS),
+                           "Viewpoint distribution (`poses.VIEW_PRESETS`).")
 
 
 def _bones(ax, points):
@@ -111,7 +116,7 @@ def plot(frames, intrinsics, path, seed):
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-  config = generator.SyntheticConfig()
+  config = generator.make_config(_VIEWS.value, articulations=_POSES.value)
   frames = list(synthetic.generate_frames(_FRAMES.value, _SUBJECTS.value, _SEED.value, config))
   plot(frames, config.intrinsics, _OUT.value, _SEED.value)
   print(f"wrote {_OUT.value}")

@@ -9,7 +9,7 @@ full width.
 
 def get_config():
   synthetic = {"source": "synthetic", "subjects": "nyu_like", "label_mode": "lab6_3d",
-               "views": "frontal"}
+               "views": "frontal", "poses": "prototypes"}
   return {
       "seed": 0,
       "data": {

@@ -106,7 +106,7 @@ OPTIONAL = {"data.max_skipped_fraction": 0.01, "train.init": "scratch",
 
 SOURCE_KEYS = {
     "synthetic": ({"subjects": "", "label_mode": "", "num_frames": 1, "seed": 0},
-                  {"views": "", "him_offset_mm": 0.0}),
+                  {"views": "", "poses": "", "him_offset_mm": 0.0}),
     "scenes": ({"cameras": "", "subjects": "", "label_mode": "", "num_frames": 1, "seed": 0},
                {"reference": ""}),
     "tfrecords": ({"dir": "", "name": ""}, {}),

@@ -36,6 +36,7 @@ arguments:
 - `{"source": "synthetic", "subjects": ..., "label_mode": ..., "num_frames": N, "seed": s}`:
   N frames of `handvol.data.synthetic.generate`, made once and held in memory; an optional
   "views" names the viewpoints ("frontal" or "sphere", `synthetic.poses.VIEW_PRESETS`), an optional
+  "poses" the articulations ("prototypes" or "broad", `synthetic.poses.POSE_PRESETS`), an optional
   "him_offset_mm" sets the HIM-like wrong labels' offset (`synthetic.labels.LabelConfig`);
 - `{"source": "scenes", "cameras": "all" | "name,name", "subjects": ..., "label_mode": ...,
   "num_frames": N, "seed": s}`: N hand scenes of a person (`scene_records`), each cropped
@@ -379,9 +380,11 @@ def synthetic_records(num_frames, subjects, label_mode, seed, config=None):
 
 def synthetic_config(entry):
   """The `synthetic.SyntheticConfig` of a synthetic source entry: the defaults, with the
-  viewpoints of an optional "views" (`synthetic.poses.VIEW_PRESETS`, "frontal" by default)
-  and the HIM-like wrong labels' offset of an optional "him_offset_mm"."""
-  return synthetic.make_config(entry.get("views", "frontal"), entry.get("him_offset_mm"))
+  viewpoints of an optional "views" (`synthetic.poses.VIEW_PRESETS`, "frontal" by default),
+  the articulations of an optional "poses" (`synthetic.poses.POSE_PRESETS`, "prototypes" by
+  default) and the HIM-like wrong labels' offset of an optional "him_offset_mm"."""
+  return synthetic.make_config(entry.get("views", "frontal"), entry.get("him_offset_mm"),
+                               entry.get("poses", "prototypes"))
 
 
 MIN_FRAMES_FOR_BUDGET = 100

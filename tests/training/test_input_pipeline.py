@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from handvol import configs
 from handvol.data import records
+from handvol.data.synthetic import poses as synthetic_poses
 from handvol.image import quadtree
 from handvol.training import input_pipeline
 
@@ -118,3 +119,16 @@ def test_mixture_holds_the_configured_ratio():
 def test_unknown_source_fails():
   with pytest.raises(ValueError, match="unknown source"):
     input_pipeline.frame_source({"source": "kinect"})
+
+
+def test_a_synthetic_entry_names_its_views_and_poses():
+  entry = {"source": "synthetic", "subjects": "nyu_like", "label_mode": "lab6_3d",
+           "num_frames": 2, "seed": 0}
+  plain = input_pipeline.synthetic_config(entry)
+  assert plain.pose == synthetic_poses.POSE_PRESETS["prototypes"]
+  assert plain.view == synthetic_poses.VIEW_PRESETS["frontal"]
+  broad = input_pipeline.synthetic_config(dict(entry, views="sphere", poses="broad"))
+  assert broad.pose == synthetic_poses.POSE_PRESETS["broad"]
+  assert broad.view == synthetic_poses.VIEW_PRESETS["sphere"]
+  with pytest.raises(ValueError, match="articulations must be one of"):
+    input_pipeline.synthetic_config(dict(entry, poses="wild"))

@@ -55,22 +55,27 @@ class SyntheticConfig:
   batch_size: int = 32
 
 
-def make_config(views="frontal", him_offset_mm=None):
-  """A `SyntheticConfig` of the defaults with a named viewpoint distribution and, optionally,
-  the HIM-like wrong labels' offset.
+def make_config(views="frontal", him_offset_mm=None, articulations="prototypes"):
+  """A `SyntheticConfig` of the defaults with a named viewpoint distribution, a named
+  articulation distribution and, optionally, the HIM-like wrong labels' offset.
 
   Args:
     views: A name of `poses.VIEW_PRESETS` ("frontal", "sphere").
     him_offset_mm: Optional `labels.LabelConfig.him_offset_mm`.
+    articulations: A name of `poses.POSE_PRESETS` ("prototypes", "broad").
 
   Returns:
     A `SyntheticConfig`.
   """
   if views not in poses.VIEW_PRESETS:
     raise ValueError(f"views must be one of {sorted(poses.VIEW_PRESETS)}, got {views!r}")
+  if articulations not in poses.POSE_PRESETS:
+    raise ValueError(f"articulations must be one of {sorted(poses.POSE_PRESETS)}, got "
+                     f"{articulations!r}")
   label_config = (labels_lib.LabelConfig() if him_offset_mm is None
                   else labels_lib.LabelConfig(him_offset_mm=him_offset_mm))
-  return SyntheticConfig(view=poses.VIEW_PRESETS[views], labels=label_config)
+  return SyntheticConfig(pose=poses.POSE_PRESETS[articulations],
+                         view=poses.VIEW_PRESETS[views], labels=label_config)
 
 
 MOTION_KEYS = ("articulations", "rotations", "centres", "wrist_angles")

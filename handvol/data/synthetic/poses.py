@@ -9,6 +9,9 @@ A fraction f of an angle's range means f·upper limit for f ≥ 0 and −f·lowe
 (0 is the flat rest pose, `handvol.hand.kinematics`): flexion f = 1 is fully bent, abduction f > 0
 turns a finger radially (towards the thumb) and the thumb palmar.
 
+`POSE_PRESETS` names two articulation distributions: "prototypes" (the above, the default) and
+"broad" (a sixth, "spread" prototype, and 30 % of the hands with every angle free).
+
 Viewpoints: the hand's palm or back faces the camera, tilted within a cone and rolled about the
 optical axis, at 400-800 mm. `VIEW_PRESETS` names two: "frontal" (the defaults: a cone of 50°,
 roll ±60°, fingers roughly up) and "sphere" (a cone of 90° on both sides and any roll: the palm's
@@ -41,8 +44,16 @@ PROTOTYPES = {
     "grasp": {"thumb": (0.3, 0.7, 0.2, 0.2), "index": (0.45, 0.05, 0.55, 0.35),
               "middle": (0.5, 0.0, 0.6, 0.4), "ring": (0.5, -0.05, 0.6, 0.4),
               "little": (0.5, -0.1, 0.6, 0.4)},
+    # Fingers straight and fanned out as far as they go, the thumb straight and away from the
+    # palm ("broad" poses only).
+    "spread": {"thumb": (0.0, 0.0, -0.3, -0.2), "index": (-0.1, 0.8, 0.0, 0.0),
+               "middle": (-0.1, 0.1, 0.0, 0.0), "ring": (-0.1, -0.6, 0.0, 0.0),
+               "little": (-0.1, -0.9, 0.0, 0.0)},
 }
 """Prototype hand shapes as fractions of the joint ranges (module docstring)."""
+
+CLASSIC_PROTOTYPES = ("open", "fist", "point", "pinch", "grasp")
+"""The prototypes of the default ("prototypes") pose distribution."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,13 +62,18 @@ class PoseConfig:
 
   Attributes:
     prototypes: Names of `PROTOTYPES` to draw from, with equal probability.
+    uniform_fraction: The chance that a hand's articulation is drawn instead with every angle
+      free (`_uniform_fractions`): base flexion uniform in [−0.2, 1] of its range, abduction in
+      [−0.8, 0.8], joint-1 flexion in [0, 1] and joint-2 flexion 0.7 of joint 1's fraction
+      ± 0.1 (the last two joints of a finger bend together).
     blend_max: The second prototype's weight is uniform in [0, blend_max].
     hand_noise: SD of a flexion offset shared by all joints.
     finger_noise: SD of a flexion offset per finger.
     joint_noise: SD of each flexion angle's own noise.
     abduction_noise: SD of each abduction angle's noise.
   """
-  prototypes: tuple = tuple(PROTOTYPES)
+  uniform_fraction: float = 0.0
+  prototypes: tuple = CLASSIC_PROTOTYPES
   blend_max: float = 0.5
   hand_noise: float = 0.1
   finger_noise: float = 0.1
@@ -87,6 +103,14 @@ class ViewConfig:
   wrist_flexion_deg: tuple = (-40.0, 40.0)
   wrist_deviation_deg: tuple = (-20.0, 20.0)
 
+
+POSE_PRESETS = {
+    "prototypes": PoseConfig(),
+    "broad": PoseConfig(prototypes=CLASSIC_PROTOTYPES + ("spread",), uniform_fraction=0.3),
+}
+"""Named articulation distributions: "prototypes" (the default: five prototype shapes blended
+and perturbed) and "broad" (a "spread" prototype as well, and 30 % of the hands with every
+angle free), for training sets that should cover more than the prototypes' neighbourhoods."""
 
 VIEW_PRESETS = {
     "frontal": ViewConfig(),
@@ -119,6 +143,26 @@ def fractions_to_angles(fractions):
   return np.clip(angles, lower, upper)
 
 
+def _finger_slots():
+  finger_of = [name.split("_")[0] for name in skeleton.ARTICULATIONS]
+  return np.array([finger_of[:index].count(finger) for index, finger in enumerate(finger_of)])
+
+
+_SLOT = _finger_slots()
+"""Per articulation its slot in the finger's (base flexion, base abduction, joint-1 flexion,
+joint-2 flexion)."""
+
+
+def _uniform_fractions(num, rng):
+  """`[num, 20]` range fractions with every angle free (`PoseConfig.uniform_fraction`)."""
+  base = rng.uniform(-0.2, 1.0, (num, skeleton.NUM_ARTICULATIONS))
+  abduction = rng.uniform(-0.8, 0.8, (num, skeleton.NUM_ARTICULATIONS))
+  joint1 = rng.uniform(0.0, 1.0, (num, len(skeleton.FINGERS)))
+  joint2 = 0.7 * joint1 + 0.1 * rng.standard_normal((num, len(skeleton.FINGERS)))
+  by_slot = (base, abduction, joint1[:, ARTICULATION_FINGER], joint2[:, ARTICULATION_FINGER])
+  return np.choose(_SLOT, by_slot)
+
+
 def sample_articulations(num, config, rng):
   """Articulation angles θ[6:26] of `num` random hand shapes.
 
@@ -137,6 +181,11 @@ def sample_articulations(num, config, rng):
   abduction_noise = config.abduction_noise * rng.standard_normal(
       (num, skeleton.NUM_ARTICULATIONS))
   fractions = fractions + np.where(IS_FLEXION, flexion_noise, abduction_noise)
+  if config.uniform_fraction > 0.0:
+    # Drawn only when asked for, so that the default distribution's random stream (and every
+    # frame made from it) stays as it was.
+    free = rng.uniform(size=(num, 1)) < config.uniform_fraction
+    fractions = np.where(free, _uniform_fractions(num, rng), fractions)
   return fractions_to_angles(fractions)
 
 

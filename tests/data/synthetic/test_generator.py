@@ -189,6 +189,40 @@ def test_poses_stay_within_the_joint_limits():
   assert np.corrcoef(angles[:, index[0]], angles[:, index[1]])[0, 1] > 0.5
 
 
+def test_broad_poses_stay_within_the_limits_and_cover_more_of_them():
+  rng = np.random.default_rng(0)
+  broad = poses.sample_articulations(4000, poses.POSE_PRESETS["broad"], rng)
+  classic = poses.sample_articulations(4000, poses.POSE_PRESETS["prototypes"],
+                                       np.random.default_rng(0))
+  assert np.all(broad >= limits.LOWER - 1e-12) and np.all(broad <= limits.UPPER + 1e-12)
+  # Fingers fanned out: the index turned radially and the little finger ulnarly by more than
+  # half their ranges together, which the five prototypes (plus noise) almost never give.
+  index = skeleton.ARTICULATIONS.index("index_base_abduction")
+  little = skeleton.ARTICULATIONS.index("little_base_abduction")
+
+  def fanned(angles):
+    return np.mean((angles[:, index] > 0.5 * limits.UPPER[index])
+                   & (angles[:, little] < 0.5 * limits.LOWER[little]))
+
+  assert fanned(broad) > 0.05 and fanned(classic) < 0.01
+  # Free hands: each finger's middle flexion spreads over its whole range; its last joint still
+  # follows it (joint 2 ≈ 0.7 of joint 1's fraction).
+  pip = skeleton.ARTICULATIONS.index("middle_joint1_flexion")
+  dip = skeleton.ARTICULATIONS.index("middle_joint2_flexion")
+  assert np.std(broad[:, pip]) > np.std(classic[:, pip])
+  assert np.corrcoef(broad[:, pip], broad[:, dip])[0, 1] > 0.5
+
+
+def test_the_default_pose_distribution_is_the_five_prototypes():
+  config = poses.PoseConfig()
+  assert config.prototypes == ("open", "fist", "point", "pinch", "grasp")
+  assert config.uniform_fraction == 0.0
+  assert synthetic.make_config().pose == poses.POSE_PRESETS["prototypes"] == config
+  assert synthetic.make_config(articulations="broad").pose == poses.POSE_PRESETS["broad"]
+  with pytest.raises(ValueError, match="articulations must be one of"):
+    synthetic.make_config(articulations="wild")
+
+
 def test_sampled_rotations_map_to_the_kinematics_euler_angles():
   rotations = poses.sample_rotations(16, poses.ViewConfig(), np.random.default_rng(1))
   euler = poses.rotation_to_euler(rotations)
