@@ -20,7 +20,9 @@ hand (|roll| 0–60°, 60–120°, 120–180°, `handvol.evaluation.metrics.imag
 view (palm / side / back facing the camera), and the percentage of frames whose palm is
 flipped (predicted palm normal more than 90° from the truth's), and All-21 once each frame's
 global pose error is taken out (`metrics.aligned_errors`: the mean offset removed, then also
-the best rotation: what the articulation and the shape leave). The last line is one JSON object
+the best rotation: what the articulation and the shape leave), and the mean signed depth error
+of the wrist, the finger bases and the tips (a systematic bias in front of or behind the
+surface); the JSON adds All-21 per keypoint. The last line is one JSON object
 with `all21_mm`, `all21_mm_independent`, `worst_roll_bin_ratio` (the worst bin's All-21 over the
 best's, the larger of the two sets), the same per set, and the machine.
 """
@@ -113,6 +115,15 @@ def _breakdown(errors, groups, names):
   return means, counts
 
 
+DEPTH_BIAS_GROUPS = {
+    "wrist": (skeleton.ROOT,),
+    "finger_bases": tuple(keypoints[0] for keypoints in skeleton.FINGER_KEYPOINTS[1:]),
+    "tips": tuple(keypoints[-1] for keypoints in skeleton.FINGER_KEYPOINTS),
+}
+"""Keypoint groups whose mean signed depth error the report gives: the wrist, the four finger
+MCPs, the five tips."""
+
+
 def orientation_report(predicted, truth):
   """Means per protocol, per roll bin and per view, and palm flips, of `[F, 21, 3]` arrays."""
   errors = metrics.joint_errors(predicted, truth)
@@ -136,6 +147,12 @@ def orientation_report(predicted, truth):
           metrics.aligned_errors(predicted, truth, "translation")),
       "all21_mm_rigid_aligned": metrics.mean_error(
           metrics.aligned_errors(predicted, truth, "rigid")),
+      "per_keypoint_mm": dict(zip(skeleton.KEYPOINT_NAMES,
+                                  np.mean(errors, axis=0).astype(float).tolist())),
+      # Mean signed depth error (predicted − true z, mm; negative: in front of the truth).
+      "depth_bias_mm": {
+          name: float(np.mean(predicted[:, list(group), 2] - truth[:, list(group), 2]))
+          for name, group in DEPTH_BIAS_GROUPS.items()},
       "frames": int(len(truth)),
   }
 
@@ -153,6 +170,9 @@ def _print(name, report):
         f"palm flipped {report['palm_flipped_pct']:.1f} %")
   print(f"  All-21 with each frame's mean offset removed {report['all21_mm_translation_aligned']:.2f}"
         f", rigidly aligned {report['all21_mm_rigid_aligned']:.2f} mm")
+  print("  depth bias (predicted - true z): " + ",  ".join(
+      f"{name.replace('_', ' ')} {value:+.1f}" for name, value in report["depth_bias_mm"].items())
+        + " mm")
   for key, counts in (("roll_bins_mm", "roll_bin_frames"), ("views_mm", "view_frames")):
     cells = [f"{bin_name}: {'-' if value is None else f'{value:.2f}'} ({report[counts][bin_name]})"
              for bin_name, value in report[key].items()]

@@ -54,6 +54,16 @@ def test_orientation_report_of_known_predictions():
   # Pure offsets: nothing is left once they are taken out.
   assert report["all21_mm_translation_aligned"] == pytest.approx(0.0, abs=1e-4)
   assert report["all21_mm_rigid_aligned"] == pytest.approx(0.0, abs=1e-4)
+  # The offsets are sideways except the 180° frame's (30 mm along y): no depth bias.
+  assert report["depth_bias_mm"] == pytest.approx({"wrist": 0.0, "finger_bases": 0.0,
+                                                   "tips": 0.0}, abs=1e-4)
+  assert report["per_keypoint_mm"]["wrist"] == pytest.approx(15.0)
+  assert len(report["per_keypoint_mm"]) == 21
+  nearer = truth.copy()
+  nearer[:, [4, 8, 12, 16, 20], 2] -= 6.0  # the tips 6 mm in front of the truth
+  nearer[:, 0, 2] += 2.0  # the wrist 2 mm behind it
+  bias = bench.orientation_report(nearer, truth)["depth_bias_mm"]
+  assert bias == pytest.approx({"wrist": 2.0, "finger_bases": 0.0, "tips": -6.0}, abs=1e-4)
   # The truth's back view predicted as a palm view: flipped.
   flipped = bench.orientation_report(_hands([[0, 0, 0], [0, 0, 0]]),
                                      _hands([[0, 0, 0], [0, np.pi, 0]]))
