@@ -2,8 +2,9 @@
 Lab-6 3D labels, the generative loss and the priors, the 6D rotation head) with three times the
 rendered training frames (3,072: the in-memory source holds full frames, 6.7 GB resident for
 2,048, so 4,096 do not fit beside other jobs in 24 GB) and 30 times the steps (60,000: 600
-epochs of 100, about 66 ms each on the idle 2-core machine) on the same cosine schedule with a
-longer warm-up.
+epochs of 100, about 66 ms each on the idle 2-core machine with AVX-512) on the same cosine
+schedule with a longer warm-up. On a 2-core AVX2 machine a step takes 170–200 ms (measured
+2026-12-07), so the run takes about 3 hours there: the two-hour budget holds on the first only.
 
 Run: `nohup python train.py --config=cpu_long --workdir=RUN > RUN.log 2>&1 &`; its measured
 numbers and the command are in `docs/results/cpu_long/`.
