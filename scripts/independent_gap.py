@@ -18,7 +18,14 @@ on each (`bench/accuracy.py`'s report; crops centred on the labels):
 - "round fingers": finger sections round (`SECTION_DEPTH_RATIO` 1) instead of flat;
 - "clean depth": the renderer's z-buffer in whole mm, no sensor noise, offsets or losses;
 - "forearm 260 mm": the generator's visible forearm length in every frame (110–320 mm);
+- "one palm ellipsoid": the palm body, knuckle ridge and thenar and hypothenar eminences
+  replaced by one flattened ellipsoid over the wrist and the finger bases, half-thickness 12.5
+  mm, as the generator's palm (`ONE_PALM`; the carpus and the web stay);
 - "all": all of them at once.
+
+Every variant's joints stay inside its surface only as far as the renderer's own tests show
+for the unchanged body; "one palm ellipsoid" covers the wrist, the thumb's base and the four
+finger bases (checked by `tests/test_independent_gap_script.py`).
 
 The as-rendered frames' All-21 is also broken down by pose kind, by where the fingers point
 (towards the camera, away, across), by subject size and by distance (`views.json`). The last
@@ -50,13 +57,14 @@ from handvol.model import hand_pose_model  # pylint: disable=wrong-import-positi
 from handvol.training import evaluate  # pylint: disable=wrong-import-position
 from handvol.training import input_pipeline  # pylint: disable=wrong-import-position
 from independent_hand import anatomy  # pylint: disable=wrong-import-position
+from independent_hand import body as body_lib  # pylint: disable=wrong-import-position
 from independent_hand import names  # pylint: disable=wrong-import-position
 from independent_hand import raycast  # pylint: disable=wrong-import-position
 from independent_hand import scene  # pylint: disable=wrong-import-position
 from independent_hand import writer  # pylint: disable=wrong-import-position
 
 CHANGES = ("tips on the skin", "average subject", "round fingers", "clean depth",
-           "forearm 260 mm")
+           "forearm 260 mm", "one palm ellipsoid")
 VARIANTS = ("as rendered",) + CHANGES + ("all",)
 
 _WORKDIR = flags.DEFINE_string("workdir", str(ROOT / "handvol" / "pretrained" / "sphere_cpu_long"),
@@ -67,6 +75,13 @@ _SEED = flags.DEFINE_integer("seed", 20261202, "The independent run's seed (benc
 _VIEWS = flags.DEFINE_enum("views", "sphere", ["sphere", "frontal"], "The renderer's views.")
 _VARIANTS = flags.DEFINE_list("variants", list(VARIANTS), f"A subset of {VARIANTS}.")
 _OUT = flags.DEFINE_string("out", None, "Optional JSON file for the result.")
+
+
+ONE_PALM = {
+    "palm": ((-1.0, 47.0, 0.0), (40.0, 48.0, 12.5), 0.0),
+    "carpus": body_lib.PALM_ELLIPSOIDS["carpus"],
+}
+"""The "one palm ellipsoid" variant's `body.PALM_ELLIPSOIDS` (same format)."""
 
 
 def _average_subject(seed, subject_id):
@@ -105,6 +120,8 @@ def _patched(changes):
     if "tips on the skin" in changes:
       stack.enter_context(mock.patch.object(
           scene.body_lib, "build", _build_with_tips_on_skin(scene.body_lib.build)))
+    if "one palm ellipsoid" in changes:
+      stack.enter_context(mock.patch.object(body_lib, "PALM_ELLIPSOIDS", ONE_PALM))
     if "forearm 260 mm" in changes:
       stack.enter_context(mock.patch.object(scene, "FOREARM_LENGTH_MM", (260.0, 260.0)))
     yield
@@ -180,7 +197,9 @@ def main(argv):
             f"Unlab-15 {report['unlab15_mm']:5.1f}  offset removed "
             f"{report['all21_mm_translation_aligned']:5.1f}  rigid "
             f"{report['all21_mm_rigid_aligned']:5.1f} mm  palm flipped "
-            f"{report['palm_flipped_pct']:4.1f} %  ({time.time() - began:.0f} s)", flush=True)
+            f"{report['palm_flipped_pct']:4.1f} %  finger bases' depth bias "
+            f"{report['depth_bias_mm']['finger_bases']:+.1f} mm  ({time.time() - began:.0f} s)",
+            flush=True)
   for group, rows in result.get("as_rendered_by_group", {}).items():
     print(f"as rendered, by {group}: " + ",  ".join(
         f"{value} {mean:.1f} ({count})" for value, (mean, count) in rows.items()))

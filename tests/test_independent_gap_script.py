@@ -61,3 +61,21 @@ def test_an_unknown_variant_is_refused_in_one_line():
                           capture_output=True, text=True, check=False)
   assert result.returncode != 0
   assert "unknown variants ['blue hands']" in result.stderr
+
+
+def test_the_one_palm_ellipsoid_covers_the_wrist_and_the_finger_bases():
+  gap = _module()
+  from independent_hand import body as body_lib  # pylint: disable=import-outside-toplevel
+  from independent_hand import scene  # pylint: disable=import-outside-toplevel
+  palm_joints = [0, 1, 5, 9, 13, 17]  # wrist, thumb CMC, four MCPs
+  with gap._patched(("one palm ellipsoid",)):  # pylint: disable=protected-access
+    assert body_lib.PALM_ELLIPSOIDS is gap.ONE_PALM
+    for index in range(20):
+      frame = scene.sample_frame(1, index, 6, "sphere", render=False)
+      body = frame.body
+      inside = np.zeros(21, bool)
+      for centre, axes, radii in zip(body.ellipsoid_centres, body.ellipsoid_axes,
+                                     body.ellipsoid_radii):
+        inside |= np.sum(np.square((frame.xyz - centre) @ axes / radii), axis=-1) <= 1.0
+      assert inside[palm_joints].all(), index
+  assert body_lib.PALM_ELLIPSOIDS is not gap.ONE_PALM

@@ -61,11 +61,11 @@ class PoseConfig:
   """Pose sampling parameters (fractions of joint ranges unless stated).
 
   Attributes:
-    prototypes: Names of `PROTOTYPES` to draw from, with equal probability.
     uniform_fraction: The chance that a hand's articulation is drawn instead with every angle
       free (`_uniform_fractions`): base flexion uniform in [−0.2, 1] of its range, abduction in
       [−0.8, 0.8], joint-1 flexion in [0, 1] and joint-2 flexion 0.7 of joint 1's fraction
       ± 0.1 (the last two joints of a finger bend together).
+    prototypes: Names of `PROTOTYPES` to draw from, with equal probability.
     blend_max: The second prototype's weight is uniform in [0, blend_max].
     hand_noise: SD of a flexion offset shared by all joints.
     finger_noise: SD of a flexion offset per finger.
