@@ -17,7 +17,7 @@ on each (`bench/accuracy.py`'s report; crops centred on the labels):
   width and thickness, forearm): one mid-sized hand;
 - "round fingers": finger sections round (`SECTION_DEPTH_RATIO` 1) instead of flat;
 - "clean depth": the renderer's z-buffer in whole mm, no sensor noise, offsets or losses;
-- "forearm 260 mm": the generator's visible forearm length in every frame (110–320 mm);
+- "forearm 260 mm": the generator's visible forearm length in every frame (instead of 110–320 mm);
 - "one palm ellipsoid": the palm body, knuckle ridge and thenar and hypothenar eminences
   replaced by one flattened ellipsoid over the wrist and the finger bases, half-thickness 12.5
   mm, as the generator's palm (`ONE_PALM`; the carpus and the web stay);
