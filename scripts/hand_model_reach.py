@@ -62,16 +62,6 @@ VARIANTS = ("bounded", "free", "bounded, beta within 3 SD", "bounded, bone lengt
 _PALM = (skeleton.ROOT,) + tuple(keypoints[0] for keypoints in skeleton.FINGER_KEYPOINTS[1:])
 
 
-def _kabsch(source, target):
-  """`[F, 3, 3]` rotations R minimising |R·(source − mean) − (target − mean)|², no reflection."""
-  source = source - source.mean(axis=1, keepdims=True)
-  target = target - target.mean(axis=1, keepdims=True)
-  u, _, vt = np.linalg.svd(np.einsum("fki,fkj->fij", target, source))
-  sign = np.sign(np.linalg.det(u @ vt))
-  u[:, :, -1] *= sign[:, None]
-  return u @ vt
-
-
 class ReachFit:
   """Fits the head's outputs of one variant to `[F, 21, 3]` joints (module docstring)."""
 
@@ -109,7 +99,7 @@ class ReachFit:
                           tf.zeros((num, skeleton.NUM_BONES))).numpy()
     rest_rotation = self._parameters(tf.constant(outputs), tf.constant(center))[
         "rotation_matrix"].numpy()
-    turn = _kabsch(rest[:, _PALM], truth[:, _PALM])
+    turn = metrics.best_rotations(rest[:, _PALM], truth[:, _PALM])
     rotation = turn @ rest_rotation
     rest_six_d = np.concatenate([rest_rotation[:, :, 0], rest_rotation[:, :, 1]], axis=-1)
     six_d = np.concatenate([rotation[:, :, 0], rotation[:, :, 1]], axis=-1)

@@ -5,7 +5,6 @@ import pathlib
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -40,17 +39,3 @@ def test_fits_its_own_hands_and_the_independent_ones_within_millimetres(capture,
     assert set(report["per_finger_mm"]) == {"thumb", "index", "middle", "ring", "little"}
   # Unbounded angles can only do as well or better (up to the optimiser's noise).
   assert variants["free"]["all21_mm"] <= variants["bounded"]["all21_mm"] + 0.3
-
-
-def test_kabsch_recovers_a_rotation():
-  sys.path.insert(0, str(REPO_ROOT / "scripts"))
-  try:
-    import hand_model_reach  # pylint: disable=import-outside-toplevel,import-error
-  finally:
-    sys.path.pop(0)
-  rng = np.random.default_rng(0)
-  source = rng.normal(size=(3, 5, 3))
-  q, _ = np.linalg.qr(rng.normal(size=(3, 3, 3)))
-  q *= np.sign(np.linalg.det(q))[:, None, None]  # proper rotations
-  target = np.einsum("fij,fkj->fki", q, source) + rng.normal(size=(3, 1, 3))
-  np.testing.assert_allclose(hand_model_reach._kabsch(source, target), q, atol=1e-9)  # pylint: disable=protected-access

@@ -90,11 +90,33 @@ def aligned_errors(predicted, truth, alignment="rigid"):
   centred = predicted - predicted.mean(axis=1, keepdims=True)
   target = truth - truth.mean(axis=1, keepdims=True)
   if alignment == "rigid":
-    u, _, vt = np.linalg.svd(np.einsum("fji,fjk->fik", centred, target))
-    sign = np.sign(np.linalg.det(u @ vt))
-    u[:, :, -1] *= np.where(sign == 0, 1.0, sign)[:, np.newaxis]
-    centred = centred @ (u @ vt)
+    centred = centred @ np.swapaxes(best_rotations(predicted, truth), -1, -2)
   return np.linalg.norm(centred - target, axis=-1)
+
+
+def best_rotations(source, target):
+  """Per frame the rotation that best turns one point set onto another (Kabsch).
+
+  Args:
+    source: An array of shape `[F, P, 3]`.
+    target: An array of shape `[F, P, 3]`, the same points' desired positions.
+
+  Returns:
+    A float64 array `[F, 3, 3]` of proper rotations R (no reflection) minimising
+    Σ_p |R·(s_p − s̄) − (t_p − t̄)|², with s̄ and t̄ each frame's means: the SVD of the centred
+    points' cross-covariance.
+  """
+  source = np.asarray(source, np.float64)
+  target = np.asarray(target, np.float64)
+  if source.shape != target.shape or source.ndim != 3 or source.shape[-1] != 3:
+    raise ValueError(f"source and target must both have shape [F, P, 3], got {source.shape} "
+                     f"and {target.shape}")
+  source = source - source.mean(axis=1, keepdims=True)
+  target = target - target.mean(axis=1, keepdims=True)
+  u, _, vt = np.linalg.svd(np.einsum("fji,fjk->fik", source, target))
+  sign = np.sign(np.linalg.det(u @ vt))
+  u[:, :, -1] *= np.where(sign == 0, 1.0, sign)[:, np.newaxis]
+  return np.swapaxes(u @ vt, -1, -2)
 
 
 def _select(errors, indices):

@@ -223,6 +223,19 @@ def test_roll_bins():
       metrics.roll_bin_indices([0.0, -59.9, 60.0, 119.0, -150.0, 180.0]), [0, 0, 1, 1, 2, 2])
 
 
+def test_best_rotations_recover_known_rotations_and_exclude_reflections():
+  rng = np.random.default_rng(4)
+  source = rng.normal(size=(5, 6, 3))
+  q, _ = np.linalg.qr(rng.normal(size=(5, 3, 3)))
+  q *= np.sign(np.linalg.det(q))[:, None, None]  # proper rotations
+  target = np.einsum("fij,fkj->fki", q, source) + rng.normal(size=(5, 1, 3))
+  np.testing.assert_allclose(metrics.best_rotations(source, target), q, atol=1e-9)
+  mirrored = metrics.best_rotations(source, source * [-1.0, 1.0, 1.0])
+  np.testing.assert_allclose(np.linalg.det(mirrored), 1.0, atol=1e-9)
+  with pytest.raises(ValueError, match=r"\[F, P, 3\]"):
+    metrics.best_rotations(source[0], target[0])
+
+
 def test_aligned_errors_take_out_the_global_pose_and_nothing_else():
   rng = np.random.default_rng(3)
   truth = rng.normal(size=(4, 21, 3)) * 40.0 + [0.0, 0.0, 500.0]
