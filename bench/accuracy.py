@@ -157,11 +157,17 @@ def orientation_report(predicted, truth):
   }
 
 
-def evaluate_source(model, data_config, source):
-  """`orientation_report` of the model's predictions on a source (a config entry or records)."""
+def predict_source(model, data_config, source):
+  """(predicted, true) keypoints `[F, 21, 3]` mm of the frames of a source (a config entry or
+  records) that have a truth."""
   predictions = evaluate.predict(model, input_pipeline.evaluation_split(data_config, source))
   keep = predictions["has_truth"] > 0
-  return orientation_report(predictions["keypoints"][keep], predictions["truth_xyz"][keep])
+  return predictions["keypoints"][keep], predictions["truth_xyz"][keep]
+
+
+def evaluate_source(model, data_config, source):
+  """`orientation_report` of the model's predictions on a source (a config entry or records)."""
+  return orientation_report(*predict_source(model, data_config, source))
 
 
 def _print(name, report):

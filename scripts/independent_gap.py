@@ -154,10 +154,8 @@ GROUPS = {
 
 def evaluate_folder(model, data_config, folder):
   """(`accuracy.orientation_report`, per-frame All-21 errors `[F]` mm) of a capture folder."""
-  split = input_pipeline.evaluation_split(
-      data_config, input_pipeline.from_records(accuracy.independent_records(folder)))
-  predictions = evaluate.predict(model, split)
-  predicted, truth = predictions["keypoints"], predictions["truth_xyz"]
+  predicted, truth = accuracy.predict_source(
+      model, data_config, input_pipeline.from_records(accuracy.independent_records(folder)))
   return (accuracy.orientation_report(predicted, truth),
           metrics.joint_errors(predicted, truth).mean(axis=-1))
 
