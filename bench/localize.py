@@ -2,7 +2,7 @@
 
     python bench/localize.py [--frames 100] [--seed 1000] [--cameras kinect_v1,...] \
         [--refiner pretrained|none|PATH.keras] [--passes N] [--presence_threshold T]
-        [--conditions body_10_40,...]
+        [--min_hand_area_mm2 A] [--conditions body_10_40,...]
 
 Scenes (`handvol.data.synthetic.scene`) from the seeds `--seed` onwards (the localiser was
 tuned on seeds below 1000 only), for every camera of `sensor.CAMERAS` and four conditions (the
@@ -86,6 +86,8 @@ def _parse_args():
   parser.add_argument("--presence_threshold", type=float,
                       default=centre_refiner.PRESENCE_THRESHOLD,
                       help="The refiner's presence threshold (default: serving's).")
+  parser.add_argument("--min_hand_area_mm2", type=float, default=localize.HAND_AREA_MM2[0],
+                      help="The localiser's smallest near-region area (default: serving's).")
   parser.add_argument("--conditions", default=",".join(CONDITIONS),
                       help="Comma-separated names of CONDITIONS.")
   parser.add_argument("--out", help="Optional path of a JSON file with the result.")
@@ -213,6 +215,7 @@ def main():
   PASSES = args.passes
   # Read by `refine_centres` when `_localise` is traced, which is after this.
   centre_refiner.PRESENCE_THRESHOLD = args.presence_threshold
+  localize.HAND_AREA_MM2 = (args.min_hand_area_mm2, localize.HAND_AREA_MM2[1])
   if args.refiner == "pretrained":
     REFINER = pretrained.load_centre_refiner()
   elif args.refiner != "none":
@@ -238,6 +241,7 @@ def main():
              "localizer_ms_per_frame": round(1e3 * float(np.mean(times)), 2),
              "batch": BATCH, "refiner": args.refiner, "passes": args.passes,
              "presence_threshold": args.presence_threshold,
+             "hand_area_mm2": list(localize.HAND_AREA_MM2),
              "machine": machine_info.describe()}
   if args.out:
     pathlib.Path(args.out).write_text(json.dumps(summary, indent=1))

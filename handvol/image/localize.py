@@ -59,9 +59,11 @@ JUMP_MM = 40.0
 SLAB_MM = 80.0
 """Depth (mm) of a component's near region behind its nearest point: a hand held up reaches
 back about a hand's depth, less than a typical gap to the body."""
-HAND_AREA_MM2 = (2500.0, 45000.0)
+HAND_AREA_MM2 = (1500.0, 45000.0)
 """Accepted metric area of a near region: from a partly visible or side-on hand to an open
-hand with the forearm that lies in the slab."""
+hand with the forearm that lies in the slab. The lower end was 2500 until 2026-12-07: a hand
+whose fingers curl towards the camera splits into pieces at the depth jumps, and its palm's
+piece can hold less than 2000 mm² in the slab (`docs/localize.md`, "The smallest hand")."""
 MIN_THICKNESS_MM = 3.0
 """A near region flatter than this (spread across its best plane) is a table's, a wall's or a
 torso's front, not a hand's."""

@@ -79,6 +79,24 @@ def test_a_wall_and_a_flat_patch_are_not_hands_and_a_hand_sized_dome_is():
   assert 0.5 < float(out["confidence"]) <= 1.0
 
 
+def test_the_smallest_accepted_area_lets_a_curled_hands_palm_through():
+  # A hand whose fingers curl towards the camera breaks into pieces at the depth jumps; its
+  # palm's piece holds 1600-2400 mm² in the slab (bench/localize.py's misses, seed 500). A
+  # dome over a disc of 2000 mm² is found; one of 900 mm² (stray pixels, a fingertip) is not.
+  intrinsics = [600.0, 600.0, 79.5, 59.5]  # 1 px = 1 mm at 600 mm; a grid pixel 16 mm².
+  rows, columns = np.mgrid[-60:60, -80:80] + 0.5
+  radius_mm = np.hypot(rows, columns)
+  for area_mm2, found in ((2000.0, 1), (900.0, 0)):
+    disc = np.sqrt(area_mm2 / np.pi)
+    assert (localize.HAND_AREA_MM2[0] < area_mm2) == bool(found)
+    dome = np.where(radius_mm < disc,
+                    600.0 - 0.5 * np.sqrt(np.maximum(disc ** 2 - radius_mm ** 2, 0.0)), 0.0)
+    out = localize.localize_hand(dome, intrinsics)
+    assert int(out["valid"]) == found, area_mm2
+    if found:
+      np.testing.assert_allclose(float(out["area_mm2"]), area_mm2, rtol=0.1)
+
+
 def test_connected_components_split_at_depth_jumps_only():
   grid = np.zeros((1, 5, 6), np.float32)
   grid[0, :, :2] = 500.0                      # a strip
