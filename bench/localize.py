@@ -2,7 +2,7 @@
 
     python bench/localize.py [--frames 100] [--seed 1000] [--cameras kinect_v1,...] \
         [--refiner pretrained|none|PATH.keras] [--passes N] [--presence_threshold T]
-        [--min_hand_area_mm2 A] [--conditions body_10_40,...]
+        [--min_hand_area_mm2 A] [--min_support_mm2 S] [--conditions body_10_40,...]
 
 Scenes (`handvol.data.synthetic.scene`) from the seeds `--seed` onwards (the localiser was
 tuned on seeds below 1000 only), for every camera of `sensor.CAMERAS` and four conditions (the
@@ -88,6 +88,8 @@ def _parse_args():
                       help="The refiner's presence threshold (default: serving's).")
   parser.add_argument("--min_hand_area_mm2", type=float, default=localize.HAND_AREA_MM2[0],
                       help="The localiser's smallest near-region area (default: serving's).")
+  parser.add_argument("--min_support_mm2", type=float, default=centre_refiner.MIN_SUPPORT_MM2,
+                      help="Surface a refined point needs near it (default: serving's; 0: none).")
   parser.add_argument("--conditions", default=",".join(CONDITIONS),
                       help="Comma-separated names of CONDITIONS.")
   parser.add_argument("--out", help="Optional path of a JSON file with the result.")
@@ -216,6 +218,7 @@ def main():
   # Read by `refine_centres` when `_localise` is traced, which is after this.
   centre_refiner.PRESENCE_THRESHOLD = args.presence_threshold
   localize.HAND_AREA_MM2 = (args.min_hand_area_mm2, localize.HAND_AREA_MM2[1])
+  centre_refiner.MIN_SUPPORT_MM2 = args.min_support_mm2
   if args.refiner == "pretrained":
     REFINER = pretrained.load_centre_refiner()
   elif args.refiner != "none":
@@ -242,6 +245,7 @@ def main():
              "batch": BATCH, "refiner": args.refiner, "passes": args.passes,
              "presence_threshold": args.presence_threshold,
              "hand_area_mm2": list(localize.HAND_AREA_MM2),
+             "min_support_mm2": args.min_support_mm2,
              "machine": machine_info.describe()}
   if args.out:
     pathlib.Path(args.out).write_text(json.dumps(summary, indent=1))

@@ -14,7 +14,10 @@ depends on pose and view, and an elbow or a sleeve sometimes wins (with this ref
   flags the localiser's false finds (a rounded piece of a body, a table's corner).
 
 `refine_centres` applies it `ITERATIONS` times (4), re-cropping at each refined point (rounded to
-`preprocess.CENTER_GRID`).
+`preprocess.CENTER_GRID`), and then asks the depth whether the last point has surface near it
+(`surface_support`): where less than `MIN_SUPPORT_MM2` is measured within `SUPPORT_RADIUS_MM`,
+the presence is 0 (the refiner sometimes moves a point from a table's corner into the air with
+presence 0.95 or more).
 `refine_found` refines two points per frame: the localiser's, and the mode at the other end of
 its blob ("alternative_uvd": a forearm that enters from the image border nearest to the camera
 wins the localiser's choice, and the hand is its far end); it keeps the alternative where the
@@ -55,6 +58,17 @@ rounded to the grid: over the five cameras, 0.8 flagged 495 of 500 frames withou
 against 491 at 0.5, with the same hits within 30 mm (471 of 500 with a body behind, 477 with
 none, 435 with the arm towards the camera); with the rounding, 493, 472, 476 and 432
 (docs/localize.md)."""
+SUPPORT_RADIUS_MM = 50.0
+MIN_SUPPORT_MM2 = 400.0
+SUPPORT_SIZE = 16
+"""A refined point must have measured surface near it: at least `MIN_SUPPORT_MM2` of depth
+pixels within `SUPPORT_RADIUS_MM` of it (`surface_support`, on a `SUPPORT_SIZE`² crop), or its
+presence is 0. The joints' mean lies inside the hand, about 12.5 mm under the palm's skin; a
+point the refiner moved into the air above a table's edge, or onto a hand the camera did not
+measure, has none. Chosen on scenes of seed 500 (`bench/localize.py`'s frames; the measured
+seeds start at 1000): every point within 30 mm of a hand, 1,394 of them, had at least 826 mm²
+within 50 mm, and the refiner's gross misses that it kept (a table's corner, points in the air)
+had 0–30 (docs/localize.md, "Surface near the point")."""
 REASONS = localize.REASONS + ("rejected_by_refiner",)
 """`locate_hands`' "reason" values: the localiser's, and a blob the refiner says is no hand."""
 
@@ -92,6 +106,38 @@ def refiner_crops(depth, center_uvd, intrinsics, depth_unit_mm=None):
   return preprocess.crop_frames(depth, center_uvd, intrinsics, CUBE_MM, CROP_SIZE, depth_unit_mm)
 
 
+def surface_support(depth, center_uvd, intrinsics, depth_unit_mm=None, name=None):
+  """Measured surface near points: the area (mm²) of depth pixels within `SUPPORT_RADIUS_MM`
+  of each point.
+
+  A `SUPPORT_SIZE`² crop of the frame around the point, as `preprocess.crop_frames` makes it
+  (a window 2·`SUPPORT_RADIUS_MM` wide at the point's depth, nearest pixels); a crop pixel
+  counts where its depth is measured and its lateral offset from the point (at the point's
+  depth) and its depth difference lie within the radius, and covers (2·radius/size)² mm².
+
+  Args:
+    depth: A tensor of shape `[B, H, W]`, counts of `depth_unit_mm` (mm when None).
+    center_uvd: A tensor of shape `[B, 3]`: (u, v) pixels, d mm.
+    intrinsics: A tensor of shape `[B, 4]`, (fx, fy, cx, cy).
+    depth_unit_mm: A tensor of shape `[B]`, mm per count, or None.
+    name: Optional name scope.
+
+  Returns:
+    A tensor of shape `[B]`, mm².
+  """
+  with tf.name_scope(name or "surface_support"):
+    center_uvd = tf.convert_to_tensor(center_uvd, tf.float32)
+    crops = preprocess.crop_frames(depth, center_uvd, intrinsics, 2.0 * SUPPORT_RADIUS_MM,
+                                   SUPPORT_SIZE, depth_unit_mm)
+    pixel_mm = 2.0 * SUPPORT_RADIUS_MM / SUPPORT_SIZE
+    offsets = (tf.range(SUPPORT_SIZE, dtype=tf.float32) + 0.5) * pixel_mm - SUPPORT_RADIUS_MM
+    lateral = tf.square(offsets)[:, tf.newaxis] + tf.square(offsets)[tf.newaxis, :]
+    crop = crops["crop_depth"]
+    along = crop - center_uvd[:, 2, tf.newaxis, tf.newaxis]
+    near = (crop > 0) & (lateral + tf.square(along) <= SUPPORT_RADIUS_MM ** 2)
+    return tf.reduce_sum(tf.cast(near, tf.float32), axis=[1, 2]) * pixel_mm ** 2
+
+
 def refine_centres(refiner, depth, center_uvd, intrinsics, depth_unit_mm=None,
                    iterations=ITERATIONS, name=None):
   """Refined reference points of a batch of frames.
@@ -107,7 +153,9 @@ def refine_centres(refiner, depth, center_uvd, intrinsics, depth_unit_mm=None,
 
   Returns:
     A dict: "center_uvd" `[B, 3]`, "center_xyz" `[B, 3]` mm, "presence" `[B]` (the last pass's
-    probability that a hand is within `MAX_HAND_OFFSET_MM`) and "present" bool `[B]`.
+    probability that a hand is within `MAX_HAND_OFFSET_MM`; 0 where the refined point has less
+    than `MIN_SUPPORT_MM2` of measured surface near it), "support_mm2" `[B]`
+    (`surface_support` of the refined point) and "present" bool `[B]`.
   """
   with tf.name_scope(name or "refine_centres"):
     # Static ranks throughout: the ONNX converter needs them inside the serving graph's cond.
@@ -124,9 +172,14 @@ def refine_centres(refiner, depth, center_uvd, intrinsics, depth_unit_mm=None,
       center_xyz = tf.concat([center_xyz[:, :2], tf.maximum(center_xyz[:, 2:], 1.0)], axis=1)
       center_uvd = tf.ensure_shape(camera.xyz_to_uvd(center_xyz, intrinsics), [None, 3])
       presence = tf.sigmoid(output[:, 3])
+    support = surface_support(depth, preprocess.on_center_grid(center_uvd), intrinsics,
+                              depth_unit_mm)
+    if iterations:
+      presence = tf.where(support >= MIN_SUPPORT_MM2, presence, 0.0)
     return {"center_uvd": center_uvd,
             "center_xyz": camera.uvd_to_xyz(center_uvd, intrinsics),
             "presence": presence,
+            "support_mm2": support,
             "present": presence >= PRESENCE_THRESHOLD}
 
 

@@ -165,3 +165,43 @@ def test_refine_found_keeps_the_alternative_only_where_the_refiner_is_surer(patc
   np.testing.assert_allclose(out["center_uvd"][0], points[expected], atol=1e-3)
   np.testing.assert_allclose(out["localizer_uvd"][0], points[0])
   assert int(out["valid"][0]) == 1
+
+
+def test_surface_support_is_the_measured_area_within_the_radius():
+  intrinsics = np.array([[300.0, 300.0, 160.0, 120.0]] * 3, np.float32)
+  wall = np.full((3, 240, 320), 600.0, np.float32)
+  # Half a palm behind the wall's surface, on it, and 100 mm in front of it in the air.
+  points = np.array([[160.0, 120.0, 612.5], [100.0, 80.0, 600.0], [160.0, 120.0, 500.0]],
+                    np.float32)
+  support = centre_refiner.surface_support(wall, points, intrinsics).numpy()
+  radius = centre_refiner.SUPPORT_RADIUS_MM
+  disc = np.pi * np.array([radius ** 2 - 12.5 ** 2, radius ** 2])
+  np.testing.assert_allclose(support[:2], disc, rtol=0.1)
+  assert support[2] == 0.0
+  # Counts of 1/8 mm are read as such.
+  eighths = centre_refiner.surface_support(8.0 * wall, points, intrinsics,
+                                           np.full(3, 0.125, np.float32)).numpy()
+  np.testing.assert_allclose(eighths, support)
+
+
+def _move_towards_camera(crops, training=False):
+  """A stand-in refiner sure of a hand (logit +6) that moves every point 100 mm nearer."""
+  del training
+  batch = tf.shape(crops)[0]
+  offset = tf.constant([[0.0, 0.0, -100.0 / (0.5 * centre_refiner.CUBE_MM)]])
+  return tf.concat([tf.tile(offset, [batch, 1]), tf.fill([batch, 1], 6.0)], axis=1)
+
+
+def test_a_refined_point_without_surface_near_it_is_not_a_hand():
+  intrinsics = np.array([[300.0, 300.0, 160.0, 120.0]], np.float32)
+  wall = np.full((1, 240, 320), 600.0, np.float32)
+  start = np.array([[160.0, 120.0, 800.0]], np.float32)
+  # One pass: from 800 to 700 mm, 100 mm behind the wall's surface, nothing within 50 mm.
+  # Two: to 600 mm, on it.
+  for iterations, present in ((1, False), (2, True)):
+    out = centre_refiner.refine_centres(_move_towards_camera, wall, start, intrinsics,
+                                        iterations=iterations)
+    np.testing.assert_allclose(out["center_xyz"][0, 2], 800.0 - 100.0 * iterations, atol=1.0)
+    assert bool(out["present"][0]) == present
+    assert (float(out["presence"][0]) > 0.99) == present
+    assert (float(out["support_mm2"][0]) >= centre_refiner.MIN_SUPPORT_MM2) == present
