@@ -67,8 +67,8 @@ presence is 0. The joints' mean lies inside the hand, about 12.5 mm under the pa
 point the refiner moved into the air above a table's edge, or onto a hand the camera did not
 measure, has none. Chosen on scenes of seed 500 (`bench/localize.py`'s frames; the measured
 seeds start at 1000): every point within 30 mm of a hand, 1,394 of them, had at least 826 mm²
-within 50 mm, and the refiner's gross misses that it kept (a table's corner, points in the air)
-had 0–30 (docs/localize.md, "Surface near the point")."""
+within 50 mm; 14 of the 47 gross misses that the refiner kept (a table's corner, points in the
+air) had at most 152 (docs/localize.md, "Surface near the point")."""
 REASONS = localize.REASONS + ("rejected_by_refiner",)
 """`locate_hands`' "reason" values: the localiser's, and a blob the refiner says is no hand."""
 

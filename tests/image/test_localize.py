@@ -81,7 +81,7 @@ def test_a_wall_and_a_flat_patch_are_not_hands_and_a_hand_sized_dome_is():
 
 def test_the_smallest_accepted_area_lets_a_curled_hands_palm_through():
   # A hand whose fingers curl towards the camera breaks into pieces at the depth jumps; its
-  # palm's piece holds 1600-2400 mm² in the slab (bench/localize.py's misses, seed 500). A
+  # palm's piece held 1200-2450 mm² in the slab (bench/localize.py's misses, seed 500). A
   # dome over a disc of 2000 mm² is found; one of 900 mm² (stray pixels, a fingertip) is not.
   intrinsics = [600.0, 600.0, 79.5, 59.5]  # 1 px = 1 mm at 600 mm; a grid pixel 16 mm².
   rows, columns = np.mgrid[-60:60, -80:80] + 0.5
