@@ -286,8 +286,9 @@ def test_mirrored_over_two_cpus_matches_one_device_with_the_global_batch(tmp_pat
                             for name in ("initial", "one", "two", "fit"))
   update = np.linalg.norm(one - initial)
   assert update > 0.1
-  # Measured: 2.3e-4 of the update with synchronised batch norm, 2.1e-2 with per-replica
-  # statistics (docs/distributed.md).
+  # Measured (docs/distributed.md): with synchronised batch norm 2.3e-4 of the update on an
+  # AVX2 processor, 8.3e-4 (custom loop) and 2.1e-3 (fit) on an AVX-512 one (Adam's first steps
+  # amplify the kernels' rounding); with per-replica statistics 2.1e-2 and 5.8e-2.
   for name, mirrored in (("custom loop", two), ("fit", fit)):
-    assert np.linalg.norm(mirrored - one) < 2e-3 * update, name
+    assert np.linalg.norm(mirrored - one) < 7e-3 * update, name
     np.testing.assert_allclose(mirrored, one, atol=2e-3, err_msg=name)
