@@ -42,14 +42,24 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from handvol.configs import scenes as scenes_config
 from handvol.data import atomic
 from handvol.data.synthetic import scene
 from handvol.data.synthetic import sensor
+from handvol.data.synthetic import subjects as subjects_lib
 from handvol.geometry import camera
 from handvol.image import localize
 from handvol.model import centre_refiner
 
 TRAIN_SUBJECTS = ("handid_like", "nyu_like")
+"""The subject sets of `--subjects=two_sets`, taking turns by chunk (so half of the frames are
+subject 0, `nyu_like`)."""
+SUBJECT_CHOICES = {
+    "two_sets": TRAIN_SUBJECTS,
+    # The 200 training hand shapes of the `scenes` pose network (subjects 8, 9 held out).
+    "many": (tuple(scenes_config.TRAIN_SUBJECTS),),
+}
+"""`--subjects`: the subject sets (names or id tuples) that the chunks take turns with."""
 TRAIN_SEEDS = 100
 """Camera k of `sensor.CAMERAS` renders seed `TRAIN_SEEDS + k`."""
 NO_HAND_PROB = 0.15
@@ -127,14 +137,24 @@ def _samples(chunk, rng):
           "presence": presence.astype(np.float32), "from_localiser": from_localiser}
 
 
-def make_data(frames_per_camera, seed=0, processes=2, verbose=True, arm_towards_camera_prob=0.0):
-  """Renders and crops the training data (module docstring); a dict of arrays."""
-  jobs = []
-  for k, camera in enumerate(sensor.CAMERAS):
-    for first in range(0, frames_per_camera, CHUNK):
-      subjects = TRAIN_SUBJECTS[(first // CHUNK) % len(TRAIN_SUBJECTS)]
-      jobs.append((camera, subjects, TRAIN_SEEDS + k, first,
-                   min(CHUNK, frames_per_camera - first), arm_towards_camera_prob))
+def render_jobs(frames_per_camera, subjects="two_sets", arm_towards_camera_prob=0.0):
+  """The rendering chunks: tuples (camera, subject set, seed, first frame, count, share of arms
+  towards the camera), `CHUNK` frames each, the chunks of a camera taking turns with the sets
+  of `SUBJECT_CHOICES[subjects]`."""
+  if subjects not in SUBJECT_CHOICES:
+    raise ValueError(f"subjects must be one of {sorted(SUBJECT_CHOICES)}, not {subjects!r}")
+  sets = SUBJECT_CHOICES[subjects]
+  return [(camera, sets[(first // CHUNK) % len(sets)], TRAIN_SEEDS + k, first,
+           min(CHUNK, frames_per_camera - first), arm_towards_camera_prob)
+          for k, camera in enumerate(sensor.CAMERAS)
+          for first in range(0, frames_per_camera, CHUNK)]
+
+
+def make_data(frames_per_camera, seed=0, processes=2, verbose=True, arm_towards_camera_prob=0.0,
+              subjects="two_sets"):
+  """Renders and crops the training data (module docstring); a dict of arrays. `subjects` is a
+  key of `SUBJECT_CHOICES`."""
+  jobs = render_jobs(frames_per_camera, subjects, arm_towards_camera_prob)
   rng = np.random.default_rng(seed)
   parts = []
   progress = keras.utils.Progbar(len(jobs), unit_name="chunk", verbose=int(verbose))
@@ -202,7 +222,7 @@ def save_without_optimizer(refiner, path, width):
 
 
 def train(workdir, frames_per_camera, epochs, batch_size, learning_rate, width, seed,
-          arm_towards_camera_prob=0.0):
+          arm_towards_camera_prob=0.0, subjects="two_sets"):
   """The whole run (module docstring); returns the summary dict."""
   os.makedirs(workdir, exist_ok=True)
   start = time.time()
@@ -210,7 +230,8 @@ def train(workdir, frames_per_camera, epochs, batch_size, learning_rate, width, 
   if os.path.isfile(data_path):
     data = dict(np.load(data_path))
   else:
-    data = make_data(frames_per_camera, seed, arm_towards_camera_prob=arm_towards_camera_prob)
+    data = make_data(frames_per_camera, seed, arm_towards_camera_prob=arm_towards_camera_prob,
+                     subjects=subjects)
     np.savez(data_path, **data)
   data_seconds = time.time() - start
   rng = np.random.default_rng(seed)
@@ -240,7 +261,10 @@ def train(workdir, frames_per_camera, epochs, batch_size, learning_rate, width, 
       "loss": [float(v) for v in history.history["loss"]],
       "val_loss": [float(v) for v in history.history["val_loss"]],
       "crops": int(len(order)), "frames_per_camera": frames_per_camera,
-      "cameras": list(sensor.CAMERAS), "subjects": list(TRAIN_SUBJECTS),
+      "cameras": list(sensor.CAMERAS), "subjects": subjects,
+      "subject_ids": sorted({int(i) for group in SUBJECT_CHOICES[subjects]
+                             for i in (subjects_lib.SUBJECT_SETS[group]
+                                       if isinstance(group, str) else group)}),
       "arm_towards_camera_prob": arm_towards_camera_prob,
       "seeds": [TRAIN_SEEDS + k for k in range(len(sensor.CAMERAS))],
       "epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate,
@@ -258,7 +282,7 @@ def main(argv):
     raise app.UsageError("--workdir is required")
   summary = train(values.workdir, values.frames_per_camera, values.epochs, values.batch_size,
                   values.learning_rate, values.width, values.seed,
-                  values.arm_towards_camera_prob)
+                  values.arm_towards_camera_prob, values.subjects)
   print(json.dumps(summary["held_out"]))
   print(json.dumps(summary["held_out_localiser_points"]))
 
@@ -273,4 +297,6 @@ if __name__ == "__main__":
   flags.DEFINE_integer("seed", 0, "Weights, shuffling and perturbations.")
   flags.DEFINE_float("arm_towards_camera_prob", 0.0,
                      "Share of the frames with a hand whose arm comes towards the camera.")
+  flags.DEFINE_enum("subjects", "two_sets", sorted(SUBJECT_CHOICES),
+                    "two_sets: handid_like and nyu_like by turns; many: the scenes config's 200.")
   app.run(main)

@@ -8,6 +8,8 @@ import tensorflow as tf
 
 from handvol import pretrained
 from handvol.data.synthetic import scene
+from handvol.data.synthetic import sensor
+from handvol.data.synthetic import subjects
 from handvol.geometry import camera
 from handvol.image import localize
 from handvol.image import preprocess
@@ -104,6 +106,18 @@ def test_the_trainers_targets_point_from_the_crop_to_the_hand():
   np.testing.assert_array_equal(perturbed[presence == 0], 0.0)
   # The crops are the refiner's normalised input: +1 where nothing is measured, within [-1, 1].
   assert samples["depth"].min() >= -1.0 and samples["depth"].max() <= 1.0
+
+
+def test_the_trainers_subject_choices_hold_out_the_test_subjects():
+  two = trainer.render_jobs(80, "two_sets")
+  many = trainer.render_jobs(80, "many")
+  assert len(two) == len(many) == 3 * len(sensor.CAMERAS)
+  assert [job[1] for job in two[:3]] == ["handid_like", "nyu_like", "handid_like"]
+  assert [job[4] for job in many[:3]] == [32, 32, 16]
+  ids = set(many[0][1])
+  assert len(ids) == 200 and not ids & set(subjects.SUBJECT_SETS["unseen_test"])
+  with pytest.raises(ValueError, match="subjects must be one of"):
+    trainer.render_jobs(80, "everyone")
 
 
 def test_perturbations_reach_the_refiners_range():
