@@ -1,13 +1,13 @@
 """Trains the localiser's centre refiner (`handvol.model.centre_refiner`) on synthetic scenes.
 
-    python -m handvol.training.centre_refiner --workdir=/tmp/refiner [--frames_per_camera=1600]
-        [--arm_towards_camera_prob=0]
+    python -m handvol.training.centre_refiner --workdir=/tmp/refiner [--frames_per_camera=2400]
+        [--arm_towards_camera_prob=0.15] [--subjects=many|two_sets] [--width=24] [--epochs=24]
 
 For every camera of `sensor.CAMERAS`, scene frames (`handvol.data.synthetic.scene`, the default
 `SceneConfig` with `NO_HAND_PROB` of the frames without a hand, and `--arm_towards_camera_prob`
-of those with one drawn with the arm coming towards the camera) of the training subject sets
-(`TRAIN_SUBJECTS`, never "unseen_test") from seeds `TRAIN_SEEDS` (below 1000: `bench/localize.py`
-measures from 1000) are rendered in two processes. Each frame gives `2 + PERTURBED_PER_FRAME`
+of those with one drawn with the arm coming towards the camera) of the training subjects
+(`SUBJECT_CHOICES[--subjects]`, never "unseen_test") from seeds `TRAIN_SEEDS` (below 1000:
+`bench/localize.py` measures from 1000) are rendered in two processes. Each frame gives `2 + PERTURBED_PER_FRAME`
 crops: one at the localiser's point (`localize.localize_hands`: its own misses, elbows and
 false finds are what the refiner must correct), one at the other end of its blob (its
 "alternative_uvd", which `centre_refiner.refine_found` weighs against the first: an elbow, a
@@ -24,11 +24,13 @@ weights, float32, without the optimizer's state) and `summary.json` (the held-ou
 figures, timings, the settings).
 
 The shipped refiner (`handvol/pretrained/centre_refiner/`, its `summary.json` beside it) is
-this command's output with `--arm_towards_camera_prob=0.15` and the other defaults, run in
-session 18 on the 2-core AMD EPYC with a benchmark sharing the cores for part of it: 37,518
-crops (11.6 min to render and crop) and 20 epochs (23.8 min); shipped since session 19
-(docs/localize.md, "The refiner trained with arms towards the camera"). The one before it was
-the defaults' output (0 arms towards the camera).
+this command's output with the defaults (width 24, 2,400 frames per camera of the 200 hand
+shapes of `configs.scenes.TRAIN_SUBJECTS`, 15 % of the hands with the arm towards the camera,
+24 epochs), run in session 23 on the 2-core AMD EPYC (AVX-512): 56,258 crops (10.6 min to
+render and crop, while a benchmark shared the cores) and 24 epochs (34.5 min, the crops reused
+from a width-16 run of the same data). Shipped since session 23 (docs/localize.md, "A wider
+refiner on 200 hand shapes"). The one before it (sessions 19–22) had width 16 and
+`--frames_per_camera=1600 --epochs=20 --subjects=two_sets --arm_towards_camera_prob=0.15`.
 """
 
 import json
@@ -289,14 +291,14 @@ def main(argv):
 
 if __name__ == "__main__":
   flags.DEFINE_string("workdir", None, "Where data.npz, the weights and summary go.")
-  flags.DEFINE_integer("frames_per_camera", 1600, "Scene frames per camera.")
-  flags.DEFINE_integer("epochs", 20, "Passes over the crops.")
+  flags.DEFINE_integer("frames_per_camera", 2400, "Scene frames per camera.")
+  flags.DEFINE_integer("epochs", 24, "Passes over the crops.")
   flags.DEFINE_integer("batch_size", 64, "Crops per step.")
   flags.DEFINE_float("learning_rate", 1e-3, "Adam's initial rate, cosine decay.")
-  flags.DEFINE_integer("width", 16, "The refiner's first convolution width.")
+  flags.DEFINE_integer("width", 24, "The refiner's first convolution width.")
   flags.DEFINE_integer("seed", 0, "Weights, shuffling and perturbations.")
-  flags.DEFINE_float("arm_towards_camera_prob", 0.0,
+  flags.DEFINE_float("arm_towards_camera_prob", 0.15,
                      "Share of the frames with a hand whose arm comes towards the camera.")
-  flags.DEFINE_enum("subjects", "two_sets", sorted(SUBJECT_CHOICES),
+  flags.DEFINE_enum("subjects", "many", sorted(SUBJECT_CHOICES),
                     "two_sets: handid_like and nyu_like by turns; many: the scenes config's 200.")
   app.run(main)
