@@ -3,7 +3,7 @@
 The localiser (`handvol.image.localize`) segments the frame and averages visible skin: its
 point lies within 30 mm of the joints' mean in 59–70 % of scene frames with a body behind
 (docs/localize.md), since the joints' mean lies distal of the skin's centroid by an amount that
-depends on pose and view, and an elbow or a sleeve sometimes wins (with this refiner: 92–95 %,
+depends on pose and view, and an elbow or a sleeve sometimes wins (with this refiner: 95–97 %,
 `bench/localize.py`). A small CNN looks at a
 `CUBE_MM` crop around that point, `CROP_SIZE`² pixels, normalised as the pose network's input
 (`preprocess.normalize_depth`), and regresses
