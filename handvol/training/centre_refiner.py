@@ -7,8 +7,8 @@ For every camera of `sensor.CAMERAS`, scene frames (`handvol.data.synthetic.scen
 `SceneConfig` with `NO_HAND_PROB` of the frames without a hand, and `--arm_towards_camera_prob`
 of those with one drawn with the arm coming towards the camera) of the training subjects
 (`SUBJECT_CHOICES[--subjects]`, never "unseen_test") from seeds `TRAIN_SEEDS` (below 1000:
-`bench/localize.py` measures from 1000) are rendered in two processes. Each frame gives `2 + PERTURBED_PER_FRAME`
-crops: one at the localiser's point (`localize.localize_hands`: its own misses, elbows and
+`bench/localize.py` measures from 1000) are rendered in two processes. Each frame gives
+`2 + PERTURBED_PER_FRAME` crops: one at the localiser's point (`localize.localize_hands`: its own misses, elbows and
 false finds are what the refiner must correct), one at the other end of its blob (its
 "alternative_uvd", which `centre_refiner.refine_found` weighs against the first: an elbow, a
 shoulder or an arm's end cut by the image border, or the hand where the first is one of those),
