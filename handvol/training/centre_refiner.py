@@ -8,14 +8,14 @@ For every camera of `sensor.CAMERAS`, scene frames (`handvol.data.synthetic.scen
 of those with one drawn with the arm coming towards the camera) of the training subjects
 (`SUBJECT_CHOICES[--subjects]`, never "unseen_test") from seeds `TRAIN_SEEDS` (below 1000:
 `bench/localize.py` measures from 1000) are rendered in two processes. Each frame gives
-`2 + PERTURBED_PER_FRAME` crops: one at the localiser's point (`localize.localize_hands`: its own misses, elbows and
-false finds are what the refiner must correct), one at the other end of its blob (its
-"alternative_uvd", which `centre_refiner.refine_found` weighs against the first: an elbow, a
-shoulder or an arm's end cut by the image border, or the hand where the first is one of those),
-and the rest at the true hand centre moved by `_perturb` (half within a 30 mm Gaussian, half
-anywhere within 180 mm). The targets: the
-offset to the hand's centre (the mean of the 21 true joints) in units of `CUBE_MM`/2, and
-presence (a hand within `MAX_HAND_OFFSET_MM` of the crop's point).
+`2 + PERTURBED_PER_FRAME` crops: one at the localiser's point (`localize.localize_hands`: its own
+misses, elbows and false finds are what the refiner must correct), one at the other end of its
+blob (its "alternative_uvd", which `centre_refiner.refine_found` weighs against the first: an
+elbow, a shoulder or an arm's end cut by the image border, or the hand where the first is one of
+those), and the rest at the true hand centre moved by `_perturb` (half within a 30 mm Gaussian,
+half anywhere within 180 mm). The targets: the offset to the hand's centre (the mean of the 21
+true joints) in units of `CUBE_MM`/2, and presence (a hand within `MAX_HAND_OFFSET_MM` of the
+crop's point).
 
 The loss is a Huber loss (δ 0.05, 11 mm) on the offset of crops with a hand, plus the presence's
 binary cross-entropy; mirrored crops (u → −u, x offset negated) double the data. The work
@@ -264,9 +264,8 @@ def train(workdir, frames_per_camera, epochs, batch_size, learning_rate, width, 
       "val_loss": [float(v) for v in history.history["val_loss"]],
       "crops": int(len(order)), "frames_per_camera": frames_per_camera,
       "cameras": list(sensor.CAMERAS), "subjects": subjects,
-      "subject_ids": sorted({int(i) for group in SUBJECT_CHOICES[subjects]
-                             for i in (subjects_lib.SUBJECT_SETS[group]
-                                       if isinstance(group, str) else group)}),
+      "subject_ids": sorted({i for group in SUBJECT_CHOICES[subjects]
+                             for i in subjects_lib.subject_ids(group)}),
       "arm_towards_camera_prob": arm_towards_camera_prob,
       "seeds": [TRAIN_SEEDS + k for k in range(len(sensor.CAMERAS))],
       "epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate,

@@ -86,16 +86,19 @@ def make_subject(subject_id, bone_model=None):
                  bone_radius_scale=radius_scale, palm_thickness_scale=float(palm))
 
 
+def subject_ids(name_or_ids):
+  """The ids (a tuple of int) of a named set (`SUBJECT_SETS`) or of an explicit sequence."""
+  if isinstance(name_or_ids, str):
+    if name_or_ids not in SUBJECT_SETS:
+      raise ValueError(f"unknown subject set {name_or_ids!r}; known: {sorted(SUBJECT_SETS)}")
+    return SUBJECT_SETS[name_or_ids]
+  return tuple(int(i) for i in name_or_ids)
+
+
 def subject_set(name_or_ids, bone_model=None):
   """The subjects of a named set (`SUBJECT_SETS`) or of an explicit sequence of ids.
 
   Returns:
     A tuple of `Subject`.
   """
-  if isinstance(name_or_ids, str):
-    if name_or_ids not in SUBJECT_SETS:
-      raise ValueError(f"unknown subject set {name_or_ids!r}; known: {sorted(SUBJECT_SETS)}")
-    ids = SUBJECT_SETS[name_or_ids]
-  else:
-    ids = tuple(int(i) for i in name_or_ids)
-  return tuple(make_subject(i, bone_model) for i in ids)
+  return tuple(make_subject(i, bone_model) for i in subject_ids(name_or_ids))
