@@ -25,7 +25,8 @@ localiser's "center_xyz", `valid` 1) lies within 30 mm of the true hand centre (
 21 true joints), the same over hands wholly inside the image (`hit_rate_30mm_inside`) and over
 hands of which the camera measured at least half the rendered pixels
 (`hit_rate_30mm_measured`: the rest lie in a sensor's shadow or blind band), the median error
-(mm) and the share of misses flagged `valid` 0. For frames without one:
+(mm), the share of misses flagged `valid` 0, and the same by the hand's depth (`by_distance`:
+hit rate, mean and spread of the signed error per axis). For frames without one:
 `no_hand_flagged`, the share with `valid` 0. The depth-only centre
 (`preprocess.centers_from_depth`, which is always "valid") is scored on the same frames, and
 so is an oracle that knows the hand's pixels from the renderer (their 3D centroid, half a palm
@@ -62,6 +63,8 @@ from handvol.model import centre_refiner  # pylint: disable=wrong-import-positio
 import machine_info  # pylint: disable=wrong-import-position,import-error
 
 HIT_MM = 30.0
+DISTANCE_BINS_MM = (0.0, 500.0, 800.0, 1000.0, np.inf)
+"""`by_distance`'s bins of the hand centre's depth (mm)."""
 MEASURED_SHARE = 0.5
 """`hit_rate_30mm_measured` counts the frames whose hand the camera measured at least this
 share of (`_measured_share`)."""
@@ -161,7 +164,42 @@ def _score(frames, xyz, valid):
           "frames_measured": int(measured.sum()),
           "median_error_mm": round(float(np.median(error)), 1),
           "misses_flagged": round(float(np.mean(valid[~hit] == 0)), 4) if (~hit).any() else None,
-          "frames": len(frames), "frames_inside": int(inside.sum())}
+          "frames": len(frames), "frames_inside": int(inside.sum()),
+          "by_distance": by_distance(truth, xyz, valid)}
+
+
+def by_distance(truth, xyz, valid):
+  """Hit rates and signed errors per bin of the hand's depth (`DISTANCE_BINS_MM`).
+
+  Args:
+    truth: `[N, 3]` true hand centres, mm (camera frame).
+    xyz: `[N, 3]` a method's reference points, mm.
+    valid: `[N]` the method's `valid` (0 or 1).
+
+  Returns:
+    A list, one dict per bin that holds frames: "depth_mm" [low, high] (null for no upper
+    bound), "frames", "hit_rate_30mm", and over the valid points within `2 * HIT_MM` of the
+    truth (gross misses left out) "mean_error_xyz_mm" and "sd_error_xyz_mm" `[3]` of
+    xyz − truth: where the hits are lost, across the image or along the ray.
+  """
+  error = xyz - truth
+  distance = np.linalg.norm(error, axis=1)
+  hit = (distance <= HIT_MM) & (valid == 1)
+  near = (distance <= 2 * HIT_MM) & (valid == 1)
+  rows = []
+  for low, high in zip(DISTANCE_BINS_MM[:-1], DISTANCE_BINS_MM[1:]):
+    inside = (truth[:, 2] >= low) & (truth[:, 2] < high)
+    if not inside.any():
+      continue
+    close = inside & near
+    rows.append({
+        "depth_mm": [low, None if np.isinf(high) else high], "frames": int(inside.sum()),
+        "hit_rate_30mm": round(float(hit[inside].mean()), 4),
+        "mean_error_xyz_mm": ([round(float(x), 1) for x in error[close].mean(axis=0)]
+                              if close.any() else None),
+        "sd_error_xyz_mm": ([round(float(x), 1) for x in error[close].std(axis=0)]
+                            if close.any() else None)})
+  return rows
 
 
 def _hand_pixel_centroids(frames):
