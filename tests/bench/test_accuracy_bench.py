@@ -1,6 +1,5 @@
 """bench/accuracy.py: its report's numbers on known predictions, and the command end to end."""
 
-import importlib.util
 import json
 import pathlib
 import subprocess
@@ -21,13 +20,6 @@ TINY = ["--set=data.batch_size=4", "--set=data.max_gaussians=256",
         "--set=train.images_every_epochs=1", "--set=train.num_images=2", "--set=train.verbose=2"]
 
 
-def _bench_module():
-  sys.path.insert(0, str(ROOT / "bench"))
-  spec = importlib.util.spec_from_file_location("accuracy_bench", ROOT / "bench" / "accuracy.py")
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module
-
 
 def _hands(rotations):
   theta = np.zeros([len(rotations), 26], np.float32)
@@ -37,8 +29,8 @@ def _hands(rotations):
   return kinematics.forward_kinematics(theta, lengths.astype(np.float32))["keypoints"].numpy()
 
 
-def test_orientation_report_of_known_predictions():
-  bench = _bench_module()
+def test_orientation_report_of_known_predictions(bench_script):
+  bench = bench_script("accuracy")
   # Rolls 0°, 90°, 180° (palm), and a back view.
   truth = _hands([[0, 0, 0], [0, 0, np.pi / 2], [0, 0, np.pi], [0, np.pi, 0]])
   offset = np.zeros_like(truth)
@@ -70,8 +62,8 @@ def test_orientation_report_of_known_predictions():
   assert flipped["palm_flipped_pct"] == 50.0
 
 
-def test_the_generator_test_set_of_a_scenes_run_is_the_default_split():
-  bench = _bench_module()
+def test_the_generator_test_set_of_a_scenes_run_is_the_default_split(bench_script):
+  bench = bench_script("accuracy")
   from handvol import configs  # pylint: disable=import-outside-toplevel
   own = bench.generator_test_entry(configs.load("sphere")["data"], "sphere", 16)
   assert own == dict(configs.load("sphere")["data"]["test"], num_frames=16)

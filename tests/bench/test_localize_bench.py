@@ -1,7 +1,6 @@
 """bench/localize.py end to end on a few frames: its last line and the settings it was given;
 its per-distance figures on known points."""
 
-import importlib.util
 import json
 import pathlib
 import subprocess
@@ -12,16 +11,9 @@ import numpy as np
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
-def _bench_module():
-  sys.path.insert(0, str(ROOT / "bench"))
-  spec = importlib.util.spec_from_file_location("localize_bench", ROOT / "bench" / "localize.py")
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module
 
-
-def test_by_distance_bins_hits_and_signed_errors():
-  bench = _bench_module()
+def test_by_distance_bins_hits_and_signed_errors(bench_script):
+  bench = bench_script("localize")
   truth = np.array([[0, 0, 400], [0, 0, 450], [0, 0, 900], [0, 0, 1100], [0, 0, 1150],
                     [0, 0, 1200]], float)
   offsets = np.array([[10, 0, 0], [-10, 0, 0], [0, 0, 40], [0, 0, -20], [0, 0, -40],
