@@ -5,6 +5,9 @@ rendered training frames (3,072: the in-memory source holds full frames, 6.7 GB 
 epochs of 100, about 66 ms each on the idle 2-core machine with AVX-512) on the same cosine
 schedule with a longer warm-up. On a 2-core AVX2 machine a step takes 170–200 ms (measured
 2026-12-07), so the run takes about 3 hours there: the two-hour budget holds on the first only.
+The peak rate stays at `sphere`'s 1e-3: at 3e-3, which helps the ten-minute default, the run
+ends at the same errors (16.5 against 16.1 mm on sphere views, 31.2 against 30.9 on the
+independent renderer; `docs/results/cpu_long_3e3/`).
 
 Run: `nohup python train.py --config=cpu_long --workdir=RUN > RUN.log 2>&1 &`; its measured
 numbers and the command are in `docs/results/cpu_long/`.
