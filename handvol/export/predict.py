@@ -46,17 +46,19 @@ from handvol.evaluation import plots
 from handvol.export import export
 from handvol.export import serving
 from handvol.hand import skeleton
+from handvol.image import localize
 
 DEPTH_FORMATS = ("png16", "nyu")
 """Single-channel 16-bit PNGs in `depth_unit_mm` units; NYU's colour PNGs in mm."""
 
 JSON_OUTPUTS = ("joints_xyz", "joints_uvd", "reference_uvd", "bone_lengths", "theta")
 
-HAND_DEPTH_RANGE_MM = (100.0, 2000.0)
+HAND_DEPTH_RANGE_MM = (100.0, localize.MAX_HAND_DEPTH_MM)
 """Distances at which a depth camera sees a hand well enough to estimate it (the cameras of
 `handvol/data/synthetic/cameras.json` see 0.2–4.5 m; a hand farther than 2 m spans fewer than
-20 pixels of a 640-pixel image). A reference point outside is a warning: usually the depth
-unit (a RealSense SR300 counts 1/8 mm: read as mm, a hand at 60 cm is at 4.8 m)."""
+20 pixels of a 640-pixel image, and the localiser does not look there). A reference point
+outside is a warning: usually the depth unit (a RealSense SR300 counts 1/8 mm: read as mm, a
+hand at 60 cm is at 4.8 m), or a reference point given from outside."""
 
 MAX_MEDIAN_DEPTH_MM = 5000.0
 """A frame whose measured pixels have a median depth beyond 5 m is warned about (no depth camera

@@ -15,8 +15,8 @@ the chest. `localize_hands` instead segments the frame and picks the blob that i
    (each grid pixel covers (GRID_STEP·d)²/(fx·fy) mm²) must lie in `HAND_AREA_MM2`, and it
    must not be flat: the spread of its points across their best-fitting plane must reach
    `MIN_THICKNESS_MM` (`_thick`: a table's or a wall's piece cut by the image border, or a
-   torso's front, is flat; a hand with its fingers is not). Of the components that pass,
-   the nearest wins.
+   torso's front, is flat; a hand with its fingers is not), and the component must begin
+   within `MAX_HAND_DEPTH_MM` of the camera. Of the components that pass, the nearest wins.
 3. Its centre. The winning component's points within `SHIFT_SLAB_MM` of its nearest point
    are mean-shifted with a `SHIFT_RADIUS_MM` sphere from `NUM_SEEDS` starts (its nearest
    point, then farthest-point samples of its near region). Of the modes, the hand is the one
@@ -67,6 +67,13 @@ piece can hold less than 2000 mm² in the slab (`docs/localize.md`, "The smalles
 MIN_THICKNESS_MM = 3.0
 """A near region flatter than this (spread across its best plane) is a table's, a wall's or a
 torso's front, not a hand's."""
+MAX_HAND_DEPTH_MM = 2000.0
+"""A component whose nearest point lies farther than this is not a hand candidate: a hand 2 m
+away spans fewer than 20 pixels of a 640-pixel image (the pose network's crops were trained on
+hands 25–120 cm away), while a wall's patch cut to a hand's area by the image's edges and by
+shadows, whose depth noise passes the flatness test at that distance, is a common find there
+(`docs/localize.md`, "Where the far hands are lost"). `export.predict`'s plausible range ends
+here too."""
 TYPICAL_AREA_MM2 = 15000.0
 AREA_LOG_SD = 0.9
 """The confidence's log-normal area model."""
@@ -254,12 +261,12 @@ def _thick(points, near, segment, count):
 
 
 def _choose(nearest, area, thick, batch):
-  """The nearest hand-sized component per frame: its segment `[B]`, whether one passed `[B]`,
+  """The nearest hand-sized component within reach (`MAX_HAND_DEPTH_MM`) per frame: its segment `[B]`, whether one passed `[B]`,
   and its area `[B]` (mm²)."""
   nearest = tf.reshape(nearest, [batch, -1])
   area = tf.reshape(area, [batch, -1])
   hand_sized = ((area >= HAND_AREA_MM2[0]) & (area <= HAND_AREA_MM2[1])
-                & tf.reshape(thick, [batch, -1]))
+                & tf.reshape(thick, [batch, -1]) & (nearest <= MAX_HAND_DEPTH_MM))
   score = tf.where(hand_sized, nearest, tf.float32.max)
   best = tf.argmin(score, axis=1, output_type=tf.int32)
   found = tf.reduce_any(hand_sized, axis=1)

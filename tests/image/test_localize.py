@@ -79,6 +79,31 @@ def test_a_wall_and_a_flat_patch_are_not_hands_and_a_hand_sized_dome_is():
   assert 0.5 < float(out["confidence"]) <= 1.0
 
 
+def _dome(depth_mm, focal_px, radius_mm=72.0, shape=(120, 160)):
+  """A dome of `radius_mm` (half as high) whose rim lies `depth_mm` away, centred in the image."""
+  rows, columns = np.mgrid[:shape[0], :shape[1]] - (np.array(shape) / 2)[:, None, None] + 0.5
+  radius = np.hypot(rows, columns) * depth_mm / focal_px
+  height = 0.5 * np.sqrt(np.maximum(radius_mm ** 2 - radius ** 2, 0.0))
+  return np.where(radius < radius_mm, depth_mm - height, 0.0)
+
+
+def test_no_hand_is_looked_for_beyond_the_largest_hand_depth():
+  intrinsics = [600.0, 600.0, 79.5, 59.5]
+  near = localize.MAX_HAND_DEPTH_MM - 200.0
+  out = localize.localize_hand(_dome(near, 600.0), intrinsics)
+  assert int(out["valid"]) == 1 and float(out["center_uvd"][2]) < localize.MAX_HAND_DEPTH_MM
+  # The same dome 200 mm beyond the limit: hand-sized and thick, but not a candidate.
+  far = _dome(localize.MAX_HAND_DEPTH_MM + 200.0, 600.0)
+  out = localize.localize_hand(far, intrinsics)
+  assert int(out["valid"]) == 0
+  assert int(out["reason"]) == localize.REASONS.index("no_hand_sized_blob")
+  # Beside a hand within reach, the far dome changes nothing.
+  left = np.arange(160)[None, :] < 80
+  both = np.where(left, np.roll(_dome(near, 600.0), -40, axis=1), np.roll(far, 40, axis=1))
+  out = localize.localize_hand(both, intrinsics)
+  assert int(out["valid"]) == 1 and float(out["center_uvd"][0]) < 60.0
+
+
 def test_the_smallest_accepted_area_lets_a_curled_hands_palm_through():
   # A hand whose fingers curl towards the camera breaks into pieces at the depth jumps; its
   # palm's piece held 1200-2450 mm² in the slab (bench/localize.py's misses, seed 500). A
