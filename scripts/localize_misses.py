@@ -7,12 +7,13 @@
 Renders `--frames` scenes of `bench/localize.py`'s `--condition` for one camera from `--seed`
 (the same frames as the benchmark), runs `centre_refiner.locate_hands` with the shipped refiner,
 prints every frame whose reference point is flagged or lies more than `--threshold_mm` (30, the
-benchmark's hit radius) from the true hand centre (the mean of the 21 joints), with the error per axis, and draws up to 6 of them: on top
-the depth around the hand (dark = near) with the true joints (white dots) and the reference
-point (red ×); below, a side view (depth against image height, mm) of the hand's measured
-pixels (black; the renderer's part labels), the true joints (white-edged dots), the true
-centre (blue +) and the reference point (red ×). The side view shows what the camera saw of
-the hand along the ray, which is what the reference point's depth is made from.
+benchmark's hit radius) from the true hand centre (the mean of the 21 joints), with the error
+per axis, and draws up to 6 of them: on top the depth around the hand (dark = near) with the
+true joints (white dots) and the reference point (red ×); below, a side view (depth against
+image height, mm) of the hand's measured pixels (black; the renderer's part labels), the true
+joints (white-edged dots), the true centre (blue +) and the reference point (red ×). The side
+view shows what the camera saw of the hand along the ray, which is what the reference point's
+depth is made from.
 """
 
 import pathlib
@@ -68,8 +69,8 @@ def _draw(ax_top, ax_side, frame, point_xyz, index, error):
   v0 = int(round(fy * centre[1] / centre[2] + cy)) - half
   depth = np.pad(frame["depth"], half)[v0 + half:v0 + 3 * half, u0 + half:u0 + 3 * half]
   ax_top.imshow(np.where(depth > 0, depth, np.nan), cmap="viridis")
-  ax_top.plot(fx * joints[:, 0] / joints[:, 2] + cx - u0, fy * joints[:, 1] / joints[:, 2] + cy - v0,
-              "w.", ms=4)
+  ax_top.plot(fx * joints[:, 0] / joints[:, 2] + cx - u0,
+              fy * joints[:, 1] / joints[:, 2] + cy - v0, "w.", ms=4)
   ax_top.plot(fx * point_xyz[0] / point_xyz[2] + cx - u0,
               fy * point_xyz[1] / point_xyz[2] + cy - v0, "rx", ms=10, mew=2)
   ax_top.set_title(f"frame {index}: hand {centre[2]:.0f} mm away\noff by "

@@ -71,8 +71,8 @@ MAX_HAND_DEPTH_MM = 2000.0
 """A component whose nearest point lies farther than this is not a hand candidate: a hand 2 m
 away spans fewer than 20 pixels of a 640-pixel image (the pose network's crops were trained on
 hands 25–120 cm away), while a wall's patch cut to a hand's area by the image's edges and by
-shadows, whose depth noise passes the flatness test at that distance, is a common find there
-(`docs/localize.md`, "Where the far hands are lost"). `export.predict`'s plausible range ends
+shadows passes the flatness test there on its depth noise (a D435 no-hand frame of
+`bench/localize.py`, seed 1000: `docs/localize.md`, "Where the far hands are lost"). `export.predict`'s plausible range ends
 here too."""
 TYPICAL_AREA_MM2 = 15000.0
 AREA_LOG_SD = 0.9
@@ -261,8 +261,8 @@ def _thick(points, near, segment, count):
 
 
 def _choose(nearest, area, thick, batch):
-  """The nearest hand-sized component within reach (`MAX_HAND_DEPTH_MM`) per frame: its segment `[B]`, whether one passed `[B]`,
-  and its area `[B]` (mm²)."""
+  """The nearest hand-sized component within reach (`MAX_HAND_DEPTH_MM`) per frame: its
+  segment `[B]`, whether one passed `[B]`, and its area `[B]` (mm²)."""
   nearest = tf.reshape(nearest, [batch, -1])
   area = tf.reshape(area, [batch, -1])
   hand_sized = ((area >= HAND_AREA_MM2[0]) & (area <= HAND_AREA_MM2[1])
