@@ -1,13 +1,15 @@
 """Trains the localiser's centre refiner (`handvol.model.centre_refiner`) on synthetic scenes.
 
     python -m handvol.training.centre_refiner --workdir=/tmp/refiner [--frames_per_camera=2400]
-        [--arm_towards_camera_prob=0.15] [--subjects=many|two_sets] [--width=24] [--epochs=24]
+        [--arm_towards_camera_prob=0.15] [--no_hand_prob=0.15] [--subjects=many|two_sets]
+        [--width=24] [--epochs=24]
 
 For every camera of `sensor.CAMERAS`, scene frames (`handvol.data.synthetic.scene`, the default
-`SceneConfig` with `NO_HAND_PROB` of the frames without a hand, and `--arm_towards_camera_prob`
-of those with one drawn with the arm coming towards the camera) of the training subjects
-(`SUBJECT_CHOICES[--subjects]`, never "unseen_test") from seeds `TRAIN_SEEDS` (below 1000:
-`bench/localize.py` measures from 1000) are rendered in two processes. Each frame gives
+`SceneConfig` with `--no_hand_prob` (`NO_HAND_PROB`) of the frames without a hand, and
+`--arm_towards_camera_prob` of those with one drawn with the arm coming towards the camera) of
+the training subjects (`SUBJECT_CHOICES[--subjects]`, never "unseen_test") from seeds
+`TRAIN_SEEDS` (below 1000: `bench/localize.py` measures from 1000) are rendered in two
+processes. Each frame gives
 `2 + PERTURBED_PER_FRAME` crops: one at the localiser's point (`localize.localize_hands`: its own
 misses, elbows and false finds are what the refiner must correct), one at the other end of its
 blob (its "alternative_uvd", which `centre_refiner.refine_found` weighs against the first: an
@@ -65,6 +67,7 @@ SUBJECT_CHOICES = {
 TRAIN_SEEDS = 100
 """Camera k of `sensor.CAMERAS` renders seed `TRAIN_SEEDS + k`."""
 NO_HAND_PROB = 0.15
+"""The share of frames without a hand (the shipped refiner's); `--no_hand_prob` changes it."""
 PERTURBED_PER_FRAME = 3
 CHUNK = 32
 """Frames a rendering process hands over at once."""
@@ -73,8 +76,8 @@ HUBER_DELTA = 0.05
 
 def _render_chunk(job):
   """Renders one chunk of scene frames in a worker process: the arrays the crops need."""
-  camera, subjects, seed, first, count, towards = job
-  config = scene.SceneConfig(camera=camera, no_hand_prob=NO_HAND_PROB,
+  camera, subjects, seed, first, count, towards, no_hand = job
+  config = scene.SceneConfig(camera=camera, no_hand_prob=no_hand,
                              arm_towards_camera_prob=towards)
   frames = list(scene.generate_scenes(count, config, seed=seed, subjects=subjects,
                                       first_frame=first))
@@ -139,24 +142,27 @@ def _samples(chunk, rng):
           "presence": presence.astype(np.float32), "from_localiser": from_localiser}
 
 
-def render_jobs(frames_per_camera, subjects="two_sets", arm_towards_camera_prob=0.0):
+def render_jobs(frames_per_camera, subjects="two_sets", arm_towards_camera_prob=0.0,
+                no_hand_prob=NO_HAND_PROB):
   """The rendering chunks: tuples (camera, subject set, seed, first frame, count, share of arms
-  towards the camera), `CHUNK` frames each, the chunks of a camera taking turns with the sets
-  of `SUBJECT_CHOICES[subjects]`."""
+  towards the camera, share of frames without a hand), `CHUNK` frames each, the chunks of a
+  camera taking turns with the sets of `SUBJECT_CHOICES[subjects]`."""
+  if not 0.0 <= no_hand_prob < 1.0:
+    raise ValueError(f"no_hand_prob must lie in [0, 1), got {no_hand_prob}")
   if subjects not in SUBJECT_CHOICES:
     raise ValueError(f"subjects must be one of {sorted(SUBJECT_CHOICES)}, not {subjects!r}")
   sets = SUBJECT_CHOICES[subjects]
   return [(camera, sets[(first // CHUNK) % len(sets)], TRAIN_SEEDS + k, first,
-           min(CHUNK, frames_per_camera - first), arm_towards_camera_prob)
+           min(CHUNK, frames_per_camera - first), arm_towards_camera_prob, no_hand_prob)
           for k, camera in enumerate(sensor.CAMERAS)
           for first in range(0, frames_per_camera, CHUNK)]
 
 
 def make_data(frames_per_camera, seed=0, processes=2, verbose=True, arm_towards_camera_prob=0.0,
-              subjects="two_sets"):
+              subjects="two_sets", no_hand_prob=NO_HAND_PROB):
   """Renders and crops the training data (module docstring); a dict of arrays. `subjects` is a
   key of `SUBJECT_CHOICES`."""
-  jobs = render_jobs(frames_per_camera, subjects, arm_towards_camera_prob)
+  jobs = render_jobs(frames_per_camera, subjects, arm_towards_camera_prob, no_hand_prob)
   rng = np.random.default_rng(seed)
   parts = []
   progress = keras.utils.Progbar(len(jobs), unit_name="chunk", verbose=int(verbose))
@@ -224,7 +230,7 @@ def save_without_optimizer(refiner, path, width):
 
 
 def train(workdir, frames_per_camera, epochs, batch_size, learning_rate, width, seed,
-          arm_towards_camera_prob=0.0, subjects="two_sets"):
+          arm_towards_camera_prob=0.0, subjects="two_sets", no_hand_prob=NO_HAND_PROB):
   """The whole run (module docstring); returns the summary dict."""
   os.makedirs(workdir, exist_ok=True)
   start = time.time()
@@ -233,7 +239,7 @@ def train(workdir, frames_per_camera, epochs, batch_size, learning_rate, width, 
     data = dict(np.load(data_path))
   else:
     data = make_data(frames_per_camera, seed, arm_towards_camera_prob=arm_towards_camera_prob,
-                     subjects=subjects)
+                     subjects=subjects, no_hand_prob=no_hand_prob)
     np.savez(data_path, **data)
   data_seconds = time.time() - start
   rng = np.random.default_rng(seed)
@@ -266,7 +272,7 @@ def train(workdir, frames_per_camera, epochs, batch_size, learning_rate, width, 
       "cameras": list(sensor.CAMERAS), "subjects": subjects,
       "subject_ids": sorted({i for group in SUBJECT_CHOICES[subjects]
                              for i in subjects_lib.subject_ids(group)}),
-      "arm_towards_camera_prob": arm_towards_camera_prob,
+      "arm_towards_camera_prob": arm_towards_camera_prob, "no_hand_prob": no_hand_prob,
       "seeds": [TRAIN_SEEDS + k for k in range(len(sensor.CAMERAS))],
       "epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate,
       "width": width, "seed": seed, "parameters": int(refiner.count_params()),
@@ -283,7 +289,7 @@ def main(argv):
     raise app.UsageError("--workdir is required")
   summary = train(values.workdir, values.frames_per_camera, values.epochs, values.batch_size,
                   values.learning_rate, values.width, values.seed,
-                  values.arm_towards_camera_prob, values.subjects)
+                  values.arm_towards_camera_prob, values.subjects, values.no_hand_prob)
   print(json.dumps(summary["held_out"]))
   print(json.dumps(summary["held_out_localiser_points"]))
 
@@ -298,6 +304,7 @@ if __name__ == "__main__":
   flags.DEFINE_integer("seed", 0, "Weights, shuffling and perturbations.")
   flags.DEFINE_float("arm_towards_camera_prob", 0.15,
                      "Share of the frames with a hand whose arm comes towards the camera.")
+  flags.DEFINE_float("no_hand_prob", NO_HAND_PROB, "Share of the frames without a hand.")
   flags.DEFINE_enum("subjects", "many", sorted(SUBJECT_CHOICES),
                     "two_sets: handid_like and nyu_like by turns; many: the scenes config's 200.")
   app.run(main)

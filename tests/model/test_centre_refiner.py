@@ -87,7 +87,7 @@ def test_locate_hands_has_stock_ops_only():
 
 
 def test_the_trainers_targets_point_from_the_crop_to_the_hand():
-  chunk = trainer._render_chunk(("kinect_v2", "handid_like", 100, 0, 6, 0.5))
+  chunk = trainer._render_chunk(("kinect_v2", "handid_like", 100, 0, 6, 0.5, 0.15))
   samples = trainer._samples(chunk, np.random.default_rng(0))
   count = len(samples["offset"])
   assert samples["depth"].shape == (count, centre_refiner.CROP_SIZE, centre_refiner.CROP_SIZE)
@@ -118,6 +118,19 @@ def test_the_trainers_subject_choices_hold_out_the_test_subjects():
   assert len(ids) == 200 and not ids & set(subjects.SUBJECT_SETS["unseen_test"])
   with pytest.raises(ValueError, match="subjects must be one of"):
     trainer.render_jobs(80, "everyone")
+
+
+def test_the_trainers_share_of_frames_without_a_hand():
+  jobs = trainer.render_jobs(40, "many", no_hand_prob=0.5)
+  assert {job[6] for job in jobs} == {0.5}
+  assert {job[6] for job in trainer.render_jobs(40, "many")} == {trainer.NO_HAND_PROB}
+  with pytest.raises(ValueError, match="no_hand_prob"):
+    trainer.render_jobs(40, "many", no_hand_prob=1.0)
+  # The share reaches the renderer: with none allowed, every frame of a chunk has a hand.
+  chunk = trainer._render_chunk(("azure_kinect", "handid_like", 100, 0, 8, 0.0, 0.0))
+  assert chunk["has_hand"].all()
+  mostly_empty = trainer._render_chunk(("azure_kinect", "handid_like", 100, 0, 8, 0.0, 0.9))
+  assert not mostly_empty["has_hand"].all()
 
 
 def test_perturbations_reach_the_refiners_range():
