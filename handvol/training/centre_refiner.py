@@ -9,12 +9,11 @@ For every camera of `sensor.CAMERAS`, scene frames (`handvol.data.synthetic.scen
 `--arm_towards_camera_prob` of those with one drawn with the arm coming towards the camera) of
 the training subjects (`SUBJECT_CHOICES[--subjects]`, never "unseen_test") from seeds
 `TRAIN_SEEDS` (below 1000: `bench/localize.py` measures from 1000) are rendered in two
-processes. Each frame gives
-`2 + PERTURBED_PER_FRAME` crops: one at the localiser's point (`localize.localize_hands`: its own
-misses, elbows and false finds are what the refiner must correct), one at the other end of its
-blob (its "alternative_uvd", which `centre_refiner.refine_found` weighs against the first: an
-elbow, a shoulder or an arm's end cut by the image border, or the hand where the first is one of
-those), and the rest at the true hand centre moved by `_perturb` (half within a 30 mm Gaussian,
+processes. Each frame gives `2 + PERTURBED_PER_FRAME` crops: one at the localiser's point
+(`localize.localize_hands`: its own misses, elbows and false finds are what the refiner must
+correct), one at the other end of its blob (its "alternative_uvd", which
+`centre_refiner.refine_found` weighs against the first: an elbow, a shoulder or an arm's end
+cut by the image border, or the hand where the first is one of those), and the rest at the true hand centre moved by `_perturb` (half within a 30 mm Gaussian,
 half anywhere within 180 mm). The targets: the offset to the hand's centre (the mean of the 21
 true joints) in units of `CUBE_MM`/2, and presence (a hand within `MAX_HAND_OFFSET_MM` of the
 crop's point).
