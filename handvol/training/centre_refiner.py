@@ -2,14 +2,15 @@
 
     python -m handvol.training.centre_refiner --workdir=/tmp/refiner [--frames_per_camera=2400]
         [--arm_towards_camera_prob=0.15] [--no_hand_prob=0.15] [--subjects=many|two_sets]
-        [--width=24] [--epochs=24]
+        [--far_frames_per_camera=0] [--width=24] [--epochs=24]
 
 For every camera of `sensor.CAMERAS`, scene frames (`handvol.data.synthetic.scene`, the default
 `SceneConfig` with `--no_hand_prob` (`NO_HAND_PROB`) of the frames without a hand, and
 `--arm_towards_camera_prob` of those with one drawn with the arm coming towards the camera) of
 the training subjects (`SUBJECT_CHOICES[--subjects]`, never "unseen_test") from seeds
 `TRAIN_SEEDS` (below 1000: `bench/localize.py` measures from 1000) are rendered in two
-processes. Each frame gives `2 + PERTURBED_PER_FRAME` crops: one at the localiser's point
+processes; `--far_frames_per_camera` more frames per camera, after those, hold a hand at
+`FAR_HAND_DISTANCE_MM` (and never none). Each frame gives `2 + PERTURBED_PER_FRAME` crops: one at the localiser's point
 (`localize.localize_hands`: its own misses, elbows and false finds are what the refiner must
 correct), one at the other end of its blob (its "alternative_uvd", which
 `centre_refiner.refine_found` weighs against the first: an elbow, a shoulder or an arm's end
@@ -70,14 +71,17 @@ NO_HAND_PROB = 0.15
 PERTURBED_PER_FRAME = 3
 CHUNK = 32
 """Frames a rendering process hands over at once."""
+FAR_HAND_DISTANCE_MM = (800.0, 1200.0)
+"""The hand's depth range of `--far_frames_per_camera`'s frames: the far end of the scenes'
+default range, where the active-stereo cameras' misses are (docs/localize.md)."""
 VALIDATION_SHARE = 0.05
 HUBER_DELTA = 0.05
 
 def _render_chunk(job):
   """Renders one chunk of scene frames in a worker process: the arrays the crops need."""
-  camera, subjects, seed, first, count, towards, no_hand = job
+  camera, subjects, seed, first, count, towards, no_hand, distance = job
   config = scene.SceneConfig(camera=camera, no_hand_prob=no_hand,
-                             arm_towards_camera_prob=towards)
+                             arm_towards_camera_prob=towards, hand_distance_mm=distance)
   frames = list(scene.generate_scenes(count, config, seed=seed, subjects=subjects,
                                       first_frame=first))
   return {"counts": np.stack([f["counts"] for f in frames]),
@@ -142,26 +146,41 @@ def _samples(chunk, rng):
 
 
 def render_jobs(frames_per_camera, subjects="two_sets", arm_towards_camera_prob=0.0,
-                no_hand_prob=NO_HAND_PROB):
+                no_hand_prob=NO_HAND_PROB, far_frames_per_camera=0):
   """The rendering chunks: tuples (camera, subject set, seed, first frame, count, share of arms
-  towards the camera, share of frames without a hand), `CHUNK` frames each, the chunks of a
-  camera taking turns with the sets of `SUBJECT_CHOICES[subjects]`."""
+  towards the camera, share of frames without a hand, the hand's depth range in mm), `CHUNK`
+  frames each, the chunks of a camera taking turns with the sets of
+  `SUBJECT_CHOICES[subjects]`. All cameras' `frames_per_camera` frames come first (the scenes'
+  default depth range), then `far_frames_per_camera` frames per camera numbered on from them
+  (`FAR_HAND_DISTANCE_MM`, every one with a hand), so that adding far frames leaves the others
+  as they were."""
   if not 0.0 <= no_hand_prob < 1.0:
     raise ValueError(f"no_hand_prob must lie in [0, 1), got {no_hand_prob}")
   if subjects not in SUBJECT_CHOICES:
     raise ValueError(f"subjects must be one of {sorted(SUBJECT_CHOICES)}, not {subjects!r}")
+  if far_frames_per_camera < 0:
+    raise ValueError(f"far_frames_per_camera must be >= 0, got {far_frames_per_camera}")
   sets = SUBJECT_CHOICES[subjects]
-  return [(camera, sets[(first // CHUNK) % len(sets)], TRAIN_SEEDS + k, first,
-           min(CHUNK, frames_per_camera - first), arm_towards_camera_prob, no_hand_prob)
+  default_distance = scene.SceneConfig().hand_distance_mm
+  near = [(camera, sets[(first // CHUNK) % len(sets)], TRAIN_SEEDS + k, first,
+           min(CHUNK, frames_per_camera - first), arm_towards_camera_prob, no_hand_prob,
+           default_distance)
           for k, camera in enumerate(sensor.CAMERAS)
           for first in range(0, frames_per_camera, CHUNK)]
+  total = frames_per_camera + far_frames_per_camera
+  far = [(camera, sets[(first // CHUNK) % len(sets)], TRAIN_SEEDS + k, first,
+          min(CHUNK, total - first), arm_towards_camera_prob, 0.0, FAR_HAND_DISTANCE_MM)
+         for k, camera in enumerate(sensor.CAMERAS)
+         for first in range(frames_per_camera, total, CHUNK)]
+  return near + far
 
 
 def make_data(frames_per_camera, seed=0, processes=2, verbose=True, arm_towards_camera_prob=0.0,
-              subjects="two_sets", no_hand_prob=NO_HAND_PROB):
+              subjects="two_sets", no_hand_prob=NO_HAND_PROB, far_frames_per_camera=0):
   """Renders and crops the training data (module docstring); a dict of arrays. `subjects` is a
   key of `SUBJECT_CHOICES`."""
-  jobs = render_jobs(frames_per_camera, subjects, arm_towards_camera_prob, no_hand_prob)
+  jobs = render_jobs(frames_per_camera, subjects, arm_towards_camera_prob, no_hand_prob,
+                     far_frames_per_camera)
   rng = np.random.default_rng(seed)
   parts = []
   progress = keras.utils.Progbar(len(jobs), unit_name="chunk", verbose=int(verbose))
@@ -229,7 +248,8 @@ def save_without_optimizer(refiner, path, width):
 
 
 def train(workdir, frames_per_camera, epochs, batch_size, learning_rate, width, seed,
-          arm_towards_camera_prob=0.0, subjects="two_sets", no_hand_prob=NO_HAND_PROB):
+          arm_towards_camera_prob=0.0, subjects="two_sets", no_hand_prob=NO_HAND_PROB,
+          far_frames_per_camera=0):
   """The whole run (module docstring); returns the summary dict."""
   os.makedirs(workdir, exist_ok=True)
   start = time.time()
@@ -238,7 +258,8 @@ def train(workdir, frames_per_camera, epochs, batch_size, learning_rate, width, 
     data = dict(np.load(data_path))
   else:
     data = make_data(frames_per_camera, seed, arm_towards_camera_prob=arm_towards_camera_prob,
-                     subjects=subjects, no_hand_prob=no_hand_prob)
+                     subjects=subjects, no_hand_prob=no_hand_prob,
+                     far_frames_per_camera=far_frames_per_camera)
     np.savez(data_path, **data)
   data_seconds = time.time() - start
   rng = np.random.default_rng(seed)
@@ -272,6 +293,8 @@ def train(workdir, frames_per_camera, epochs, batch_size, learning_rate, width, 
       "subject_ids": sorted({i for group in SUBJECT_CHOICES[subjects]
                              for i in subjects_lib.subject_ids(group)}),
       "arm_towards_camera_prob": arm_towards_camera_prob, "no_hand_prob": no_hand_prob,
+      "far_frames_per_camera": far_frames_per_camera,
+      "far_hand_distance_mm": list(FAR_HAND_DISTANCE_MM),
       "seeds": [TRAIN_SEEDS + k for k in range(len(sensor.CAMERAS))],
       "epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate,
       "width": width, "seed": seed, "parameters": int(refiner.count_params()),
@@ -288,7 +311,8 @@ def main(argv):
     raise app.UsageError("--workdir is required")
   summary = train(values.workdir, values.frames_per_camera, values.epochs, values.batch_size,
                   values.learning_rate, values.width, values.seed,
-                  values.arm_towards_camera_prob, values.subjects, values.no_hand_prob)
+                  values.arm_towards_camera_prob, values.subjects, values.no_hand_prob,
+                  values.far_frames_per_camera)
   print(json.dumps(summary["held_out"]))
   print(json.dumps(summary["held_out_localiser_points"]))
 
@@ -304,6 +328,8 @@ if __name__ == "__main__":
   flags.DEFINE_float("arm_towards_camera_prob", 0.15,
                      "Share of the frames with a hand whose arm comes towards the camera.")
   flags.DEFINE_float("no_hand_prob", NO_HAND_PROB, "Share of the frames without a hand.")
+  flags.DEFINE_integer("far_frames_per_camera", 0,
+                       "More frames per camera with the hand at FAR_HAND_DISTANCE_MM.")
   flags.DEFINE_enum("subjects", "many", sorted(SUBJECT_CHOICES),
                     "two_sets: handid_like and nyu_like by turns; many: the scenes config's 200.")
   app.run(main)

@@ -87,7 +87,8 @@ def test_locate_hands_has_stock_ops_only():
 
 
 def test_the_trainers_targets_point_from_the_crop_to_the_hand():
-  chunk = trainer._render_chunk(("kinect_v2", "handid_like", 100, 0, 6, 0.5, 0.15))
+  chunk = trainer._render_chunk(("kinect_v2", "handid_like", 100, 0, 6, 0.5, 0.15,
+                                 (250.0, 1200.0)))
   samples = trainer._samples(chunk, np.random.default_rng(0))
   count = len(samples["offset"])
   assert samples["depth"].shape == (count, centre_refiner.CROP_SIZE, centre_refiner.CROP_SIZE)
@@ -127,10 +128,32 @@ def test_the_trainers_share_of_frames_without_a_hand():
   with pytest.raises(ValueError, match="no_hand_prob"):
     trainer.render_jobs(40, "many", no_hand_prob=1.0)
   # The share reaches the renderer: with none allowed, every frame of a chunk has a hand.
-  chunk = trainer._render_chunk(("azure_kinect", "handid_like", 100, 0, 8, 0.0, 0.0))
+  chunk = trainer._render_chunk(("azure_kinect", "handid_like", 100, 0, 8, 0.0, 0.0,
+                                  (250.0, 1200.0)))
   assert chunk["has_hand"].all()
-  mostly_empty = trainer._render_chunk(("azure_kinect", "handid_like", 100, 0, 8, 0.0, 0.9))
+  mostly_empty = trainer._render_chunk(("azure_kinect", "handid_like", 100, 0, 8, 0.0, 0.9,
+                                         (250.0, 1200.0)))
   assert not mostly_empty["has_hand"].all()
+
+
+def test_the_trainers_far_frames_come_after_the_others_and_hold_far_hands():
+  plain = trainer.render_jobs(40, "many")
+  jobs = trainer.render_jobs(40, "many", far_frames_per_camera=40)
+  # The frames without far ones are the same jobs, first; the far ones number on from them.
+  assert jobs[:len(plain)] == plain
+  far = jobs[len(plain):]
+  assert len(far) == 2 * len(sensor.CAMERAS)
+  assert [job[3] for job in far[:2]] == [40, 72] and [job[4] for job in far[:2]] == [32, 8]
+  assert {job[7] for job in far} == {trainer.FAR_HAND_DISTANCE_MM}
+  assert {job[6] for job in far} == {0.0}
+  with pytest.raises(ValueError, match="far_frames_per_camera"):
+    trainer.render_jobs(40, "many", far_frames_per_camera=-1)
+  # The range reaches the renderer: every hand of a far chunk lies within it.
+  chunk = trainer._render_chunk(far[0][:4] + (6,) + far[0][5:])
+  assert chunk["has_hand"].all()
+  depth = chunk["truth_centre"][:, 2]
+  assert np.all(depth >= trainer.FAR_HAND_DISTANCE_MM[0] - 60.0), depth
+  assert np.all(depth <= trainer.FAR_HAND_DISTANCE_MM[1] + 60.0), depth
 
 
 def test_perturbations_reach_the_refiners_range():
