@@ -139,6 +139,24 @@ def surface_support(depth, center_uvd, intrinsics, depth_unit_mm=None, name=None
     return tf.reduce_sum(tf.cast(near, tf.float32), axis=[1, 2]) * pixel_mm ** 2
 
 
+MIRRORED = False
+"""Whether each pass averages the refiner's output on the crop and on its mirror image (u → −u,
+the x offset negated back), as the trainer's augmentation mirrors its crops: one refiner run
+at twice the batch per pass."""
+_MIRROR_SIGN = (-1.0, 1.0, 1.0, 1.0)
+
+
+def _predict(refiner, crops):
+  """The refiner's output `[B, 4]` on `crops` `[B, S, S, 1]`; with `MIRRORED`, the mean of it
+  and of the mirrored crops' output mirrored back."""
+  if not MIRRORED:
+    return tf.ensure_shape(refiner(crops, training=False), [None, 4])
+  batch = tf.shape(crops)[0]
+  both = tf.ensure_shape(refiner(tf.concat([crops, tf.reverse(crops, [2])], 0),
+                                 training=False), [None, 4])
+  return 0.5 * (both[:batch] + both[batch:] * tf.constant(_MIRROR_SIGN))
+
+
 def refine_centres(refiner, depth, center_uvd, intrinsics, depth_unit_mm=None,
                    iterations=ITERATIONS, name=None):
   """Refined reference points of a batch of frames.
@@ -167,7 +185,7 @@ def refine_centres(refiner, depth, center_uvd, intrinsics, depth_unit_mm=None,
       # On the grid, runtimes whose convolutions differ in the last bits crop alike.
       crops = refiner_crops(depth, preprocess.on_center_grid(center_uvd), intrinsics,
                             depth_unit_mm)
-      output = tf.ensure_shape(refiner(crops["depth_input"], training=False), [None, 4])
+      output = _predict(refiner, crops["depth_input"])
       center_xyz = crops["center_xyz"] + output[:, :3] * (0.5 * CUBE_MM)
       # Never behind the camera: a refined point keeps at least the localiser's minimum depth.
       center_xyz = tf.concat([center_xyz[:, :2], tf.maximum(center_xyz[:, 2:], 1.0)], axis=1)

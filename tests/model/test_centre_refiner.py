@@ -73,6 +73,27 @@ def test_the_shipped_refiner_rejects_most_false_finds():
                                 & (found["valid"].numpy() == 0))
 
 
+def test_the_mirrored_refiner_answers_a_mirrored_crop_with_the_mirrored_offset(
+    body_scenes, monkeypatch):
+  frames = body_scenes[:6]
+  depth, intrinsics, unit = _inputs(frames)
+  found = localize.localize_hands(depth, intrinsics, unit)
+  crops = centre_refiner.refiner_crops(depth, found["center_uvd"], intrinsics,
+                                       unit)["depth_input"]
+  mirror = tf.reverse(crops, [2])
+  sign = np.array(centre_refiner._MIRROR_SIGN)
+  refiner = pretrained.load_centre_refiner()
+  # The network alone is not symmetric: a mirrored crop's offset is not the mirrored offset.
+  plain = centre_refiner._predict(refiner, crops).numpy()
+  assert np.abs(centre_refiner._predict(refiner, mirror).numpy() - plain * sign).max() > 1e-3
+  monkeypatch.setattr(centre_refiner, "MIRRORED", True)
+  both = centre_refiner._predict(refiner, crops).numpy()
+  np.testing.assert_allclose(centre_refiner._predict(refiner, mirror).numpy(), both * sign,
+                             atol=1e-5)
+  # And it is the mean of the two answers.
+  np.testing.assert_allclose(both, 0.5 * (plain + refiner(mirror).numpy() * sign), atol=1e-5)
+
+
 def test_locate_hands_has_stock_ops_only():
   function = tf.function(
       lambda d, k, u: centre_refiner.locate_hands(pretrained.load_centre_refiner(), d, k, u),
