@@ -2,7 +2,7 @@
 
     python -m handvol.training.centre_refiner --workdir=/tmp/refiner [--frames_per_camera=2400]
         [--arm_towards_camera_prob=0.15] [--no_hand_prob=0.15] [--subjects=many|two_sets]
-        [--far_frames_per_camera=800] [--width=24] [--epochs=24]
+        [--far_frames_per_camera=0] [--width=24] [--epochs=24]
 
 For every camera of `sensor.CAMERAS`, scene frames (`handvol.data.synthetic.scene`, the default
 `SceneConfig` with `--no_hand_prob` (`NO_HAND_PROB`) of the frames without a hand, and
@@ -28,13 +28,11 @@ figures, timings, the settings).
 The shipped refiner (`handvol/pretrained/centre_refiner/`, its `summary.json` beside it) is
 this command's output with the defaults (width 24, 2,400 frames per camera of the 200 hand
 shapes of `configs.scenes.TRAIN_SUBJECTS`, 15 % of the hands with the arm towards the camera,
-and 800 more frames per camera with the hand 80–120 cm away; 24 epochs), run in session 25 on
-the 2-core AMD EPYC (AVX-512): 76,032 crops (11.9 min to render and crop) and 24 epochs (47.8
-min, while short diagnostics and benchmarks shared the cores at times). Shipped since session
-25 (docs/localize.md, "Far hands in the refiner's data"). The one of sessions 23–24 was the same
-recipe without the far frames (`--far_frames_per_camera=0`); the one of sessions 19–22 had
-width 16 and `--frames_per_camera=1600 --epochs=20 --subjects=two_sets
---arm_towards_camera_prob=0.15 --far_frames_per_camera=0`.
+24 epochs), run in session 23 on the 2-core AMD EPYC (AVX-512): 56,258 crops (10.6 min to
+render and crop, while a benchmark shared the cores) and 24 epochs (34.5 min, the crops reused
+from a width-16 run of the same data). Shipped since session 23 (docs/localize.md, "A wider
+refiner on 200 hand shapes"). The one before it (sessions 19–22) had width 16 and
+`--frames_per_camera=1600 --epochs=20 --subjects=two_sets --arm_towards_camera_prob=0.15`.
 """
 
 import json
@@ -330,7 +328,7 @@ if __name__ == "__main__":
   flags.DEFINE_float("arm_towards_camera_prob", 0.15,
                      "Share of the frames with a hand whose arm comes towards the camera.")
   flags.DEFINE_float("no_hand_prob", NO_HAND_PROB, "Share of the frames without a hand.")
-  flags.DEFINE_integer("far_frames_per_camera", 800,
+  flags.DEFINE_integer("far_frames_per_camera", 0,
                        "More frames per camera with the hand at FAR_HAND_DISTANCE_MM.")
   flags.DEFINE_enum("subjects", "many", sorted(SUBJECT_CHOICES),
                     "two_sets: handid_like and nyu_like by turns; many: the scenes config's 200.")
