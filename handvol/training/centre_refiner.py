@@ -10,7 +10,9 @@ For every camera of `sensor.CAMERAS`, scene frames (`handvol.data.synthetic.scen
 the training subjects (`SUBJECT_CHOICES[--subjects]`, never "unseen_test") from seeds
 `TRAIN_SEEDS` (below 1000: `bench/localize.py` measures from 1000) are rendered in two
 processes; `--far_frames_per_camera` more frames per camera, after those, hold a hand at
-`FAR_HAND_DISTANCE_MM` (and never none). Each frame gives `2 + PERTURBED_PER_FRAME` crops: one at the localiser's point
+`FAR_HAND_DISTANCE_MM` (and never none; 0 by default: a refiner trained with 800 found more far
+hands but took a far head for a hand, docs/localize.md, "Far hands in the refiner's data").
+Each frame gives `2 + PERTURBED_PER_FRAME` crops: one at the localiser's point
 (`localize.localize_hands`: its own misses, elbows and false finds are what the refiner must
 correct), one at the other end of its blob (its "alternative_uvd", which
 `centre_refiner.refine_found` weighs against the first: an elbow, a shoulder or an arm's end
