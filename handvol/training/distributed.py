@@ -57,6 +57,13 @@ CHECKPOINT_DIR = "checkpoints_multi_worker"
 MAX_CHECKPOINTS = 3
 """Checkpoints kept by the chief."""
 
+PEER_LINGER_S = 3.0
+"""How long a worker that stops on an error which every worker meets at the same step (a
+non-finite step, a source over its bad-frame budget) waits before it raises it. A collective's
+buffers are pulled from the sender's server: a worker that exits the moment its own step
+returns can leave a peer still pulling the last step's buffers, which then reports a lost
+worker instead of the error itself (seen once in a CI run of
+`tests/reliability/test_multi_worker.py` on 2 busy cores)."""
 WORKER_SEED_STRIDE = 1000
 """Worker i's pipeline is seeded with seed + i·stride, so that workers do not draw the same
 augmentation for their batches (worker 0 keeps the single-machine seed)."""
@@ -204,12 +211,17 @@ def example_inputs():
           "center_xyz": tf.constant([[0.0, 0.0, 500.0]])}
 
 
-def _batch_sizes(strategy, config):
-  replicas = strategy.num_replicas_in_sync
+def _num_workers(strategy):
+  """The cluster's chief and worker tasks (1 without a cluster)."""
   resolver = getattr(strategy, "cluster_resolver", None)
   cluster = resolver.cluster_spec().as_dict() if resolver is not None else {}
-  workers = sum(len(tasks) for job, tasks in cluster.items() if job in ("chief", "worker"))
-  return {"workers": max(workers, 1), "replicas": replicas,
+  return max(sum(len(tasks) for job, tasks in cluster.items() if job in ("chief", "worker")),
+             1)
+
+
+def _batch_sizes(strategy, config):
+  replicas = strategy.num_replicas_in_sync
+  return {"workers": _num_workers(strategy), "replicas": replicas,
           "per_replica_batch": config["data"]["batch_size"],
           "global_batch": config["data"]["batch_size"] * replicas}
 
@@ -271,6 +283,7 @@ class _Loop:
     self.steps_per_epoch = 1
     self.skip_logs = skip_logs
     self.chief = is_chief(strategy)
+    self.workers = _num_workers(strategy)
     self.checkpoint_dir = checkpoint_dir
     checkpoint = tf.train.Checkpoint(model=model, optimizer=model.optimizer)
     self.manager = tf.train.CheckpointManager(checkpoint, write_dir(checkpoint_dir, strategy),
@@ -305,6 +318,18 @@ class _Loop:
       raise RuntimeError(
           f"a worker was lost at step {step}; restart every worker with the same command to "
           f"resume from the last checkpoint in {self.checkpoint_dir}") from error
+
+  @contextlib.contextmanager
+  def _peers_let_finish(self):
+    """Re-raises a non-finite step or a source over its budget after `PEER_LINGER_S` when
+    there are peers, so that they can finish pulling this step's buffers and stop with the
+    same error; a lost peer (a `RuntimeError` that is no `faults.RunError`) at once."""
+    try:
+      yield
+    except (faults.NonFiniteError, faults.BadFramesError):
+      if self.workers > 1:
+        time.sleep(PEER_LINGER_S)
+      raise
 
   def step(self, iterator, step):
     """One step (its summed loss); a lost peer becomes a RuntimeError that says what to do."""
@@ -341,8 +366,9 @@ class _Loop:
       progress.update(step - epoch * steps_per_epoch)
       while step < epoch_end:
         step_start = time.time()
-        loss = self.step(iterator, step)
-        trainer.raise_pipeline_error(self.skip_logs)  # A source over its bad-frame budget.
+        with self._peers_let_finish():
+          loss = self.step(iterator, step)
+          trainer.raise_pipeline_error(self.skip_logs)  # A source over its bad-frame budget.
         if step > self.initial_step:
           steady_seconds += time.time() - step_start
         step += 1

@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+import types
 
 import numpy as np
 import pytest
@@ -19,6 +20,7 @@ import tensorflow as tf
 from handvol.data import synthetic
 from handvol.data import tfrecords
 from handvol.training import distributed
+from handvol.training import faults
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -168,6 +170,28 @@ def test_chief_and_where_each_task_writes():
   assert distributed.is_chief(_Strategy(with_chief, "chief", 0))
   assert not distributed.is_chief(_Strategy(with_chief, "worker", 0))
   assert distributed.is_chief(tf.distribute.get_strategy())
+
+
+@pytest.mark.parametrize("error, workers, waits", [
+    (faults.BadFramesError("data.train.0: over the budget"), 2, True),
+    (faults.NonFiniteError("training stopped at step 1"), 2, True),
+    (faults.BadFramesError("data.train.0: over the budget"), 1, False),
+    (RuntimeError("a worker was lost at step 0"), 2, False),
+])
+def test_a_worker_stopping_on_an_error_its_peers_meet_lets_them_finish_the_step(
+    monkeypatch, error, workers, waits):
+  slept = []
+  monkeypatch.setattr(distributed.time, "sleep", slept.append)
+  loop = types.SimpleNamespace(workers=workers)
+  with pytest.raises(type(error), match=str(error)):
+    with distributed._Loop._peers_let_finish(loop):
+      raise error
+  assert slept == ([distributed.PEER_LINGER_S] if waits else [])
+  with distributed._Loop._peers_let_finish(loop):
+    pass
+  assert len(slept) == int(waits)
+  assert distributed._num_workers(_Strategy({"worker": ["a:1", "b:1"]}, "worker", 1)) == 2
+  assert distributed._num_workers(tf.distribute.get_strategy()) == 1
 
 
 def _frame_keys(dataset):
