@@ -72,8 +72,8 @@ MAX_HAND_DEPTH_MM = 2000.0
 away spans fewer than 20 pixels of a 640-pixel image (the pose network's crops were trained on
 hands 25–120 cm away), while a wall's patch cut to a hand's area by the image's edges and by
 shadows passes the flatness test there on its depth noise (a D435 no-hand frame of
-`bench/localize.py`, seed 1000: `docs/localize.md`, "Where the far hands are lost"). `export.predict`'s plausible range ends
-here too."""
+`bench/localize.py`, seed 1000: `docs/localize.md`, "Where the far hands are lost").
+`export.predict`'s plausible range ends here too."""
 TYPICAL_AREA_MM2 = 15000.0
 AREA_LOG_SD = 0.9
 """The confidence's log-normal area model."""

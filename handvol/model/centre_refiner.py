@@ -144,8 +144,8 @@ MIRRORED = False
 the x offset negated back), as the trainer's augmentation mirrors its crops: one refiner run
 at twice the batch per pass. Off: on scenes of seed 500 it gained 0–2 hits of 500 without a
 body; on seed 1000, with the far-hands refiner, it lost 1–2 in each of issue 18's conditions,
-for a quarter more time
-(`bench/localize.py --mirrored 1`; docs/localize.md, "Far hands in the refiner's data")."""
+for a quarter more time (`bench/localize.py --mirrored 1`; docs/localize.md, "Far hands in the
+refiner's data")."""
 _MIRROR_SIGN = (-1.0, 1.0, 1.0, 1.0)
 
 

@@ -163,18 +163,16 @@ def render_jobs(frames_per_camera, subjects="two_sets", arm_towards_camera_prob=
   if far_frames_per_camera < 0:
     raise ValueError(f"far_frames_per_camera must be >= 0, got {far_frames_per_camera}")
   sets = SUBJECT_CHOICES[subjects]
-  default_distance = scene.SceneConfig().hand_distance_mm
-  near = [(camera, sets[(first // CHUNK) % len(sets)], TRAIN_SEEDS + k, first,
-           min(CHUNK, frames_per_camera - first), arm_towards_camera_prob, no_hand_prob,
-           default_distance)
-          for k, camera in enumerate(sensor.CAMERAS)
-          for first in range(0, frames_per_camera, CHUNK)]
-  total = frames_per_camera + far_frames_per_camera
-  far = [(camera, sets[(first // CHUNK) % len(sets)], TRAIN_SEEDS + k, first,
-          min(CHUNK, total - first), arm_towards_camera_prob, 0.0, FAR_HAND_DISTANCE_MM)
-         for k, camera in enumerate(sensor.CAMERAS)
-         for first in range(frames_per_camera, total, CHUNK)]
-  return near + far
+
+  def chunks(start, end, no_hand, distance):
+    """Every camera's chunks of frames `start` to `end`."""
+    return [(camera, sets[(first // CHUNK) % len(sets)], TRAIN_SEEDS + k, first,
+             min(CHUNK, end - first), arm_towards_camera_prob, no_hand, distance)
+            for k, camera in enumerate(sensor.CAMERAS) for first in range(start, end, CHUNK)]
+
+  return (chunks(0, frames_per_camera, no_hand_prob, scene.SceneConfig().hand_distance_mm)
+          + chunks(frames_per_camera, frames_per_camera + far_frames_per_camera, 0.0,
+                   FAR_HAND_DISTANCE_MM))
 
 
 def make_data(frames_per_camera, seed=0, processes=2, verbose=True, arm_towards_camera_prob=0.0,
