@@ -2,7 +2,7 @@
 
     python -m handvol.training.centre_refiner --workdir=/tmp/refiner [--frames_per_camera=2400]
         [--arm_towards_camera_prob=0.15] [--no_hand_prob=0.15] [--subjects=many|two_sets]
-        [--far_frames_per_camera=0] [--width=24] [--epochs=24]
+        [--far_frames_per_camera=0] [--head_crops] [--width=24] [--epochs=24]
 
 For every camera of `sensor.CAMERAS`, scene frames (`handvol.data.synthetic.scene`, the default
 `SceneConfig` with `--no_hand_prob` (`NO_HAND_PROB`) of the frames without a hand, and
@@ -78,6 +78,11 @@ FAR_HAND_DISTANCE_MM = (800.0, 1200.0)
 default range, where the active-stereo cameras' misses are (docs/localize.md)."""
 VALIDATION_SHARE = 0.05
 HUBER_DELTA = 0.05
+HEAD_MIN_PIXELS = 50
+"""A frame's head gets a crop (`--head_crops`) when at least this many of its pixels are seen."""
+HEAD_JITTER_MM = 20.0
+"""The head crop's point: the seen head surface's mean moved by a Gaussian of this deviation
+per axis."""
 
 def _render_chunk(job):
   """Renders one chunk of scene frames in a worker process: the arrays the crops need."""
@@ -93,7 +98,20 @@ def _render_chunk(job):
           # Without a hand: where the hand would have been (the perturbed points land on the
           # body, a table or nothing).
           "truth_centre": np.stack([np.mean(f["truth_xyz"], axis=0) if f["has_hand"]
-                                    else f["centre_xyz"] for f in frames])}
+                                    else f["centre_xyz"] for f in frames]),
+          "head_centre": np.stack([_seen_centre(f, scene.PART_HEAD) for f in frames])}
+
+
+def _seen_centre(frame, part):
+  """The mean camera-frame point (mm, `[3]`) of the z-buffer's pixels of `part` in a
+  `scene.render_scene` frame; NaN when fewer than `HEAD_MIN_PIXELS` are seen."""
+  v, u = np.nonzero(frame["part"] == part)
+  if len(u) < HEAD_MIN_PIXELS:
+    return np.full(3, np.nan)
+  fx, fy, cx, cy = frame["intrinsics"]
+  depth = frame["clean_depth"][v, u]
+  return np.array([np.mean((u - cx) * depth / fx), np.mean((v - cy) * depth / fy),
+                   np.mean(depth)])
 
 
 def _perturb(centre, rng):
@@ -119,9 +137,11 @@ def _crops(counts, center_xyz, intrinsics, unit):
   return centre_refiner.refiner_crops(counts, uvd, intrinsics, unit)["depth_input"][..., 0]
 
 
-def _samples(chunk, rng):
+def _samples(chunk, rng, head_crops=False):
   """The crops of one rendered chunk: depth `[N, 64, 64]` float16, offset `[N, 3]` (units of
-  cube/2), presence `[N]`, from-localiser flag `[N]`."""
+  cube/2), presence `[N]`, from-localiser flag `[N]`. With `head_crops`, one more crop per
+  frame whose head is seen (`_seen_centre`), at its head moved by `HEAD_JITTER_MM`: presence 0
+  unless the hand lies within `MAX_HAND_OFFSET_MM` (module docstring)."""
   counts = tf.constant(chunk["counts"].astype(np.float32))
   intrinsics, unit = tf.constant(chunk["intrinsics"]), tf.constant(chunk["unit"])
   located, alternative, valid = (t.numpy() for t in _localise(counts, intrinsics, unit))
@@ -130,10 +150,14 @@ def _samples(chunk, rng):
   # truths for every frame; a frame without a hand gets points around where the hand would
   # have been instead.
   keep = valid > 0
-  points = np.concatenate([located[keep], alternative[keep]]
-                          + [_perturb(truth, rng) for _ in range(PERTURBED_PER_FRAME)])
-  index = np.concatenate([np.flatnonzero(keep)] * 2
-                         + [np.arange(len(truth))] * PERTURBED_PER_FRAME)
+  points = [located[keep], alternative[keep]] + [_perturb(truth, rng)
+                                                 for _ in range(PERTURBED_PER_FRAME)]
+  index = [np.flatnonzero(keep)] * 2 + [np.arange(len(truth))] * PERTURBED_PER_FRAME
+  if head_crops:
+    heads = np.flatnonzero(np.isfinite(chunk["head_centre"][:, 0]))
+    points.append(chunk["head_centre"][heads] + rng.normal(0.0, HEAD_JITTER_MM, (len(heads), 3)))
+    index.append(heads)
+  points, index = np.concatenate(points), np.concatenate(index)
   truths, hands = truth[index], has_hand[index]
   from_localiser = np.arange(len(index)) < keep.sum()
   points[:, 2] = np.maximum(points[:, 2], 100.0)
@@ -176,9 +200,10 @@ def render_jobs(frames_per_camera, subjects="two_sets", arm_towards_camera_prob=
 
 
 def make_data(frames_per_camera, seed=0, processes=2, verbose=True, arm_towards_camera_prob=0.0,
-              subjects="two_sets", no_hand_prob=NO_HAND_PROB, far_frames_per_camera=0):
+              subjects="two_sets", no_hand_prob=NO_HAND_PROB, far_frames_per_camera=0,
+              head_crops=False):
   """Renders and crops the training data (module docstring); a dict of arrays. `subjects` is a
-  key of `SUBJECT_CHOICES`."""
+  key of `SUBJECT_CHOICES`; `head_crops` as in `_samples`."""
   jobs = render_jobs(frames_per_camera, subjects, arm_towards_camera_prob, no_hand_prob,
                      far_frames_per_camera)
   rng = np.random.default_rng(seed)
@@ -187,7 +212,7 @@ def make_data(frames_per_camera, seed=0, processes=2, verbose=True, arm_towards_
   context = multiprocessing.get_context("spawn")
   with context.Pool(processes) as pool:
     for chunk in pool.imap(_render_chunk, jobs):
-      parts.append(_samples(chunk, rng))
+      parts.append(_samples(chunk, rng, head_crops))
       progress.add(1)
   return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
 
@@ -249,7 +274,7 @@ def save_without_optimizer(refiner, path, width):
 
 def train(workdir, frames_per_camera, epochs, batch_size, learning_rate, width, seed,
           arm_towards_camera_prob=0.0, subjects="two_sets", no_hand_prob=NO_HAND_PROB,
-          far_frames_per_camera=0):
+          far_frames_per_camera=0, head_crops=False):
   """The whole run (module docstring); returns the summary dict."""
   os.makedirs(workdir, exist_ok=True)
   start = time.time()
@@ -259,7 +284,7 @@ def train(workdir, frames_per_camera, epochs, batch_size, learning_rate, width, 
   else:
     data = make_data(frames_per_camera, seed, arm_towards_camera_prob=arm_towards_camera_prob,
                      subjects=subjects, no_hand_prob=no_hand_prob,
-                     far_frames_per_camera=far_frames_per_camera)
+                     far_frames_per_camera=far_frames_per_camera, head_crops=head_crops)
     np.savez(data_path, **data)
   data_seconds = time.time() - start
   rng = np.random.default_rng(seed)
@@ -294,7 +319,7 @@ def train(workdir, frames_per_camera, epochs, batch_size, learning_rate, width, 
                              for i in subjects_lib.subject_ids(group)}),
       "arm_towards_camera_prob": arm_towards_camera_prob, "no_hand_prob": no_hand_prob,
       "far_frames_per_camera": far_frames_per_camera,
-      "far_hand_distance_mm": list(FAR_HAND_DISTANCE_MM),
+      "far_hand_distance_mm": list(FAR_HAND_DISTANCE_MM), "head_crops": bool(head_crops),
       "seeds": [TRAIN_SEEDS + k for k in range(len(sensor.CAMERAS))],
       "epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate,
       "width": width, "seed": seed, "parameters": int(refiner.count_params()),
@@ -312,7 +337,7 @@ def main(argv):
   summary = train(values.workdir, values.frames_per_camera, values.epochs, values.batch_size,
                   values.learning_rate, values.width, values.seed,
                   values.arm_towards_camera_prob, values.subjects, values.no_hand_prob,
-                  values.far_frames_per_camera)
+                  values.far_frames_per_camera, values.head_crops)
   print(json.dumps(summary["held_out"]))
   print(json.dumps(summary["held_out_localiser_points"]))
 
@@ -330,6 +355,9 @@ if __name__ == "__main__":
   flags.DEFINE_float("no_hand_prob", NO_HAND_PROB, "Share of the frames without a hand.")
   flags.DEFINE_integer("far_frames_per_camera", 0,
                        "More frames per camera with the hand at FAR_HAND_DISTANCE_MM.")
+  flags.DEFINE_bool("head_crops", False,
+                    "One more crop per frame at its person's head (presence 0 unless the hand "
+                    "is near).")
   flags.DEFINE_enum("subjects", "many", sorted(SUBJECT_CHOICES),
                     "two_sets: handid_like and nyu_like by turns; many: the scenes config's 200.")
   app.run(main)
