@@ -177,6 +177,50 @@ def test_the_trainers_far_frames_come_after_the_others_and_hold_far_hands():
   assert np.all(depth <= trainer.FAR_HAND_DISTANCE_MM[1] + 60.0), depth
 
 
+def test_the_seen_head_centre_is_the_mean_of_its_pixels_back_projected():
+  part = np.full((20, 30), scene.PART_TORSO, np.int32)
+  depth = np.full((20, 30), 900.0, np.float32)
+  part[4:14, 10:20] = scene.PART_HEAD  # 100 pixels, u 10..19, v 4..13
+  depth[4:14, 10:20] = 1000.0
+  frame = {"part": part, "clean_depth": depth,
+           "intrinsics": np.array([100.0, 50.0, 15.0, 9.0], np.float32)}
+  np.testing.assert_allclose(trainer._seen_centre(frame, scene.PART_HEAD),
+                             [(14.5 - 15.0) * 10.0, (8.5 - 9.0) * 20.0, 1000.0], rtol=1e-6)
+  part[4:14, 15:20] = scene.PART_TORSO
+  part[4:8, 10:15] = scene.PART_TORSO  # 30 head pixels left: too few
+  assert trainer.HEAD_MIN_PIXELS > 30
+  assert np.isnan(trainer._seen_centre(frame, scene.PART_HEAD)).all()
+
+
+def test_the_trainers_head_crops_come_last_and_show_no_hand_unless_it_is_near():
+  chunk = trainer._render_chunk(("azure_kinect", "handid_like", 100, 0, 8, 0.0, 0.15,
+                                 (250.0, 1200.0)))
+  heads = np.flatnonzero(np.isfinite(chunk["head_centre"][:, 0]))
+  assert len(heads) >= 3, chunk["head_centre"]
+  plain = trainer._samples(chunk, np.random.default_rng(3))
+  with_heads = trainer._samples(chunk, np.random.default_rng(3), head_crops=True)
+  # The same crops as without the flag, then one per frame whose head is seen.
+  count = len(plain["depth"])
+  assert len(with_heads["depth"]) == count + len(heads)
+  for key in plain:
+    np.testing.assert_array_equal(with_heads[key][:count], plain[key])
+  offset = with_heads["offset"][count:] * 0.5 * centre_refiner.CUBE_MM
+  presence = with_heads["presence"][count:]
+  assert not with_heads["from_localiser"][count:].any()
+  # Each head crop's point lies near its head; it shows a hand only when the hand is within
+  # MAX_HAND_OFFSET_MM of that point (then the offset leads to the hand).
+  hand_to_head = np.linalg.norm(chunk["truth_centre"][heads] - chunk["head_centre"][heads],
+                                axis=1)
+  jitter = 5.0 * trainer.HEAD_JITTER_MM * np.sqrt(3.0)
+  far = hand_to_head > centre_refiner.MAX_HAND_OFFSET_MM + jitter
+  assert far.any()
+  np.testing.assert_array_equal(presence[far], 0.0)
+  np.testing.assert_array_equal(presence[~chunk["has_hand"][heads]], 0.0)
+  shown = presence > 0
+  np.testing.assert_allclose(np.linalg.norm(offset[shown], axis=1), hand_to_head[shown],
+                             atol=jitter)
+
+
 def test_perturbations_reach_the_refiners_range():
   rng = np.random.default_rng(1)
   moved = trainer._perturb(np.zeros((4000, 3)), rng)
