@@ -18,7 +18,9 @@ correct), one at the other end of its blob (its "alternative_uvd", which
 `centre_refiner.refine_found` weighs against the first: an elbow, a shoulder or an arm's end
 cut by the image border, or the hand where the first is one of those), and the rest at the
 true hand centre moved by `_perturb` (half within a 30 mm Gaussian, half anywhere within
-180 mm). The targets: the offset to the hand's centre (the mean of the 21 true joints) in
+180 mm); with `--head_crops` (off by default), one more at the person's head of every frame
+that shows one (`_seen_centre`, moved by `HEAD_JITTER_MM`), against a far head taken for a far
+hand. The targets: the offset to the hand's centre (the mean of the 21 true joints) in
 units of `CUBE_MM`/2, and presence (a hand within `MAX_HAND_OFFSET_MM` of the crop's point).
 
 The loss is a Huber loss (δ 0.05, 11 mm) on the offset of crops with a hand, plus the presence's
