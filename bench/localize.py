@@ -2,7 +2,7 @@
 
     python bench/localize.py [--frames 100] [--seed 1000] [--cameras kinect_v1,...] \
         [--refiner pretrained|none|PATH.keras] [--passes N] [--mirrored 0|1]
-        [--presence_threshold T]
+        [--presence_passes N] [--presence_threshold T]
         [--min_hand_area_mm2 A] [--min_support_mm2 S] [--conditions body_10_40,...]
 
 Scenes (`handvol.data.synthetic.scene`) from the seeds `--seed` onwards (the localiser was
@@ -88,6 +88,9 @@ def _parse_args():
                       help='"pretrained" (shipped), "none", or a centre_refiner .keras file.')
   parser.add_argument("--passes", type=int, default=centre_refiner.ITERATIONS,
                       help="The refiner's passes (default: serving's).")
+  parser.add_argument("--presence_passes", type=int, default=centre_refiner.PRESENCE_PASSES,
+                      help="The presence is the mean of the last N passes' "
+                           "(centre_refiner.PRESENCE_PASSES; default: serving's).")
   parser.add_argument("--mirrored", type=int, choices=(0, 1),
                       default=int(centre_refiner.MIRRORED),
                       help="1: each pass averages the refiner on the crop and its mirror "
@@ -268,6 +271,7 @@ def main():
   # Read by `refine_centres` when `_localise` is traced, which is after this.
   centre_refiner.PRESENCE_THRESHOLD = args.presence_threshold
   centre_refiner.MIRRORED = bool(args.mirrored)
+  centre_refiner.PRESENCE_PASSES = args.presence_passes
   localize.HAND_AREA_MM2 = (args.min_hand_area_mm2, localize.HAND_AREA_MM2[1])
   centre_refiner.MIN_SUPPORT_MM2 = args.min_support_mm2
   if args.refiner == "pretrained":
@@ -294,7 +298,7 @@ def main():
   summary = {"worst_camera": worst, **results, "frames": args.frames, "seed": args.seed,
              "localizer_ms_per_frame": round(1e3 * float(np.mean(times)), 2),
              "batch": BATCH, "refiner": args.refiner, "passes": args.passes,
-             "mirrored": bool(args.mirrored),
+             "mirrored": bool(args.mirrored), "presence_passes": args.presence_passes,
              "presence_threshold": args.presence_threshold,
              "hand_area_mm2": list(localize.HAND_AREA_MM2),
              "min_support_mm2": args.min_support_mm2,

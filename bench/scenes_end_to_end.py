@@ -2,7 +2,7 @@
 crops of the same frames (issue 18's 1.15× and issue 19's 15 mm acceptance points).
 
     python bench/scenes_end_to_end.py [--checkpoint PATH] [--frames 60] [--seed 1000]
-        [--cameras kinect_v1,...] [--refiner pretrained|none|PATH.keras]
+        [--cameras kinect_v1,...] [--refiner pretrained|none|PATH.keras] [--presence_passes N]
 
 Scenes (`handvol.data.synthetic.scene`, held-out seeds from `--seed`) with a torso 10–40 cm
 behind the hand, for each camera of `--cameras`. Each frame goes through the serving graph
@@ -36,6 +36,7 @@ from handvol.data.synthetic import sensor  # pylint: disable=wrong-import-positi
 from handvol.export import export  # pylint: disable=wrong-import-position
 from handvol.export import serving  # pylint: disable=wrong-import-position
 from handvol.geometry import camera  # pylint: disable=wrong-import-position
+from handvol.model import centre_refiner  # pylint: disable=wrong-import-position
 from handvol.model import hand_pose_model  # pylint: disable=wrong-import-position
 import machine_info  # pylint: disable=wrong-import-position,import-error
 
@@ -51,6 +52,9 @@ def _parse_args():
   parser.add_argument("--cameras", default=",".join(sensor.CAMERAS))
   parser.add_argument("--refiner", default="pretrained",
                       help='"pretrained" (shipped), "none", or a centre_refiner .keras file.')
+  parser.add_argument("--presence_passes", type=int, default=centre_refiner.PRESENCE_PASSES,
+                      help="The refiner's presence is the mean of the last N passes' "
+                           "(centre_refiner.PRESENCE_PASSES; default: serving's).")
   parser.add_argument("--out", help="Optional path of a JSON file with the result.")
   return parser.parse_args()
 
@@ -91,6 +95,7 @@ def main():
   args = _parse_args()
   model = hand_pose_model.load_checkpoint(args.checkpoint)
   cube_mm = export.cube_from_workdir(args.checkpoint)
+  centre_refiner.PRESENCE_PASSES = args.presence_passes
   refiner = {"pretrained": serving.DEFAULT_REFINER, "none": None}.get(args.refiner)
   if refiner is None and args.refiner != "none":
     refiner = keras.saving.load_model(args.refiner, compile=False)
@@ -98,7 +103,8 @@ def main():
       lambda *inputs: serving.predict_frames(model, *inputs, cube_mm=cube_mm, refiner=refiner),
       input_signature=serving.frame_signature(tf.float32))
   result, everything = {"checkpoint": args.checkpoint, "cube_mm": cube_mm,
-                        "refiner": args.refiner}, []
+                        "refiner": args.refiner,
+                        "presence_passes": args.presence_passes}, []
   for camera in args.cameras.split(","):
     frames = list(scene.generate_scenes(args.frames, scene.SceneConfig(camera=camera, **BODY),
                                         seed=args.seed))

@@ -147,6 +147,9 @@ body; on seed 1000, with the far-hands refiner, it lost 1–2 in each of issue 1
 for a quarter more time (`bench/localize.py --mirrored 1`; docs/localize.md, "Far hands in the
 refiner's data")."""
 _MIRROR_SIGN = (-1.0, 1.0, 1.0, 1.0)
+PRESENCE_PASSES = 1
+"""`refine_centres`' presence is the mean of the last this many passes' (at most `iterations`):
+1, the last pass's alone."""
 
 
 def _predict(refiner, crops):
@@ -174,8 +177,8 @@ def refine_centres(refiner, depth, center_uvd, intrinsics, depth_unit_mm=None,
     name: Optional name scope.
 
   Returns:
-    A dict: "center_uvd" `[B, 3]`, "center_xyz" `[B, 3]` mm, "presence" `[B]` (the last pass's
-    probability that a hand is within `MAX_HAND_OFFSET_MM`; 0 where the refined point has less
+    A dict: "center_uvd" `[B, 3]`, "center_xyz" `[B, 3]` mm, "presence" `[B]` (the last
+    `PRESENCE_PASSES` passes' mean probability that a hand is within `MAX_HAND_OFFSET_MM`; 0 where the refined point has less
     than `MIN_SUPPORT_MM2` of measured surface near it), "support_mm2" `[B]`
     (`surface_support` of the refined point) and "present" bool `[B]`.
   """
@@ -184,6 +187,7 @@ def refine_centres(refiner, depth, center_uvd, intrinsics, depth_unit_mm=None,
     center_uvd = tf.ensure_shape(tf.convert_to_tensor(center_uvd, tf.float32), [None, 3])
     intrinsics = tf.ensure_shape(tf.convert_to_tensor(intrinsics, tf.float32), [None, 4])
     presence = tf.ones(tf.shape(center_uvd)[:1])
+    presences = []
     for _ in range(iterations):
       # On the grid, runtimes whose convolutions differ in the last bits crop alike.
       crops = refiner_crops(depth, preprocess.on_center_grid(center_uvd), intrinsics,
@@ -193,10 +197,11 @@ def refine_centres(refiner, depth, center_uvd, intrinsics, depth_unit_mm=None,
       # Never behind the camera: a refined point keeps at least the localiser's minimum depth.
       center_xyz = tf.concat([center_xyz[:, :2], tf.maximum(center_xyz[:, 2:], 1.0)], axis=1)
       center_uvd = tf.ensure_shape(camera.xyz_to_uvd(center_xyz, intrinsics), [None, 3])
-      presence = tf.sigmoid(output[:, 3])
+      presences.append(tf.sigmoid(output[:, 3]))
     support = surface_support(depth, preprocess.on_center_grid(center_uvd), intrinsics,
                               depth_unit_mm)
     if iterations:
+      presence = tf.add_n(presences[-PRESENCE_PASSES:]) / len(presences[-PRESENCE_PASSES:])
       presence = tf.where(support >= MIN_SUPPORT_MM2, presence, 0.0)
     return {"center_uvd": center_uvd,
             "center_xyz": camera.uvd_to_xyz(center_uvd, intrinsics),
