@@ -26,16 +26,18 @@ localiser's "center_xyz", `valid` 1) lies within 30 mm of the true hand centre (
 21 true joints), the same over hands wholly inside the image (`hit_rate_30mm_inside`) and over
 hands of which the camera measured at least half the rendered pixels
 (`hit_rate_30mm_measured`: the rest lie in a sensor's shadow or blind band), the median error
-(mm), the share of misses flagged `valid` 0, and the same by the hand's depth (`by_distance`:
+(mm), the share of misses flagged `valid` 0 and the count of those not flagged
+(`misses_kept`: a wrong point given as a hand), and the same by the hand's depth (`by_distance`:
 hit rate, mean and spread of the signed error per axis). For frames without one:
-`no_hand_flagged`, the share with `valid` 0. The depth-only centre
+`no_hand_flagged`, the share with `valid` 0 (`misses_kept`, the count without). The depth-only centre
 (`preprocess.centers_from_depth`, which is always "valid") is scored on the same frames, and
 so is an oracle that knows the hand's pixels from the renderer (their 3D centroid, half a palm
 deeper: the ceiling of any segment-then-average method against this truth). `hit_rate_60mm`
 is the looser figure: a reference point that close still puts the whole hand in the 300 mm
 crop cube. The last line is one JSON object with every figure, the worst camera's figures (with
 `hit_rate_30mm_measured_<condition>`: the worst camera over the hands it measured at least half
-of), the time per frame and the machine.
+of), the localiser's `misses_kept` over every camera and condition, the time per frame and
+the machine.
 """
 
 import argparse
@@ -158,7 +160,8 @@ def _score(frames, xyz, valid):
   """Figures of one method on one set of frames."""
   has_hand = np.array([f["has_hand"] for f in frames])
   if not has_hand.any():
-    return {"no_hand_flagged": round(float(np.mean(valid == 0)), 4), "frames": len(frames)}
+    return {"no_hand_flagged": round(float(np.mean(valid == 0)), 4),
+            "misses_kept": int(np.sum(valid == 1)), "frames": len(frames)}
   truth = np.stack([f["centre_xyz"] for f in frames])
   error = np.linalg.norm(xyz - truth, axis=1)
   hit = (error <= HIT_MM) & (valid == 1)
@@ -172,6 +175,7 @@ def _score(frames, xyz, valid):
           "frames_measured": int(measured.sum()),
           "median_error_mm": round(float(np.median(error)), 1),
           "misses_flagged": round(float(np.mean(valid[~hit] == 0)), 4) if (~hit).any() else None,
+          "misses_kept": int(np.sum(~hit & (valid == 1))),
           "frames": len(frames), "frames_inside": int(inside.sum()),
           "by_distance": by_distance(truth, xyz, valid)}
 
@@ -295,7 +299,8 @@ def main():
   worst = _worst(results, args.conditions.split(","))
   print(f"worst camera: {worst}; localiser {1e3 * np.mean(times):.1f} ms per frame "
         f"(batch {BATCH}, graph mode); {machine_info.line()}")
-  summary = {"worst_camera": worst, **results, "frames": args.frames, "seed": args.seed,
+  kept = sum(r[c]["misses_kept"] for r in results["localizer"].values() for c in r)
+  summary = {"worst_camera": worst, "misses_kept": kept, **results, "frames": args.frames, "seed": args.seed,
              "localizer_ms_per_frame": round(1e3 * float(np.mean(times)), 2),
              "batch": BATCH, "refiner": args.refiner, "passes": args.passes,
              "mirrored": bool(args.mirrored), "presence_passes": args.presence_passes,

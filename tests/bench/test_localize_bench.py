@@ -8,6 +8,8 @@ import sys
 
 import numpy as np
 
+from handvol.model import centre_refiner
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
@@ -54,3 +56,9 @@ def test_command_reports_the_worst_camera_and_its_settings(tmp_path):
   assert sum(row["frames"] for row in no_body["by_distance"]) == 3
   assert last["localizer"]["azure_kinect"]["no_hand"]["frames"] == 3
   assert last["hand_area_mm2"][0] == 2000.0 and last["min_support_mm2"] == 0.0
+  assert last["presence_passes"] == centre_refiner.PRESENCE_PASSES
+  # Wrong points given as hands: misses not flagged, and no-hand frames kept.
+  no_hand = last["localizer"]["azure_kinect"]["no_hand"]
+  assert no_hand["misses_kept"] == round(3 * (1.0 - no_hand["no_hand_flagged"]))
+  assert 0 <= no_body["misses_kept"] <= round(3 * (1.0 - no_body["hit_rate_30mm"]))
+  assert last["misses_kept"] == no_body["misses_kept"] + no_hand["misses_kept"]
