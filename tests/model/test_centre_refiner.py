@@ -320,3 +320,35 @@ def test_a_refined_point_without_surface_near_it_is_not_a_hand():
     assert bool(out["present"][0]) == present
     assert (float(out["presence"][0]) > 0.99) == present
     assert (float(out["support_mm2"][0]) >= centre_refiner.MIN_SUPPORT_MM2) == present
+
+
+class _PresenceByPass:
+  """A stand-in refiner without offsets whose presence logit is the next of `logits`, one per
+  call (pass)."""
+
+  def __init__(self, logits):
+    self.logits = list(logits)
+
+  def __call__(self, crops, training=False):
+    del training
+    batch = tf.shape(crops)[0]
+    logit = self.logits.pop(0)
+    return tf.concat([tf.zeros([batch, 3]), tf.fill([batch, 1], logit)], axis=1)
+
+
+@pytest.mark.parametrize("passes, expected", [(1, 0.5), (2, 0.5 * (0.5 + 0.99)),
+                                              (4, 0.25 * (0.01 + 0.01 + 0.99 + 0.5))])
+def test_the_presence_is_the_mean_of_the_last_passes(monkeypatch, passes, expected):
+  monkeypatch.setattr(centre_refiner, "PRESENCE_PASSES", passes)
+  intrinsics = np.array([[300.0, 300.0, 160.0, 120.0]], np.float32)
+  wall = np.full((1, 240, 320), 600.0, np.float32)
+  logit = lambda p: float(np.log(p / (1.0 - p)))
+  refiner = _PresenceByPass([logit(0.01), logit(0.01), logit(0.99), logit(0.5)])
+  out = centre_refiner.refine_centres(refiner, wall, np.array([[160.0, 120.0, 600.0]],
+                                                              np.float32), intrinsics)
+  np.testing.assert_allclose(float(out["presence"][0]), expected, rtol=1e-5)
+  assert bool(out["present"][0]) == (expected >= centre_refiner.PRESENCE_THRESHOLD)
+
+
+def test_the_shipped_presence_averages_more_than_the_last_pass():
+  assert 1 < centre_refiner.PRESENCE_PASSES <= centre_refiner.ITERATIONS
