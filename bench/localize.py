@@ -24,20 +24,20 @@ localiser alone); "localizer_alone" is the localiser without it, on the same fra
 For frames with a hand: `hit_rate_30mm`, the share of frames whose reference point (the
 localiser's "center_xyz", `valid` 1) lies within 30 mm of the true hand centre (the mean of the
 21 true joints), the same over hands wholly inside the image (`hit_rate_30mm_inside`) and over
-hands of which the camera measured at least half the rendered pixels
-(`hit_rate_30mm_measured`: the rest lie in a sensor's shadow or blind band), the median error
-(mm), the share of misses flagged `valid` 0 and the count of those not flagged
-(`misses_kept`: a wrong point given as a hand), and the same by the hand's depth (`by_distance`:
-hit rate, mean and spread of the signed error per axis). For frames without one:
-`no_hand_flagged`, the share with `valid` 0 (`misses_kept`, the count without). The depth-only centre
-(`preprocess.centers_from_depth`, which is always "valid") is scored on the same frames, and
-so is an oracle that knows the hand's pixels from the renderer (their 3D centroid, half a palm
-deeper: the ceiling of any segment-then-average method against this truth). `hit_rate_60mm`
-is the looser figure: a reference point that close still puts the whole hand in the 300 mm
-crop cube. The last line is one JSON object with every figure, the worst camera's figures (with
+hands of which the camera measured at least half the rendered pixels (`hit_rate_30mm_measured`:
+the rest lie in a sensor's shadow or blind band), the median error (mm), the share of misses
+flagged `valid` 0 and the count of those not flagged (`misses_kept`: a wrong point given as a
+hand), and the same by the hand's depth (`by_distance`: hit rate, mean and spread of the signed
+error per axis). For frames without one: `no_hand_flagged`, the share with `valid` 0
+(`misses_kept`, the count without). The depth-only centre (`preprocess.centers_from_depth`,
+which is always "valid") is scored on the same frames, and so is an oracle that knows the hand's
+pixels from the renderer (their 3D centroid, half a palm deeper: the ceiling of any
+segment-then-average method against this truth). `hit_rate_60mm` is the looser figure: a
+reference point that close still puts the whole hand in the 300 mm crop cube. The last line is
+one JSON object with every figure, the worst camera's figures (with
 `hit_rate_30mm_measured_<condition>`: the worst camera over the hands it measured at least half
-of), the localiser's `misses_kept` over every camera and condition, the time per frame and
-the machine.
+of), the localiser's `misses_kept` over every camera and condition, the time per frame and the
+machine.
 """
 
 import argparse
@@ -300,7 +300,8 @@ def main():
   print(f"worst camera: {worst}; localiser {1e3 * np.mean(times):.1f} ms per frame "
         f"(batch {BATCH}, graph mode); {machine_info.line()}")
   kept = sum(r[c]["misses_kept"] for r in results["localizer"].values() for c in r)
-  summary = {"worst_camera": worst, "misses_kept": kept, **results, "frames": args.frames, "seed": args.seed,
+  summary = {"worst_camera": worst, "misses_kept": kept, **results, "frames": args.frames,
+             "seed": args.seed,
              "localizer_ms_per_frame": round(1e3 * float(np.mean(times)), 2),
              "batch": BATCH, "refiner": args.refiner, "passes": args.passes,
              "mirrored": bool(args.mirrored), "presence_passes": args.presence_passes,

@@ -6,14 +6,15 @@ crops of the same frames (issue 18's 1.15× and issue 19's 15 mm acceptance poin
 
 Scenes (`handvol.data.synthetic.scene`, held-out seeds from `--seed`) with a torso 10–40 cm
 behind the hand, for each camera of `--cameras`. Each frame goes through the serving graph
-(`handvol.export.serving.predict_frames`) twice with the same model (`--checkpoint`, default
-the shipped pretrained model): without a reference point (the localiser and its centre refiner,
-`--refiner`, find the hand: what a user gets) and with the true hand centre as reference point (the mean of the 21 true joints,
-projected: "label-centred"). All-21 is the mean joint error (mm) against the 21 true joints;
-frames the localiser flags (`valid` 0, "no_hand_found") are counted (`flagged_fraction`) and
-left out of both means: a user gets no pose for them, not a wrong one. The last line is one
-JSON object with, per camera and over all, `all21_mm_localized`, `all21_mm_label_centred`,
-their `ratio`, `flagged_fraction`, and the machine.
+(`handvol.export.serving.predict_frames`) twice with the same model (`--checkpoint`, default the
+shipped pretrained model): without a reference point (the localiser and its centre refiner,
+`--refiner`, with `--presence_passes`, find the hand: what a user gets) and with the true hand
+centre as reference point (the mean of the 21 true joints, projected: "label-centred"). All-21
+is the mean joint error (mm) against the 21 true joints; frames the localiser flags (`valid` 0,
+"no_hand_found") are counted (`flagged_fraction`) and left out of both means: a user gets no
+pose for them, not a wrong one. The last line is one JSON object with, per camera and over all,
+`all21_mm_localized`, `all21_mm_label_centred`, their `ratio`, `flagged_fraction`, and the
+machine.
 """
 
 import argparse

@@ -185,10 +185,11 @@ def refine_centres(refiner, depth, center_uvd, intrinsics, depth_unit_mm=None,
     name: Optional name scope.
 
   Returns:
-    A dict: "center_uvd" `[B, 3]`, "center_xyz" `[B, 3]` mm, "presence" `[B]` (the last
-    `PRESENCE_PASSES` passes' mean probability that a hand is within `MAX_HAND_OFFSET_MM`; 0 where the refined point has less
-    than `MIN_SUPPORT_MM2` of measured surface near it), "support_mm2" `[B]`
-    (`surface_support` of the refined point) and "present" bool `[B]`.
+    A dict: "center_uvd" `[B, 3]`, "center_xyz" `[B, 3]` mm, "presence" `[B]` (the mean over
+    the last `PRESENCE_PASSES` passes of the probability that a hand is within
+    `MAX_HAND_OFFSET_MM`; 0 where the refined point has less than `MIN_SUPPORT_MM2` of
+    measured surface near it), "support_mm2" `[B]` (`surface_support` of the refined point)
+    and "present" bool `[B]`.
   """
   with tf.name_scope(name or "refine_centres"):
     # Static ranks throughout: the ONNX converter needs them inside the serving graph's cond.
