@@ -219,15 +219,10 @@ def _hand_pixel_centroids(frames):
   their 3D centroid, `SURFACE_TO_CENTRE_MM` deeper; `[N, 3]` mm and whether it exists `[N]`."""
   centres, exists = [], []
   for frame in frames:
-    hand = np.isin(frame["part"], scene.HAND_PARTS) & (frame["depth"] > 0)
-    rows, columns = np.nonzero(hand)
-    depth = frame["depth"][hand]
-    fx, fy, cx, cy = frame["intrinsics"]
-    exists.append(depth.size > 0)
-    centres.append(np.array([np.mean((columns - cx) * depth / fx),
-                             np.mean((rows - cy) * depth / fy),
-                             np.mean(depth) + localize.SURFACE_TO_CENTRE_MM])
-                   if depth.size else np.zeros(3))
+    point, pixels = scene.seen_centre(frame, scene.HAND_PARTS, "depth")
+    exists.append(pixels > 0)
+    centres.append(point + [0.0, 0.0, localize.SURFACE_TO_CENTRE_MM] if pixels
+                   else np.zeros(3))
   return np.stack(centres), np.array(exists, np.int32)
 
 

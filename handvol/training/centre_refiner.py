@@ -105,15 +105,10 @@ def _render_chunk(job):
 
 
 def _seen_centre(frame, part):
-  """The mean camera-frame point (mm, `[3]`) of the z-buffer's pixels of `part` in a
-  `scene.render_scene` frame; NaN when fewer than `HEAD_MIN_PIXELS` are seen."""
-  v, u = np.nonzero(frame["part"] == part)
-  if len(u) < HEAD_MIN_PIXELS:
-    return np.full(3, np.nan)
-  fx, fy, cx, cy = frame["intrinsics"]
-  depth = frame["clean_depth"][v, u]
-  return np.array([np.mean((u - cx) * depth / fx), np.mean((v - cy) * depth / fy),
-                   np.mean(depth)])
+  """`scene.seen_centre` of `part` in the z-buffer (mm, `[3]`); NaN when fewer than
+  `HEAD_MIN_PIXELS` are seen."""
+  point, pixels = scene.seen_centre(frame, (part,))
+  return point if pixels >= HEAD_MIN_PIXELS else np.full(3, np.nan)
 
 
 def _perturb(centre, rng):

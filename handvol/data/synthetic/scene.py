@@ -446,6 +446,29 @@ def _truth(centre, keypoints, camera, part):
           "inside": float(inside.mean()), "hand_pixels": int(np.isin(part, HAND_PARTS).sum())}
 
 
+def seen_centre(frame, parts, depth_key="clean_depth"):
+  """Where a frame shows some of its parts: the mean camera-frame point of the pixels whose
+  part (the frame's "part" image) is one of `parts` and whose `depth_key` image ("clean_depth",
+  the z-buffer, or "depth", what the camera measured) is above 0.
+
+  Args:
+    frame: A dict of `render_scene`.
+    parts: Part ids (module constants, `HAND_PARTS`).
+    depth_key: "clean_depth" or "depth".
+
+  Returns:
+    The point `[3]` mm (NaN where no pixel qualifies) and the count of those pixels.
+  """
+  depth = frame[depth_key]
+  rows, columns = np.nonzero(np.isin(frame["part"], parts) & (depth > 0))
+  if not len(rows):
+    return np.full(3, np.nan), 0
+  fx, fy, cx, cy = frame["intrinsics"]
+  depth = depth[rows, columns]
+  return np.array([np.mean((columns - cx) * depth / fx), np.mean((rows - cy) * depth / fy),
+                   np.mean(depth)]), len(rows)
+
+
 def generate_scenes(num_frames, config=None, seed=0, subjects="unseen_test", first_frame=0):
   """Yields `render_scene` frames; frame k draws from the random stream (seed, k) alone.
 

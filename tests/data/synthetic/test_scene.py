@@ -105,3 +105,22 @@ def test_an_arm_towards_the_camera_comes_nearer_than_the_wrist_with_no_body_behi
   assert 1 <= nearer <= 7
   # Not drawn unless asked for: the default draws none.
   assert not any(f["arm_towards_camera"] for f in _frames(8, seed=7, no_hand_prob=0.0))
+
+
+def test_seen_centre_back_projects_the_parts_pixels_that_have_depth():
+  part = np.full((10, 20), scene.PART_TORSO, np.int32)
+  part[2:6, 4:8] = scene.PART_HEAD
+  part[2:6, 8:10] = scene.PART_OTHER_ARM
+  clean = np.full((10, 20), 800.0, np.float32)
+  measured = clean.copy()
+  measured[2:6, 4:6] = 0.0  # the head's left half not measured
+  frame = {"part": part, "clean_depth": clean, "depth": measured,
+           "intrinsics": np.array([200.0, 100.0, 10.0, 5.0], np.float32)}
+  point, pixels = scene.seen_centre(frame, (scene.PART_HEAD,))
+  assert pixels == 16
+  np.testing.assert_allclose(point, [(5.5 - 10.0) * 4.0, (3.5 - 5.0) * 8.0, 800.0], rtol=1e-6)
+  point, pixels = scene.seen_centre(frame, (scene.PART_HEAD, scene.PART_OTHER_ARM), "depth")
+  assert pixels == 16  # columns 6..9
+  np.testing.assert_allclose(point, [(7.5 - 10.0) * 4.0, (3.5 - 5.0) * 8.0, 800.0], rtol=1e-6)
+  point, pixels = scene.seen_centre(frame, (scene.PART_TABLE,))
+  assert pixels == 0 and np.isnan(point).all()
