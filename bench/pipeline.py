@@ -4,6 +4,10 @@ Frames are synthetic hands (`handvol.data.synthetic`, 640×480, NYU intrinsics, 
 written once to TFRecord shards in a temporary folder. In one run it measures, in frames/s:
 - pipeline: `training_dataset(from_tfrecords(...))` with augmentation, batch 16: read, parse,
   PNG decode, reference point, crop, augmentation, quadtree, image self-overlap;
+- in memory: the same frames held in memory as a synthetic source is (`from_records` of the
+  stacked records), every frame cropped again at every pass against its crops cached after the
+  first (`training_dataset(..., cache_crops=[True])`, what `build_datasets` does for sources
+  held in memory), the two alternating per round;
 - quadtree: `quadtree_gaussians` alone on batches of 16 preprocessed crops (a `tf.function`);
 - recursive: the plain recursive quadtree of SPEC §4 in Python/numpy on the same crops;
 - train: `train_on_batch` of a ResNet-18 (`handvol.model.encoder.ResNetEncoder`, width 64,
@@ -11,7 +15,8 @@ written once to TFRecord shards in a temporary folder. In one run it measures, i
   generative loss makes a real step slower, so this is the fastest consumer).
 It also reports the quadtree leaf counts of the crops (for N_i,max). Every rate is the median
 of `--repeats` rounds. The last line is one JSON object with `pipeline_fps`,
-`train_consumption_fps` and `quadtree_speedup` (quadtree / recursive).
+`train_consumption_fps`, `quadtree_speedup` (quadtree / recursive) and `cache_speedup` (in
+memory, cached over not cached).
 
   python bench/pipeline.py [--frames 128] [--batches 20] [--repeats 3]
 """
@@ -92,6 +97,24 @@ def main():
 
     pipeline_fps, = median_rates([(pipeline_round, args.batches * BATCH)], args.repeats)
 
+  def memory_round(cache):
+    iterator = iter(pipeline.training_dataset(pipeline.from_records(stacked), config=config,
+                                              cache_crops=[cache]))
+    for _ in range(3):  # a cached source's first pass crops and fills the cache
+      next(iterator)
+    for _ in range(-(-len(frames) // BATCH)):
+      next(iterator)
+
+    def run():
+      for _ in range(args.batches):
+        next(iterator)
+    return run
+
+  stacked = pipeline.stack_records(frames)
+  memory_fps, cached_fps = median_rates(
+      [(memory_round(False), args.batches * BATCH), (memory_round(True), args.batches * BATCH)],
+      args.repeats)
+
   batches = [tf.constant(crops[i:i + BATCH]) for i in range(0, len(crops) - BATCH + 1, BATCH)]
   tree = tf.function(lambda crop: quadtree.quadtree_gaussians(crop))
   counts = np.concatenate([tree(batch)["num_leaves"].numpy() for batch in batches])
@@ -129,6 +152,9 @@ def main():
         f"p99 {np.percentile(counts, 99):.0f}, max {counts.max()}; over N_i,max = "
         f"{quadtree.MAX_GAUSSIANS}: {np.mean(counts > quadtree.MAX_GAUSSIANS):.1%}")
   print(f"pipeline (batch {BATCH}, augmented, from TFRecords): {pipeline_fps:8.1f} frames/s")
+  print(f"pipeline in memory, cropped at every pass:         {memory_fps:8.1f} frames/s")
+  print(f"pipeline in memory, crops cached:                  {cached_fps:8.1f} frames/s "
+        f"({cached_fps / memory_fps:.2f}x)")
   print(f"quadtree alone (batches of {BATCH}):                 {quadtree_fps:8.1f} frames/s")
   print(f"recursive quadtree (Python):                       {recursive_fps:8.1f} frames/s")
   print(f"ResNet-18 train step (batch {BATCH}):                 {train_fps:8.1f} frames/s")
@@ -137,6 +163,9 @@ def main():
       "pipeline_fps": round(pipeline_fps, 1),
       "train_consumption_fps": round(train_fps, 1),
       "pipeline_over_train": round(pipeline_fps / train_fps, 2),
+      "memory_pipeline_fps": round(memory_fps, 1),
+      "cached_pipeline_fps": round(cached_fps, 1),
+      "cache_speedup": round(cached_fps / memory_fps, 2),
       "quadtree_fps": round(quadtree_fps, 1),
       "recursive_fps": round(recursive_fps, 1),
       "quadtree_speedup": round(quadtree_fps / recursive_fps, 1),

@@ -9,14 +9,14 @@ Sources are datasets of frame records (`handvol.data.records`):
   synthetic frames), optionally split by element between workers.
 
 `training_dataset(sources, ratios, config)` turns one or more sources into batches:
-per frame (parallel, order-preserving) `preprocess`; per source a batch of its exact share of
-the batch (`ratios` 3 : 1 with batch 16 gives 12 + 4); the shares concatenated in source
-order; then, per batch, augmentation, quadtree Gaussians and the image self-overlap (the
-dissimilarity's denominator, `handvol.losses.dissimilarity.image_self_overlap`); then
-prefetch. Each source is shuffled and repeated on its own, so every batch holds exactly the
-configured ratio. Everything random is seeded from `config.seed` (shuffles with fixed seeds,
-augmentation with stateless seeds from (seed, batch index)), and every map keeps its order, so
-one seed gives identical batches.
+per frame (parallel, order-preserving) `preprocess` (once, cached, for sources held in
+memory); per source a batch of its exact share of the batch (`ratios` 3 : 1 with batch 16
+gives 12 + 4); the shares concatenated in source order; then, per batch, augmentation,
+quadtree Gaussians and the image self-overlap (the dissimilarity's denominator,
+`handvol.losses.dissimilarity.image_self_overlap`); then prefetch. Each source is shuffled
+and repeated on its own, so every batch holds exactly the configured ratio. Everything random
+is seeded from `config.seed` (shuffles with fixed seeds, augmentation with stateless seeds from
+(seed, batch index)), and every map keeps its order, so one seed gives identical batches.
 
 `evaluation_dataset(source, config)` preprocesses without shuffling or augmentation.
 
@@ -273,7 +273,7 @@ recorded (`TrainingFrames`); removed before the batch leaves it."""
 
 
 def training_dataset(sources, ratios=None, config=PipelineConfig(), frames=None,
-                     prefer_centre=None):
+                     prefer_centre=None, cache_crops=None):
   """Endless, shuffled, augmented, mixed batches of training examples.
 
   Args:
@@ -286,6 +286,12 @@ def training_dataset(sources, ratios=None, config=PipelineConfig(), frames=None,
     prefer_centre: Optional bools, one per source: crop that source's frames about their
       records' centres rather than their labels (`preprocess.reference_point`; a "scenes"
       source, `prefers_centre`). False for every source by default.
+    cache_crops: Optional bools, one per source: preprocess that source's frames once and
+      keep the examples in memory (`.cache()` before the shuffle) instead of cropping every
+      frame again at every pass. For sources held in memory anyway (`held_in_memory`): the
+      batches are the same (`preprocess` draws nothing at random, and a shuffle's order
+      depends only on its seed, buffer and length), each step costs less CPU, and the shuffle
+      buffer holds 128×128 crops instead of full frames. False for every source by default.
 
   Returns:
     A `tf.data.Dataset` of batched training examples (module docstring), batch
@@ -301,6 +307,10 @@ def training_dataset(sources, ratios=None, config=PipelineConfig(), frames=None,
   if len(prefer_centre) != len(sources):
     raise ValueError(f"{len(sources)} sources need as many prefer_centre flags, got "
                      f"{prefer_centre}")
+  cache_crops = tuple(cache_crops) if cache_crops is not None else (False,) * len(sources)
+  if len(cache_crops) != len(sources):
+    raise ValueError(f"{len(sources)} sources need as many cache_crops flags, got "
+                     f"{cache_crops}")
   parts = []
   for index, (source, share) in enumerate(zip(sources, _shares(ratios, config.batch_size))):
     if frames is not None:
@@ -308,10 +318,13 @@ def training_dataset(sources, ratios=None, config=PipelineConfig(), frames=None,
       source = source.enumerate().map(_graph_function(
           lambda position, record, index=index: {
               **record, FRAME_KEY: tf.stack([tf.constant(index, tf.int64), position])}))
+    crop = _graph_function(_preprocess_keeping_frame(config, prefer_centre[index]))
+    if cache_crops[index]:
+      source = source.map(crop, num_parallel_calls=AUTOTUNE, deterministic=True).cache()
     part = source.shuffle(config.shuffle_buffer, seed=config.seed + index,
                           reshuffle_each_iteration=True).repeat()
-    part = part.map(_graph_function(_preprocess_keeping_frame(config, prefer_centre[index])),
-                    num_parallel_calls=AUTOTUNE, deterministic=True)
+    if not cache_crops[index]:
+      part = part.map(crop, num_parallel_calls=AUTOTUNE, deterministic=True)
     parts.append(part.batch(share, drop_remainder=True))
   batches = tf.data.Dataset.zip(tuple(parts)).map(_graph_function(
       lambda *shares: {key: tf.concat([share[key] for share in shares], axis=0)
@@ -502,6 +515,13 @@ def prefers_centre(entry):
   return isinstance(entry, dict) and entry.get("source") == "scenes"
 
 
+def held_in_memory(entry):
+  """Whether a source entry's frames are made once and held in memory ("synthetic",
+  "scenes"), so that `training_dataset` caches their crops (`cache_crops`); a reader's or a
+  shard's frames are read at every pass and could be far too many to hold."""
+  return isinstance(entry, dict) and entry.get("source") in ("synthetic", "scenes")
+
+
 def max_skipped_fraction(data_config):
   """The config's bad-frame budget of training sources (`data.max_skipped_fraction`)."""
   return data_config.get("max_skipped_fraction", schema.OPTIONAL["data.max_skipped_fraction"])
@@ -573,7 +593,8 @@ def build_datasets(data_config, batch_size, seed, skip_logs=None):
   ratios = [entry["ratio"] for entry in data_config["train"]]
   frames = TrainingFrames(namers)
   train = training_dataset(sources, ratios, config, frames,
-                           [prefers_centre(entry) for entry in data_config["train"]])
+                           [prefers_centre(entry) for entry in data_config["train"]],
+                           [held_in_memory(entry) for entry in data_config["train"]])
   held_out = []
   for split in ("validation", "test"):
     logs[f"data.{split}"] = records.SkipLog(allow_off_image=True)

@@ -74,6 +74,37 @@ def test_same_seed_gives_identical_batches(make_records):
              for a, c in zip(first, other))
 
 
+def test_cached_crops_give_the_same_batches(make_records):
+  frames = hand_like(make_records, 6, "synthetic", 5)
+  for frame, subject in zip(frames, range(6)):
+    frame["subject"] = np.int32(subject)
+  config = input_pipeline.PipelineConfig(batch_size=4, max_gaussians=128, shuffle_buffer=4,
+                                         seed=3)
+  outputs = []
+  for cache in (False, True):
+    recorded = input_pipeline.TrainingFrames([lambda position: f"frame {position}"])
+    dataset = input_pipeline.training_dataset(input_pipeline.from_records(frames), config=config,
+                                              frames=recorded, cache_crops=[cache])
+    # Five batches of four: three passes over the six frames, reshuffled at each.
+    outputs.append((list(dataset.take(5).as_numpy_iterator()), recorded))
+  (plain, plain_frames), (cached, cached_frames) = outputs
+  for index, (a, b) in enumerate(zip(plain, cached)):
+    for key in a:
+      np.testing.assert_array_equal(a[key], b[key], err_msg=f"batch {index}, {key}")
+    assert plain_frames.names(index) == cached_frames.names(index)
+  assert len({tuple(batch["subject"]) for batch in plain}) > 1
+  with pytest.raises(ValueError, match="cache_crops"):
+    input_pipeline.training_dataset(input_pipeline.from_records(frames), config=config,
+                                    cache_crops=[True, False])
+
+
+def test_only_sources_held_in_memory_cache_their_crops():
+  config = configs.load("scenes")["data"]
+  assert [input_pipeline.held_in_memory(entry) for entry in config["train"]] == [True, True]
+  assert not input_pipeline.held_in_memory({"source": "nyu", "args": {}})
+  assert not input_pipeline.held_in_memory({"source": "tfrecords", "dir": "x", "name": "y"})
+
+
 def test_sources_from_lists_dicts_and_generators(make_records):
   frames = make_records(3)
   stacked = input_pipeline.stack_records(frames)
