@@ -300,31 +300,12 @@ def training_dataset(sources, ratios=None, config=PipelineConfig(), frames=None,
   """
   if isinstance(sources, tf.data.Dataset):
     sources = [sources]
-  ratios = tuple(ratios) if ratios is not None else (1,) * len(sources)
-  if len(ratios) != len(sources):
-    raise ValueError(f"{len(sources)} sources need as many ratios, got {ratios}")
-  prefer_centre = tuple(prefer_centre) if prefer_centre is not None else (False,) * len(sources)
-  if len(prefer_centre) != len(sources):
-    raise ValueError(f"{len(sources)} sources need as many prefer_centre flags, got "
-                     f"{prefer_centre}")
-  cache_crops = tuple(cache_crops) if cache_crops is not None else (False,) * len(sources)
-  if len(cache_crops) != len(sources):
-    raise ValueError(f"{len(sources)} sources need as many cache_crops flags, got "
-                     f"{cache_crops}")
+  ratios = _per_source(ratios, 1, len(sources), "ratios")
+  prefer_centre = _per_source(prefer_centre, False, len(sources), "prefer_centre flags")
+  cache_crops = _per_source(cache_crops, False, len(sources), "cache_crops flags")
   parts = []
   for index, (source, share) in enumerate(zip(sources, _shares(ratios, config.batch_size))):
-    if frames is not None:
-      # A shuffle's order depends on its seed and buffer only, not on what it shuffles.
-      source = source.enumerate().map(_graph_function(
-          lambda position, record, index=index: {
-              **record, FRAME_KEY: tf.stack([tf.constant(index, tf.int64), position])}))
-    crop = _graph_function(_preprocess_keeping_frame(config, prefer_centre[index]))
-    if cache_crops[index]:
-      source = source.map(crop, num_parallel_calls=AUTOTUNE, deterministic=True).cache()
-    part = source.shuffle(config.shuffle_buffer, seed=config.seed + index,
-                          reshuffle_each_iteration=True).repeat()
-    if not cache_crops[index]:
-      part = part.map(crop, num_parallel_calls=AUTOTUNE, deterministic=True)
+    part = _examples(source, index, config, frames, prefer_centre[index], cache_crops[index])
     parts.append(part.batch(share, drop_remainder=True))
   batches = tf.data.Dataset.zip(tuple(parts)).map(_graph_function(
       lambda *shares: {key: tf.concat([share[key] for share in shares], axis=0)
@@ -342,6 +323,31 @@ def training_dataset(sources, ratios=None, config=PipelineConfig(), frames=None,
 
   return batches.enumerate().map(_graph_function(finish), num_parallel_calls=AUTOTUNE,
                                  deterministic=True).prefetch(AUTOTUNE)
+
+
+def _per_source(values, default, count, name):
+  """`values` as a tuple of one per source (`default` for each when None)."""
+  values = tuple(values) if values is not None else (default,) * count
+  if len(values) != count:
+    raise ValueError(f"{count} sources need as many {name}, got {values}")
+  return values
+
+
+def _examples(source, index, config, frames, prefer_centre, cache):
+  """Source `index`'s endless, shuffled, preprocessed examples (`training_dataset`)."""
+  if frames is not None:
+    # A shuffle's order depends on its seed and buffer only, not on what it shuffles.
+    source = source.enumerate().map(_graph_function(
+        lambda position, record: {
+            **record, FRAME_KEY: tf.stack([tf.constant(index, tf.int64), position])}))
+  crop = _graph_function(_preprocess_keeping_frame(config, prefer_centre))
+  if cache:
+    source = source.map(crop, num_parallel_calls=AUTOTUNE, deterministic=True).cache()
+  examples = source.shuffle(config.shuffle_buffer, seed=config.seed + index,
+                            reshuffle_each_iteration=True).repeat()
+  if not cache:
+    examples = examples.map(crop, num_parallel_calls=AUTOTUNE, deterministic=True)
+  return examples
 
 
 def _preprocess_keeping_frame(config, prefer_centre):
