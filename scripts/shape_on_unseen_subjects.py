@@ -64,8 +64,8 @@ METHODS = ("mean hand", "robust_mean", "fit", "fit from the mean hand")
 
 
 class _Calibrating(tracker_lib.Tracker):
-  """A tracker whose calibration also makes the other shapes of `METHODS` (`shapes`), from the
-  same frames."""
+  """A tracker whose calibration makes every shape of `METHODS` (`shapes`) from the same frames
+  and quadtree; it holds "fit", made as `Tracker.calibrate` makes it."""
 
   shapes = None
 
@@ -75,14 +75,16 @@ class _Calibrating(tracker_lib.Tracker):
                                         for key in ("crop_depth", "crop_intrinsics",
                                                     "center_xyz")), self.max_gaussians)
     calibration = self.config["calibration"]
-    from_mean_hand = shape_lib.fit_shape(
-        examples, np.stack([r["theta"] for r in results]), np.zeros_like(betas),
-        calibration["steps"], calibration["learning_rate"], calibration["bone_weight"])
+
+    def fit(start):  # the tracker's "fit" (`Tracker.calibrate`) from another start
+      return shape_lib.fit_shape(examples, np.stack([r["theta"] for r in results]), start,
+                                 calibration["steps"], calibration["learning_rate"],
+                                 calibration["bone_weight"])
     self.shapes = {
         "mean hand": shape_lib.shape_from_beta(np.zeros(skeleton.NUM_BETA), "mean hand", 0),
         "robust_mean": shape_lib.shape_from_beta(shape_lib.robust_mean(betas), "robust_mean",
                                                  len(betas)),
-        "fit": super().calibrate(results), "fit from the mean hand": from_mean_hand}
+        "fit": fit(betas), "fit from the mean hand": fit(np.zeros_like(betas))}
     return self.shapes["fit"]
 
 

@@ -184,8 +184,7 @@ def worker_training_dataset(config, input_context, skip_logs=None, frames=None):
     frames.append(recorded)
   return input_pipeline.training_dataset(
       sources, [entry["ratio"] for entry in data_config["train"]], pipeline_config, recorded,
-      [input_pipeline.prefers_centre(entry) for entry in data_config["train"]],
-      [input_pipeline.held_in_memory(entry) for entry in data_config["train"]])
+      **input_pipeline.source_options(data_config["train"]))
 
 
 def local_cluster(num_workers):

@@ -528,6 +528,13 @@ def held_in_memory(entry):
   return isinstance(entry, dict) and entry.get("source") in ("synthetic", "scenes")
 
 
+def source_options(entries):
+  """`training_dataset`'s per-source keyword arguments for a config's training entries:
+  `prefer_centre` (`prefers_centre`) and `cache_crops` (`held_in_memory`)."""
+  return {"prefer_centre": [prefers_centre(entry) for entry in entries],
+          "cache_crops": [held_in_memory(entry) for entry in entries]}
+
+
 def max_skipped_fraction(data_config):
   """The config's bad-frame budget of training sources (`data.max_skipped_fraction`)."""
   return data_config.get("max_skipped_fraction", schema.OPTIONAL["data.max_skipped_fraction"])
@@ -599,8 +606,7 @@ def build_datasets(data_config, batch_size, seed, skip_logs=None):
   ratios = [entry["ratio"] for entry in data_config["train"]]
   frames = TrainingFrames(namers)
   train = training_dataset(sources, ratios, config, frames,
-                           [prefers_centre(entry) for entry in data_config["train"]],
-                           [held_in_memory(entry) for entry in data_config["train"]])
+                           **source_options(data_config["train"]))
   held_out = []
   for split in ("validation", "test"):
     logs[f"data.{split}"] = records.SkipLog(allow_off_image=True)
